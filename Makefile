@@ -1,0 +1,72 @@
+# backend-checks-results: build, test, demo, package, bench.
+# `make demo` and `make test` install what they lack first (scripts/install-deps.sh).
+
+CC       ?= cc
+WERROR   ?= $(if $(CI),-Werror,)
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARNINGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wundef -Wcast-align -Wpointer-arith -Wvla -Wnull-dereference
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) $(EXTRA_CFLAGS) \
+             -MMD -MP -Isrc
+LDLIBS   := -lcurl -lcrypto -ljansson
+BUILD    ?= build
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+BIN      := $(BUILD)/backend-checks-results
+
+TEST_SRC     := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
+SUPPORT_SRC  := $(wildcard tests/support/*.c)
+SUPPORT_OBJ  := $(SUPPORT_SRC:tests/support/%.c=$(BUILD)/obj/support/%.o)
+TEST_BIN     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all deps demo test check-format format lint clean
+all: $(BIN)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/support/%.o: tests/support/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/support -c $< -o $@
+
+$(BUILD)/libbcr.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(BUILD)/libbcr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/support $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libbcr.a \
+	    $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BIN)
+
+# Every test binary runs even if an earlier one fails; the last line sums up.
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@scripts/run-tests.sh $(BIN) $(TEST_BIN)
+
+format:
+	clang-format -i src/*.[ch] tests/*/*.[ch]
+
+check-format:
+	clang-format --dry-run --Werror src/*.[ch] tests/*/*.[ch]
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	    --inline-suppr --std=c11 -Isrc src
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/support/*.d $(BUILD)/tests/*/*.d)

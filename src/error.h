@@ -1,0 +1,52 @@
+/* Typed errors: every failure carries an errorType (the Lambda error shape) and a
+ * message that says where it happened (object key, entry index, byte offset).
+ *
+ * An error is a plain value owned by the caller; functions that can fail take a
+ * `struct error *` and fill it in before returning their failure code. */
+#ifndef BCR_ERROR_H
+#define BCR_ERROR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The step's own error types. S3 error codes (AccessDenied, SlowDown, ...) are
+ * passed through as free-form strings with error_set_code(). */
+#define ERR_INVALID_EVENT "InvalidEvent"
+#define ERR_INVALID_MANIFEST "InvalidManifest"
+#define ERR_INCOMPLETE_MAP_RUN "IncompleteMapRun"
+#define ERR_INVALID_RESULT_FILE "InvalidResultFile"
+#define ERR_INVALID_OUTPUT "InvalidOutput"
+#define ERR_INVALID_KEY "InvalidKey"
+#define ERR_NO_SUCH_BUCKET "NoSuchBucket"
+#define ERR_NO_SUCH_KEY "NoSuchKey"
+#define ERR_IO "IOError"
+#define ERR_OUT_OF_MEMORY "OutOfMemory"
+#define ERR_CONFIG "ConfigurationError"
+#define ERR_TIMEOUT "Timeout"
+
+enum { ERROR_TYPE_MAX = 64, ERROR_MESSAGE_MAX = 1024 };
+
+struct error {
+    char type[ERROR_TYPE_MAX];       /* empty when no error is set */
+    char message[ERROR_MESSAGE_MAX]; /* truncated with "..." if longer */
+};
+
+/* Sets type and a printf-formatted message. Returns -1, so callers can write
+ * `return error_set(err, ...);`. `err` may be NULL (the error is dropped). */
+int error_set(struct error *err, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int error_vset(struct error *err, const char *type, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Prepends a printf-formatted context ("reading KEY: ") to the message. */
+void error_prefix(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+bool error_is_set(const struct error *err);
+void error_clear(struct error *err);
+
+/* Writes {"errorType": "...", "errorMessage": "..."} (JSON-escaped, no newline)
+ * into out. Returns the length written, or -1 if cap is too small. */
+int error_to_json(const struct error *err, char *out, size_t cap);
+
+#endif

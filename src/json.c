@@ -1,0 +1,556 @@
+#include "json.h"
+
+#include <stdio.h>
+
+#include "utf8.h"
+
+enum { BYTE_PLAIN = 0, BYTE_QUOTE, BYTE_BACKSLASH, BYTE_CONTROL, BYTE_NON_ASCII };
+
+/* Class of each byte inside a string; plain bytes are copied in runs. */
+static const uint8_t string_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+static inline bool is_ws(uint8_t b)
+{
+    return b == ' ' || b == '\n' || b == '\r' || b == '\t';
+}
+static inline bool is_digit(int b)
+{
+    return b >= '0' && b <= '9';
+}
+
+void json_src_memory(struct json_src *src, const void *data, size_t n)
+{
+    src->start = src->pos = data;
+    src->end = src->pos + n;
+    src->base = 0;
+    src->fill = NULL;
+    src->ctx = NULL;
+}
+
+/* A scan in progress: bytes in [span, src->pos) have been validated and are
+ * written to out (when there is one) before the window moves or whitespace is
+ * dropped. */
+struct scan {
+    struct json_src *src;
+    struct sink *out;
+    const uint8_t *span;
+    const char *type;
+    struct error *err;
+};
+
+static int scan_flush(struct scan *s)
+{
+    if (s->out && s->src->pos > s->span &&
+        sink_write(s->out, s->span, (size_t)(s->src->pos - s->span), s->err) != 0)
+        return -1;
+    s->span = s->src->pos;
+    return 0;
+}
+
+/* Returns the number of readable bytes (fewer than need only at end of
+ * input), or -1 on a read error. */
+static ptrdiff_t scan_ensure(struct scan *s, size_t need)
+{
+    struct json_src *src = s->src;
+    if ((size_t)(src->end - src->pos) >= need || !src->fill)
+        return src->end - src->pos;
+    if (scan_flush(s) != 0 || src->fill(src, need, s->err) != 0)
+        return -1;
+    s->span = src->pos;
+    return src->end - src->pos;
+}
+
+static void describe_byte(int b, char out[16])
+{
+    if (b < 0)
+        snprintf(out, 16, "end of input");
+    else if (b > 0x20 && b < 0x7f)
+        snprintf(out, 16, "'%c'", b);
+    else
+        snprintf(out, 16, "byte 0x%02x", (unsigned)b);
+}
+
+static int scan_fail(struct scan *s, const char *what)
+{
+    return error_set(s->err, s->type, "invalid JSON at byte offset %llu: %s",
+                     (unsigned long long)json_src_offset(s->src), what);
+}
+
+static int scan_unexpected(struct scan *s, int b, const char *expected)
+{
+    char found[16];
+    describe_byte(b, found);
+    return error_set(s->err, s->type, "invalid JSON at byte offset %llu: found %s, expected %s",
+                     (unsigned long long)json_src_offset(s->src), found, expected);
+}
+
+/* Skips whitespace (dropping it from the copy) and returns the next byte, -1
+ * at end of input, -2 on a read error. */
+static int scan_peek(struct scan *s)
+{
+    struct json_src *src = s->src;
+    for (;;) {
+        const uint8_t *p = src->pos, *end = src->end;
+        if (p < end && !is_ws(*p))
+            return *p;
+        if (scan_flush(s) != 0)
+            return -2;
+        while (p < end && is_ws(*p))
+            p++;
+        src->pos = s->span = p;
+        if (p < end)
+            return *p;
+        ptrdiff_t avail = scan_ensure(s, 1);
+        if (avail < 0)
+            return -2;
+        if (avail == 0)
+            return -1;
+    }
+}
+
+static int hex_value(uint8_t b)
+{
+    if (b >= '0' && b <= '9')
+        return b - '0';
+    if (b >= 'a' && b <= 'f')
+        return b - 'a' + 10;
+    if (b >= 'A' && b <= 'F')
+        return b - 'A' + 10;
+    return -1;
+}
+
+/* Reads the 4 hex digits at p; returns the code unit or -1. */
+static long hex4(const uint8_t *p)
+{
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Validates the non-ASCII sequence at pos; returns its length or -1. */
+static ptrdiff_t scan_utf8(struct scan *s)
+{
+    size_t need = utf8_sequence_length(*s->src->pos);
+    if (need == 0)
+        return scan_fail(s, "invalid UTF-8 lead byte"), -1;
+    ptrdiff_t avail = scan_ensure(s, need);
+    if (avail < 0)
+        return -1;
+    size_t len = utf8_valid_prefix(s->src->pos, (size_t)avail);
+    if (len == 0)
+        return scan_fail(s, "invalid UTF-8 sequence"), -1;
+    return (ptrdiff_t)len;
+}
+
+static const char simple_escapes[] = "\"\\/bfnrt";
+static const char simple_escape_values[] = "\"\\/\b\f\n\r\t";
+
+/* Validates a string (pos at its opening quote), copying it verbatim. */
+static int scan_string(struct scan *s)
+{
+    struct json_src *src = s->src;
+    src->pos++;
+    for (;;) {
+        const uint8_t *p = src->pos, *end = src->end;
+        while (p < end && string_class[*p] == BYTE_PLAIN)
+            p++;
+        src->pos = p;
+        if (p == end) {
+            ptrdiff_t avail = scan_ensure(s, 1);
+            if (avail < 0)
+                return -1;
+            if (avail == 0)
+                return scan_fail(s, "unterminated string");
+            continue;
+        }
+        switch (string_class[*p]) {
+        case BYTE_QUOTE:
+            src->pos++;
+            return 0;
+        case BYTE_BACKSLASH: {
+            ptrdiff_t avail = scan_ensure(s, 2);
+            if (avail < 0)
+                return -1;
+            p = src->pos;
+            if (avail >= 2 && p[1] == 'u') {
+                avail = scan_ensure(s, 6);
+                if (avail < 0)
+                    return -1;
+                p = src->pos;
+                if (avail < 6 || hex4(p + 2) < 0)
+                    return scan_fail(s, "\\u must be followed by 4 hex digits");
+                src->pos += 6;
+            } else if (avail >= 2 && p[1] != '\0' && strchr(simple_escapes, p[1])) {
+                src->pos += 2;
+            } else {
+                return scan_fail(s, "invalid escape sequence");
+            }
+            break;
+        }
+        case BYTE_CONTROL:
+            return scan_fail(s, "unescaped control character in string");
+        default: {
+            ptrdiff_t len = scan_utf8(s);
+            if (len < 0)
+                return -1;
+            src->pos += len;
+        }
+        }
+    }
+}
+
+/* Consumes a run of digits; returns how many, or -1 on a read error. */
+static long scan_digits(struct scan *s)
+{
+    long count = 0;
+    for (;;) {
+        const uint8_t *p = s->src->pos, *end = s->src->end;
+        while (p < end && is_digit(*p))
+            p++;
+        count += p - s->src->pos;
+        s->src->pos = p;
+        if (p < end)
+            return count;
+        ptrdiff_t avail = scan_ensure(s, 1);
+        if (avail < 0)
+            return -1;
+        if (avail == 0)
+            return count;
+    }
+}
+
+/* Next byte without skipping whitespace: -1 at end of input, -2 on error. */
+static int scan_byte(struct scan *s)
+{
+    ptrdiff_t avail = scan_ensure(s, 1);
+    if (avail < 0)
+        return -2;
+    return avail == 0 ? -1 : *s->src->pos;
+}
+
+/* Validates a number as RFC 8259 spells it, copying its text unchanged. */
+static int scan_number(struct scan *s)
+{
+    int b = scan_byte(s);
+    if (b == '-') {
+        s->src->pos++;
+        b = scan_byte(s);
+    }
+    if (b == -2)
+        return -1;
+    if (b == '0') {
+        s->src->pos++;
+    } else if (is_digit(b)) {
+        if (scan_digits(s) < 0)
+            return -1;
+    } else {
+        return scan_unexpected(s, b, "a digit");
+    }
+    b = scan_byte(s);
+    if (b == '.') {
+        s->src->pos++;
+        long n = scan_digits(s);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return scan_unexpected(s, scan_byte(s), "a digit after the decimal point");
+        b = scan_byte(s);
+    }
+    if (b == 'e' || b == 'E') {
+        s->src->pos++;
+        b = scan_byte(s);
+        if (b == '+' || b == '-')
+            s->src->pos++;
+        long n = scan_digits(s);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return scan_unexpected(s, scan_byte(s), "a digit in the exponent");
+        b = scan_byte(s);
+    }
+    return b == -2 ? -1 : 0;
+}
+
+static int scan_literal(struct scan *s, const char *word)
+{
+    size_t n = strlen(word);
+    ptrdiff_t avail = scan_ensure(s, n);
+    if (avail < 0)
+        return -1;
+    if ((size_t)avail < n || memcmp(s->src->pos, word, n) != 0)
+        return scan_fail(s, "invalid literal (expected true, false or null)");
+    s->src->pos += n;
+    return 0;
+}
+
+static int scan_value(struct scan *s)
+{
+    uint8_t in_object[JSON_MAX_DEPTH / 8] = {0}; /* bit set: object, clear: array */
+    int depth = 0;
+    int b;
+
+value:
+    b = scan_peek(s);
+    switch (b) {
+    case '{':
+    case '[': {
+        if (depth == JSON_MAX_DEPTH)
+            return error_set(s->err, s->type,
+                             "invalid JSON at byte offset %llu: nested deeper than %d levels",
+                             (unsigned long long)json_src_offset(s->src), JSON_MAX_DEPTH);
+        bool object = b == '{';
+        if (object)
+            in_object[depth / 8] |= (uint8_t)(1u << (depth % 8));
+        else
+            in_object[depth / 8] &= (uint8_t) ~(1u << (depth % 8));
+        depth++;
+        s->src->pos++;
+        b = scan_peek(s);
+        if (b == (object ? '}' : ']')) {
+            s->src->pos++;
+            depth--;
+            goto after;
+        }
+        if (object)
+            goto key;
+        goto value;
+    }
+    case '"':
+        if (scan_string(s) != 0)
+            return -1;
+        goto after;
+    case 't':
+        if (scan_literal(s, "true") != 0)
+            return -1;
+        goto after;
+    case 'f':
+        if (scan_literal(s, "false") != 0)
+            return -1;
+        goto after;
+    case 'n':
+        if (scan_literal(s, "null") != 0)
+            return -1;
+        goto after;
+    case -2:
+        return -1;
+    default:
+        if (b == '-' || is_digit(b)) {
+            if (scan_number(s) != 0)
+                return -1;
+            goto after;
+        }
+        break;
+    }
+    return scan_unexpected(s, b, "a value");
+
+key:
+    if (b == -2)
+        return -1;
+    if (b != '"')
+        return scan_unexpected(s, b, "a string key");
+    if (scan_string(s) != 0)
+        return -1;
+    b = scan_peek(s);
+    if (b == -2)
+        return -1;
+    if (b != ':')
+        return scan_unexpected(s, b, "':'");
+    s->src->pos++;
+    goto value;
+
+after:
+    if (depth == 0)
+        return scan_flush(s);
+    b = scan_peek(s);
+    if (b == -2)
+        return -1;
+    if (in_object[(depth - 1) / 8] >> ((depth - 1) % 8) & 1) {
+        if (b == ',') {
+            s->src->pos++;
+            b = scan_peek(s);
+            goto key;
+        }
+        if (b == '}') {
+            s->src->pos++;
+            depth--;
+            goto after;
+        }
+        return scan_unexpected(s, b, "',' or '}'");
+    }
+    if (b == ',') {
+        s->src->pos++;
+        goto value;
+    }
+    if (b == ']') {
+        s->src->pos++;
+        depth--;
+        goto after;
+    }
+    return scan_unexpected(s, b, "',' or ']'");
+}
+
+int json_copy_value(struct json_src *src, struct sink *out, const char *type, struct error *err)
+{
+    struct scan s = {src, out, src->pos, type, err};
+    return scan_value(&s);
+}
+
+int json_peek(struct json_src *src, struct error *err)
+{
+    struct scan s = {src, NULL, src->pos, "", err};
+    return scan_peek(&s);
+}
+
+int json_expect(struct json_src *src, char c, const char *type, struct error *err)
+{
+    struct scan s = {src, NULL, src->pos, type, err};
+    int b = scan_peek(&s);
+    if (b == -2)
+        return -1;
+    if (b != (uint8_t)c) {
+        char expected[8] = {'\'', c, '\'', '\0'};
+        return scan_unexpected(&s, b, expected);
+    }
+    src->pos++;
+    return 0;
+}
+
+/* Appends decoded bytes, switching to validate-only once dst is full. */
+static int decode_append(struct scan *s, struct buf *dst, bool *overflowed, bool *storing,
+                         const void *p, size_t n)
+{
+    if (!*storing || n == 0)
+        return 0;
+    int rc = buf_append(dst, p, n, s->err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        if (!overflowed)
+            return error_set(s->err, s->type, "string at byte offset %llu is longer than %zu bytes",
+                             (unsigned long long)json_src_offset(s->src), dst->max);
+        *overflowed = true;
+        *storing = false;
+    }
+    return 0;
+}
+
+/* Decodes the \u escape at pos (a surrogate pair takes two), appending UTF-8. */
+static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflowed, bool *storing)
+{
+    ptrdiff_t avail = scan_ensure(s, 6);
+    if (avail < 0)
+        return -1;
+    long unit = avail >= 6 ? hex4(s->src->pos + 2) : -1;
+    if (unit < 0)
+        return scan_fail(s, "\\u must be followed by 4 hex digits");
+    uint32_t cp = (uint32_t)unit;
+    size_t consumed = 6;
+    if (unit >= 0xdc00 && unit <= 0xdfff)
+        return scan_fail(s, "lone low surrogate escape (no UTF-8 form)");
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+        avail = scan_ensure(s, 12);
+        if (avail < 0)
+            return -1;
+        const uint8_t *p = s->src->pos;
+        long low = avail >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
+        if (low < 0xdc00 || low > 0xdfff)
+            return scan_fail(s, "lone high surrogate escape (no UTF-8 form)");
+        cp = 0x10000 + (((uint32_t)unit - 0xd800) << 10) + ((uint32_t)low - 0xdc00);
+        consumed = 12;
+    }
+    uint8_t utf8[4];
+    size_t n = utf8_encode(cp, utf8);
+    if (decode_append(s, dst, overflowed, storing, utf8, n) != 0)
+        return -1;
+    s->src->pos += consumed;
+    return 0;
+}
+
+int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, const char *type,
+                       struct error *err)
+{
+    struct scan s = {src, NULL, src->pos, type, err};
+    bool storing = true;
+    int b = scan_peek(&s);
+    if (b == -2)
+        return -1;
+    if (b != '"')
+        return scan_unexpected(&s, b, "a string");
+    src->pos++;
+    for (;;) {
+        const uint8_t *p = src->pos, *end = src->end;
+        while (p < end && string_class[*p] == BYTE_PLAIN)
+            p++;
+        if (decode_append(&s, dst, overflowed, &storing, src->pos, (size_t)(p - src->pos)) != 0)
+            return -1;
+        src->pos = p;
+        if (p == end) {
+            ptrdiff_t avail = scan_ensure(&s, 1);
+            if (avail < 0)
+                return -1;
+            if (avail == 0)
+                return scan_fail(&s, "unterminated string");
+            continue;
+        }
+        switch (string_class[*p]) {
+        case BYTE_QUOTE:
+            src->pos++;
+            return 0;
+        case BYTE_BACKSLASH: {
+            ptrdiff_t avail = scan_ensure(&s, 2);
+            if (avail < 0)
+                return -1;
+            p = src->pos;
+            if (avail >= 2 && p[1] == 'u') {
+                if (decode_unicode_escape(&s, dst, overflowed, &storing) != 0)
+                    return -1;
+                break;
+            }
+            const char *esc = avail >= 2 && p[1] != '\0' ? strchr(simple_escapes, p[1]) : NULL;
+            if (!esc)
+                return scan_fail(&s, "invalid escape sequence");
+            if (decode_append(&s, dst, overflowed, &storing,
+                              &simple_escape_values[esc - simple_escapes], 1) != 0)
+                return -1;
+            src->pos += 2;
+            break;
+        }
+        case BYTE_CONTROL:
+            return scan_fail(&s, "unescaped control character in string");
+        default: {
+            ptrdiff_t len = scan_utf8(&s);
+            if (len < 0 || decode_append(&s, dst, overflowed, &storing, src->pos, (size_t)len) != 0)
+                return -1;
+            src->pos += len;
+        }
+        }
+    }
+}
+
+int json_copy_document(const void *data, size_t n, struct sink *out, const char *type,
+                       struct error *err)
+{
+    struct json_src src;
+    json_src_memory(&src, data, n);
+    if (json_copy_value(&src, out, type, err) != 0)
+        return -1;
+    struct scan s = {&src, NULL, src.pos, type, err};
+    int b = scan_peek(&s);
+    if (b != -1)
+        return scan_unexpected(&s, b, "end of input (trailing data after the value)");
+    return 0;
+}

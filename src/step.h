@@ -1,0 +1,61 @@
+/* step: the whole job as one function of (event, store).
+ *
+ * Reads the Distributed Map manifest the event points to, streams every
+ * SUCCEEDED result file in manifest order, and writes results.json to the
+ * event's bucket at {consignment_id}/{uuid4}/results.json. On failure nothing
+ * is written (the output object is aborted). The command line and the Lambda
+ * loop are thin shells around step_run. */
+#ifndef BCR_STEP_H
+#define BCR_STEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+/* How the Map state's ResultWriter wrote its files. */
+enum transformation {
+    TRANSFORM_NONE,    /* entries whose Output is a JSON document in a string */
+    TRANSFORM_COMPACT, /* the raw outputs */
+    TRANSFORM_FLATTEN, /* raw outputs; an output that is an array gives its elements */
+};
+
+/* Parses "NONE", "COMPACT" or "FLATTEN"; returns -1 for anything else. */
+int transformation_parse(const char *name, enum transformation *out);
+
+struct step_stats {
+    uint64_t entries;       /* outputs written to results */
+    uint64_t result_files;  /* result files read completely */
+    uint64_t bytes_read;    /* bytes of result files read */
+    uint64_t bytes_written; /* size of results.json */
+};
+
+struct step_options {
+    enum transformation transformation;
+    /* Called now and then while result files stream (every few MB); may be NULL. */
+    void (*progress)(const struct step_stats *stats, void *ctx);
+    /* Called at the same points and before committing the output; a non-zero
+     * return (with err set, e.g. Timeout) stops the step. May be NULL. */
+    int (*should_stop)(void *ctx, struct error *err);
+    void *ctx; /* for progress and should_stop */
+};
+
+enum { STEP_BUCKET_MAX = 256, STEP_KEY_MAX = 1200 };
+
+struct step_reply {
+    char bucket[STEP_BUCKET_MAX];
+    char key[STEP_KEY_MAX];
+};
+
+/* Runs the step on the event (event_len bytes of JSON, borrowed). On success
+ * fills reply and returns 0; otherwise returns -1 with err set. stats is
+ * filled in either case (what was done before a failure). */
+int step_run(const char *event, size_t event_len, struct store *store,
+             const struct step_options *options, struct step_reply *reply, struct step_stats *stats,
+             struct error *err);
+
+/* Writes {"key": "...", "bucket": "..."} into out; returns its length or -1. */
+int step_reply_json(const struct step_reply *reply, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,56 @@
+#include "store.h"
+
+#include <stdlib.h>
+
+#include "buf.h"
+
+int store_read_all(struct store *s, const char *bucket, const char *key, size_t max, char **data,
+                   size_t *len, struct error *err)
+{
+    struct store_reader *r;
+    if (store_open_read(s, bucket, key, -1, &r, err) != 0)
+        return -1;
+    struct buf b;
+    buf_init(&b, max);
+    int rc = 0;
+    for (;;) {
+        if (buf_reserve(&b, 65536 < max - b.len ? 65536 : max - b.len, err) < 0) {
+            rc = -1;
+            break;
+        }
+        size_t room = b.cap - 1 - b.len;
+        if (room == 0) {
+            /* Full: one more byte means the object is over the limit. */
+            char probe;
+            ssize_t n = store_read(s, r, &probe, 1, err);
+            if (n != 0) {
+                rc = n < 0 ? -1
+                           : error_set(err, ERR_INVALID_MANIFEST,
+                                       "object s3://%s/%s is larger than %zu bytes", bucket, key,
+                                       max);
+            }
+            break;
+        }
+        ssize_t n = store_read(s, r, b.data + b.len, room, err);
+        if (n < 0) {
+            rc = -1;
+            break;
+        }
+        if (n == 0)
+            break;
+        b.len += (size_t)n;
+    }
+    store_close_read(s, r);
+    if (rc != 0) {
+        buf_free(&b);
+        return -1;
+    }
+    if (buf_reserve(&b, 0, err) < 0) {
+        buf_free(&b);
+        return -1;
+    }
+    b.data[b.len] = '\0';
+    *data = (char *)b.data;
+    *len = b.len;
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* store: the object-store interface the step reads and writes through.
+ *
+ * Two implementations: a directory (store_dir.h) and S3 (store_s3.h). Readers
+ * stream an object's bytes; writers stream a new object and either commit it
+ * (it appears whole) or abort it (nothing appears, nothing is left behind). */
+#ifndef BCR_STORE_H
+#define BCR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct store;
+struct store_reader;
+struct store_writer;
+
+struct store_ops {
+    /* expected_size: the size the caller was told (a manifest's Size), or -1.
+     * A reader that ends at any other size fails instead of returning EOF. */
+    int (*open_read)(struct store *store, const char *bucket, const char *key,
+                     int64_t expected_size, struct store_reader **out, struct error *err);
+    /* Reads up to cap bytes; returns the count, 0 at the end, -1 on error. */
+    ssize_t (*read)(struct store_reader *r, void *buf, size_t cap, struct error *err);
+    void (*close_read)(struct store_reader *r);
+
+    int (*open_write)(struct store *store, const char *bucket, const char *key,
+                      struct store_writer **out, struct error *err);
+    int (*write)(struct store_writer *w, const void *p, size_t n, struct error *err);
+    /* Both end the writer and free it, whatever the outcome. */
+    int (*commit)(struct store_writer *w, struct error *err);
+    void (*abort)(struct store_writer *w);
+
+    void (*destroy)(struct store *store);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Thin wrappers over ops, so call sites read as plain functions. The reader or
+ * writer returned through `out` is owned by the caller until close_read,
+ * commit or abort. Object keys and buckets are borrowed for the call only. */
+static inline int store_open_read(struct store *s, const char *bucket, const char *key,
+                                  int64_t expected_size, struct store_reader **out,
+                                  struct error *err)
+{
+    return s->ops->open_read(s, bucket, key, expected_size, out, err);
+}
+static inline ssize_t store_read(struct store *s, struct store_reader *r, void *buf, size_t cap,
+                                 struct error *err)
+{
+    return s->ops->read(r, buf, cap, err);
+}
+static inline void store_close_read(struct store *s, struct store_reader *r)
+{
+    s->ops->close_read(r);
+}
+static inline int store_open_write(struct store *s, const char *bucket, const char *key,
+                                   struct store_writer **out, struct error *err)
+{
+    return s->ops->open_write(s, bucket, key, out, err);
+}
+static inline int store_write(struct store *s, struct store_writer *w, const void *p, size_t n,
+                              struct error *err)
+{
+    return s->ops->write(w, p, n, err);
+}
+static inline int store_commit(struct store *s, struct store_writer *w, struct error *err)
+{
+    return s->ops->commit(w, err);
+}
+static inline void store_abort(struct store *s, struct store_writer *w)
+{
+    s->ops->abort(w);
+}
+static inline void store_destroy(struct store *s)
+{
+    if (s)
+        s->ops->destroy(s);
+}
+
+/* Reads a whole object of at most max bytes into a NUL-terminated heap buffer
+ * (caller frees *data). For small documents only: the manifest. */
+int store_read_all(struct store *s, const char *bucket, const char *key, size_t max, char **data,
+                   size_t *len, struct error *err);
+
+/* The message every missing-object error starts with, as boto3 words it. */
+#define NO_SUCH_KEY_MESSAGE                                                                        \
+    "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does "  \
+    "not exist."
+
+#endif

@@ -1,0 +1,253 @@
+#define _POSIX_C_SOURCE 200809L
+#include "store_dir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct store_dir {
+    struct store base;
+    char *root;
+};
+
+struct store_reader {
+    int fd;
+    int64_t expected_size;
+    uint64_t offset;
+    char where[PATH_MAX]; /* "bucket/key", for messages */
+};
+
+struct store_writer {
+    int fd;
+    char tmp_path[PATH_MAX];
+    char final_path[PATH_MAX];
+    size_t bucket_dir_len; /* prefix of final_path that exists already */
+};
+
+static int check_bucket(const char *bucket, struct error *err)
+{
+    if (!*bucket || strchr(bucket, '/') || !strcmp(bucket, ".") || !strcmp(bucket, ".."))
+        return error_set(err, ERR_INVALID_KEY, "bucket name \"%s\" is not a single path segment",
+                         bucket);
+    return 0;
+}
+
+/* Keys are relative paths below the bucket: no segment may be "." or "..",
+ * which could name a file outside it. Empty segments ("a//b") are harmless. */
+static int check_key(const char *bucket, const char *key, struct error *err)
+{
+    if (!*key)
+        return error_set(err, ERR_INVALID_KEY, "empty object key in bucket %s", bucket);
+    for (const char *seg = key; seg;) {
+        const char *slash = strchr(seg, '/');
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return error_set(err, ERR_INVALID_KEY,
+                             "object key \"%s\" in bucket %s has a \".\" or \"..\" segment, which "
+                             "would resolve outside the bucket",
+                             key, bucket);
+        seg = slash ? slash + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Builds ROOT/BUCKET (key NULL) or ROOT/BUCKET/KEY after validating both, and
+ * checks that the bucket directory exists. */
+static int object_path(struct store_dir *s, const char *bucket, const char *key, char *out,
+                       size_t cap, struct error *err)
+{
+    if (check_bucket(bucket, err) != 0 || (key && check_key(bucket, key, err) != 0))
+        return -1;
+    int n = snprintf(out, cap, "%s/%s", s->root, bucket);
+    struct stat st;
+    if (n < 0 || (size_t)n >= cap)
+        return error_set(err, ERR_INVALID_KEY, "path for bucket %s is too long", bucket);
+    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
+        return error_set(err, ERR_NO_SUCH_BUCKET,
+                         "The specified bucket does not exist: %s (no directory %s)", bucket, out);
+    if (key) {
+        n = snprintf(out, cap, "%s/%s/%s", s->root, bucket, key);
+        if (n < 0 || (size_t)n >= cap)
+            return error_set(err, ERR_INVALID_KEY, "path for key %s is too long", key);
+    }
+    return 0;
+}
+
+static int dir_open_read(struct store *base, const char *bucket, const char *key,
+                         int64_t expected_size, struct store_reader **out, struct error *err)
+{
+    struct store_dir *s = (struct store_dir *)base;
+    char path[PATH_MAX];
+    if (object_path(s, bucket, key, path, sizeof path, err) != 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        errno = ENOENT;
+    }
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s",
+                             bucket, key);
+        return error_set(err, ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    struct store_reader *r = malloc(sizeof *r);
+    if (!r) {
+        close(fd);
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s", path);
+    }
+    r->fd = fd;
+    r->expected_size = expected_size;
+    r->offset = 0;
+    snprintf(r->where, sizeof r->where, "%s/%s", bucket, key);
+    *out = r;
+    return 0;
+}
+
+static ssize_t dir_read(struct store_reader *r, void *buf, size_t cap, struct error *err)
+{
+    ssize_t n;
+    do
+        n = read(r->fd, buf, cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return error_set(err, ERR_IO, "reading s3://%s at byte offset %llu: %s", r->where,
+                         (unsigned long long)r->offset, strerror(errno));
+    r->offset += (uint64_t)n;
+    if (n == 0 && r->expected_size >= 0 && r->offset != (uint64_t)r->expected_size)
+        return error_set(err, ERR_INVALID_RESULT_FILE,
+                         "s3://%s has %llu bytes but the manifest gives its Size as %lld", r->where,
+                         (unsigned long long)r->offset, (long long)r->expected_size);
+    return n;
+}
+
+static void dir_close_read(struct store_reader *r)
+{
+    if (r) {
+        close(r->fd);
+        free(r);
+    }
+}
+
+static int dir_open_write(struct store *base, const char *bucket, const char *key,
+                          struct store_writer **out, struct error *err)
+{
+    struct store_dir *s = (struct store_dir *)base;
+    struct store_writer *w = malloc(sizeof *w);
+    if (!w)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
+    if (object_path(s, bucket, key, w->final_path, sizeof w->final_path, err) != 0) {
+        free(w);
+        return -1;
+    }
+    w->bucket_dir_len = strlen(s->root) + 1 + strlen(bucket);
+    /* The temporary file sits in the bucket directory, so an aborted write
+     * leaves no directories behind and the rename stays on one file system. */
+    snprintf(w->tmp_path, sizeof w->tmp_path, "%.*s/.backend-checks-results.XXXXXX",
+             (int)w->bucket_dir_len, w->final_path);
+    w->fd = mkstemp(w->tmp_path);
+    if (w->fd < 0) {
+        error_set(err, ERR_IO, "cannot create a temporary file in %.*s: %s", (int)w->bucket_dir_len,
+                  w->final_path, strerror(errno));
+        free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+static int dir_write(struct store_writer *w, const void *p, size_t n, struct error *err)
+{
+    const char *bytes = p;
+    while (n > 0) {
+        ssize_t done = write(w->fd, bytes, n);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done < 0)
+            return error_set(err, ERR_IO, "writing %s: %s", w->tmp_path, strerror(errno));
+        bytes += done;
+        n -= (size_t)done;
+    }
+    return 0;
+}
+
+static void dir_abort(struct store_writer *w)
+{
+    close(w->fd);
+    unlink(w->tmp_path);
+    free(w);
+}
+
+/* Creates the directories between the bucket directory and the file. */
+static int make_parents(char *path, size_t from, struct error *err)
+{
+    for (char *p = path + from + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0777);
+        int saved = errno;
+        *p = '/';
+        if (rc != 0 && saved != EEXIST)
+            return error_set(err, ERR_IO, "cannot create directory for %s: %s", path,
+                             strerror(saved));
+    }
+    return 0;
+}
+
+static int dir_commit(struct store_writer *w, struct error *err)
+{
+    int rc = 0;
+    if (fsync(w->fd) != 0)
+        rc = error_set(err, ERR_IO, "fsync %s: %s", w->tmp_path, strerror(errno));
+    else if (make_parents(w->final_path, w->bucket_dir_len, err) != 0)
+        rc = -1;
+    else if (rename(w->tmp_path, w->final_path) != 0)
+        rc = error_set(err, ERR_IO, "rename to %s: %s", w->final_path, strerror(errno));
+    if (rc != 0) {
+        dir_abort(w);
+        return -1;
+    }
+    close(w->fd);
+    free(w);
+    return 0;
+}
+
+static void dir_destroy(struct store *base)
+{
+    struct store_dir *s = (struct store_dir *)base;
+    free(s->root);
+    free(s);
+}
+
+static const struct store_ops dir_ops = {
+    dir_open_read, dir_read,   dir_close_read, dir_open_write,
+    dir_write,     dir_commit, dir_abort,      dir_destroy,
+};
+
+struct store *store_dir_new(const char *root, struct error *err)
+{
+    struct stat st;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        error_set(err, ERR_CONFIG, "store directory %s does not exist", root);
+        return NULL;
+    }
+    struct store_dir *s = malloc(sizeof *s);
+    char *copy = strdup(root);
+    if (!s || !copy) {
+        free(s);
+        free(copy);
+        error_set(err, ERR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &dir_ops;
+    s->root = copy;
+    return &s->base;
+}
