@@ -485,6 +485,8 @@ int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, 
 {
     struct scan s = {src, NULL, src->pos, type, err};
     bool storing = true;
+    if (overflowed)
+        *overflowed = false;
     int b = scan_peek(&s);
     if (b == -2)
         return -1;

@@ -1,0 +1,36 @@
+/* cli: the command line, a thin shell around step_run.
+ *
+ *   backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]
+ *                          [--region R] [--endpoint-url URL] [EVENT_FILE|-]
+ *
+ * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
+ * document as the last line of stderr, exit 1. Usage errors: exit 2. */
+#ifndef BCR_CLI_H
+#define BCR_CLI_H
+
+#include <stdbool.h>
+
+#include "step.h"
+
+struct cli_options {
+    const char *store_dir;    /* --store, or NULL for S3 */
+    const char *region;       /* --region, or NULL */
+    const char *endpoint_url; /* --endpoint-url, or NULL */
+    const char *event_path;   /* NULL or "-" for stdin */
+    enum transformation transformation;
+};
+
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_EXIT = 3 /* --help, --version done */ };
+
+/* Parses argv into opts (pointers borrow from argv). Returns CLI_OK, CLI_USAGE
+ * (message printed) or CLI_EXIT (help or version printed). */
+int cli_parse(int argc, char **argv, struct cli_options *opts);
+
+/* Runs the step once as the command line does; returns the exit status. */
+int cli_run(const struct cli_options *opts);
+
+/* Reads a whole event file (or stdin for NULL / "-") of at most EVENT_MAX_BYTES.
+ * Caller frees *data. */
+int cli_read_event(const char *path, char **data, size_t *len, struct error *err);
+
+#endif

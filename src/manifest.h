@@ -1,0 +1,35 @@
+/* manifest: the manifest.json a Distributed Map's ResultWriter writes:
+ * {"DestinationBucket": "...", "MapRunArn": "...",
+ *  "ResultFiles": {"FAILED": [...], "PENDING": [...], "SUCCEEDED": [{"Key": "...", "Size": 1}]}} */
+#ifndef BCR_MANIFEST_H
+#define BCR_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Larger manifests are refused; a real one lists a handful of files. */
+#define MANIFEST_MAX_BYTES (16u * 1024 * 1024)
+
+struct result_file {
+    char *key;    /* owned, non-empty */
+    int64_t size; /* bytes, or -1 when the manifest gives none */
+};
+
+struct manifest {
+    char *destination_bucket;      /* owned; NULL when absent */
+    struct result_file *succeeded; /* owned array, in manifest order */
+    size_t succeeded_count;
+    size_t failed_count;
+    size_t pending_count;
+};
+
+/* Parses len bytes of JSON (borrowed). `where` (e.g. "s3://bucket/key") starts
+ * every error message. Returns 0, or -1 with an InvalidManifest error; on
+ * success free with manifest_free. */
+int manifest_parse(const char *json, size_t len, const char *where, struct manifest *out,
+                   struct error *err);
+void manifest_free(struct manifest *m);
+
+#endif
