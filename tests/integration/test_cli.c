@@ -1,0 +1,571 @@
+/* The command line end to end on a directory store: every behaviour of the
+ * step that a user can see (reply, results.json, errors, nothing written on
+ * failure). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define BUCKET "tdr-backend-checks-intg"
+#define MANIFEST_KEY "cons-1/run-1/results.json/map-1/manifest.json"
+#define EVENT                                                                                      \
+    "{\"results\": {\"MapRunArn\": \"arn:aws:states:eu-west-2:1:mapRun:sm/Map:x\", "               \
+    "\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET "\", \"Key\": \"" MANIFEST_KEY "\"}}}"
+
+struct fixture {
+    char *root;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->root = harness_tmpdir();
+    char keep[4200];
+    snprintf(keep, sizeof keep, "%s/" BUCKET "/.keep", f->root); /* makes the bucket */
+    harness_write_file(keep, "", 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    harness_rmtree(f->root);
+    free(f->root);
+    free(f);
+    return 0;
+}
+
+/* Writes object BUCKET/key in the fixture's store. */
+static void put(struct fixture *f, const char *key, const char *text)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root, key);
+    harness_write_file(path, text, strlen(text));
+}
+
+/* A manifest listing the given SUCCEEDED keys (NULL-terminated). */
+static void put_manifest(struct fixture *f, const char *const keys[])
+{
+    char text[8192] = "{\"DestinationBucket\": \"" BUCKET "\", \"ResultFiles\": {\"SUCCEEDED\": [";
+    for (int i = 0; keys[i]; i++) {
+        strcat(text, i ? ", {\"Key\": \"" : "{\"Key\": \"");
+        strcat(text, keys[i]);
+        strcat(text, "\"}");
+    }
+    strcat(text, "]}}");
+    put(f, MANIFEST_KEY, text);
+}
+
+static void run_cli(struct fixture *f, const char *const extra[], const char *event,
+                    struct run_result *res)
+{
+    char *argv[16];
+    int n = 0;
+    argv[n++] = (char *)harness_bin();
+    argv[n++] = "--store";
+    argv[n++] = f->root;
+    for (int i = 0; extra && extra[i]; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n++] = "-";
+    argv[n] = NULL;
+    harness_run(argv, event, NULL, 120, res);
+}
+
+/* Runs successfully and returns results.json parsed (caller decrefs). */
+static json_t *run_ok(struct fixture *f, const char *const extra[])
+{
+    struct run_result res;
+    run_cli(f, extra, EVENT, &res);
+    if (res.status != 0)
+        fprintf(stderr, "stderr: %s\n", res.err);
+    assert_int_equal(res.status, 0);
+    json_error_t jerr;
+    json_t *reply = json_loads(res.out, 0, &jerr);
+    assert_non_null(reply);
+    const char *key = json_string_value(json_object_get(reply, "key"));
+    assert_string_equal(json_string_value(json_object_get(reply, "bucket")), BUCKET);
+    assert_non_null(key);
+    /* {consignment}/{uuid4}/results.json, with the exact reply format */
+    assert_int_equal(strncmp(key, "cons-1/", 7), 0);
+    assert_int_equal(strlen(key), 7 + 36 + 13);
+    assert_string_equal(key + 7 + 36, "/results.json");
+    assert_int_equal(key[7 + 14], '4');
+    char expected_reply[2048];
+    snprintf(expected_reply, sizeof expected_reply, "{\"key\": \"%s\", \"bucket\": \"%s\"}\n", key,
+             BUCKET);
+    assert_string_equal(res.out, expected_reply);
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root, key);
+    json_t *doc = json_load_file(path, 0, &jerr);
+    assert_non_null(doc);
+    assert_true(json_is_array(json_object_get(doc, "results")));
+    json_t *tail = json_loads("{\"statuses\": {\"statuses\": []}, "
+                              "\"redactedResults\": {\"redactedFiles\": [], \"errors\": []}}",
+                              0, NULL);
+    assert_true(json_equal(json_object_get(doc, "statuses"), json_object_get(tail, "statuses")));
+    assert_true(json_equal(json_object_get(doc, "redactedResults"),
+                           json_object_get(tail, "redactedResults")));
+    assert_int_equal(json_object_size(doc), 3);
+    json_decref(tail);
+    json_decref(reply);
+    run_result_free(&res);
+    return doc;
+}
+
+/* Reads results.json as text (there is exactly one results.json written). */
+static char *results_text(struct fixture *f, const char *const extra[])
+{
+    struct run_result res;
+    run_cli(f, extra, EVENT, &res);
+    assert_int_equal(res.status, 0);
+    json_t *reply = json_loads(res.out, 0, NULL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root,
+             json_string_value(json_object_get(reply, "key")));
+    json_decref(reply);
+    run_result_free(&res);
+    char *text = harness_read_file(path, NULL);
+    assert_non_null(text);
+    return text;
+}
+
+static void assert_results(json_t *doc, const char *expected_json)
+{
+    json_t *expected = json_loads(expected_json, 0, NULL);
+    assert_non_null(expected);
+    if (!json_equal(json_object_get(doc, "results"), expected)) {
+        char *got = json_dumps(json_object_get(doc, "results"), JSON_COMPACT);
+        fail_msg("results %s, expected %s", got, expected_json);
+    }
+    json_decref(expected);
+}
+
+/* Runs, expects failure with errorType, and checks nothing was written. */
+static void expect_error(struct fixture *f, const char *const extra[], const char *event,
+                         const char *type, const char *message_part)
+{
+    int before = harness_count_files(f->root);
+    struct run_result res;
+    run_cli(f, extra, event, &res);
+    assert_int_equal(res.status, 1);
+    assert_string_equal(res.out, "");
+    char last[4096];
+    harness_last_line(res.err, last, sizeof last);
+    json_error_t jerr;
+    json_t *doc = json_loads(last, 0, &jerr);
+    if (!doc)
+        fail_msg("last stderr line is not JSON: %s", last);
+    assert_int_equal(json_object_size(doc), 2);
+    const char *got_type = json_string_value(json_object_get(doc, "errorType"));
+    const char *message = json_string_value(json_object_get(doc, "errorMessage"));
+    assert_non_null(got_type);
+    assert_non_null(message);
+    if (strcmp(got_type, type) != 0 || (message_part && !strstr(message, message_part)))
+        fail_msg("got %s: %s; expected %s with \"%s\"", got_type, message, type,
+                 message_part ? message_part : "");
+    json_decref(doc);
+    run_result_free(&res);
+    assert_int_equal(harness_count_files(f->root), before);
+}
+
+static void test_seed_readme_example(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"test_key/succeeded.json", NULL});
+    put(f, "test_key/succeeded.json",
+        "[\n {\"Output\": \"{\\\"test1\\\": \\\"value1\\\"}\"},\n"
+        " {\"Output\": \"{\\\"test2\\\": \\\"value2\\\"}\"}\n]");
+    json_t *doc = run_ok(f, NULL);
+    assert_results(doc, "[{\"test1\": \"value1\"}, {\"test2\": \"value2\"}]");
+    json_decref(doc);
+}
+
+static void test_several_files_in_manifest_order(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/SUCCEEDED_2.json", "r/SUCCEEDED_0.json",
+                                          "r/SUCCEEDED_1.json", NULL});
+    put(f, "r/SUCCEEDED_0.json", "[{\"Output\": \"0\"}, {\"Output\": \"1\"}]");
+    put(f, "r/SUCCEEDED_1.json", "[]");
+    put(f, "r/SUCCEEDED_2.json", "[{\"Name\": \"n\", \"Output\": \"\\\"first\\\"\"}]");
+    json_t *doc = run_ok(f, NULL);
+    assert_results(doc, "[\"first\", 0, 1]");
+    json_decref(doc);
+}
+
+static void test_source_bucket_defaults_to_event_bucket(void **state)
+{
+    struct fixture *f = *state;
+    put(f, MANIFEST_KEY,
+        "{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"a.json\", \"Size\": 20}]}}");
+    put(f, "a.json", "[{\"Output\": \"true\"}]");
+    json_t *doc = run_ok(f, NULL);
+    assert_results(doc, "[true]");
+    json_decref(doc);
+}
+
+static void test_json_lines(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/a.jsonl", NULL});
+    put(f, "r/a.jsonl",
+        "{\"Output\": \"{\\\"a\\\":1}\"}\n{\"Output\": \"[2]\"}\n\n"
+        "{\"Name\": \"x\", \"Output\": \"null\"}\n");
+    json_t *doc = run_ok(f, NULL);
+    assert_results(doc, "[{\"a\": 1}, [2], null]");
+    json_decref(doc);
+}
+
+static void test_compact_and_flatten(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/c.json", "r/d.jsonl", NULL});
+    put(f, "r/c.json", "[{\"a\": 1}, [1, [2]], [], \"s\"]");
+    put(f, "r/d.jsonl", "{\"b\": 2}\n[3, 4]\n");
+    json_t *doc = run_ok(f, (const char *const[]){"--transformation", "COMPACT", NULL});
+    assert_results(doc, "[{\"a\": 1}, [1, [2]], [], \"s\", {\"b\": 2}, [3, 4]]");
+    json_decref(doc);
+    doc = run_ok(f, (const char *const[]){"--transformation", "FLATTEN", NULL});
+    assert_results(doc, "[{\"a\": 1}, 1, [2], \"s\", {\"b\": 2}, 3, 4]");
+    json_decref(doc);
+}
+
+static void test_unicode_and_escapes(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/u.json", NULL});
+    /* Outer string escapes: \u00e9, a surrogate pair, \/, escaped control
+     * characters; inner document escapes kept as written. */
+    put(f, "r/u.json",
+        "[{\"Output\": \"{\\\"p\\\": \\\"caf\\u00e9 \\ud83d\\ude00 a\\/b \\\\t\\\\u0001 "
+        "\xe2\x9c\x93\\\", \\\"q\\\": \\\"\\\\ud83d\\\\ude00\\\\\\\"\\\"}\"}]");
+    char *text = results_text(f, NULL);
+    /* The decoded characters are written as UTF-8; inner escapes stay. */
+    assert_non_null(strstr(text, "{\"p\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 a/b \\t\\u0001 "
+                                 "\xe2\x9c\x93\",\"q\":\"\\ud83d\\ude00\\\"\"}"));
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_results(doc, "[{\"p\": \"caf\\u00e9 \\ud83d\\ude00 a/b \\t\\u0001 \\u2713\", "
+                        "\"q\": \"\\ud83d\\ude00\\\"\"}]");
+    json_decref(doc);
+    free(text);
+}
+
+static void test_numbers_pass_through_as_written(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/n.json", NULL});
+    put(f, "r/n.json",
+        "[{\"Output\": \"[123456789012345678901234567890, 0.1, 1e400, -0.0, "
+        "1.5E-7, 0, 1700000000000]\"}]");
+    char *text = results_text(f, NULL);
+    assert_non_null(strstr(text, "{\"results\":[[123456789012345678901234567890,0.1,1e400,-0.0,"
+                                 "1.5E-7,0,1700000000000]],"));
+    free(text);
+}
+
+static void test_key_order_preserved(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/k.json", NULL});
+    put(f, "r/k.json",
+        "[{\"Output\": \"{\\\"z\\\": 1, \\\"a\\\": {\\\"y\\\": 2, \\\"b\\\": 3}}\"}]");
+    char *text = results_text(f, NULL);
+    assert_non_null(strstr(text, "[{\"z\":1,\"a\":{\"y\":2,\"b\":3}}]"));
+    free(text);
+}
+
+static void test_empty_succeeded_list(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){NULL});
+    char *text = results_text(f, NULL);
+    assert_string_equal(text, "{\"results\":[],\"statuses\":{\"statuses\":[]},"
+                              "\"redactedResults\":{\"redactedFiles\":[],\"errors\":[]}}");
+    free(text);
+}
+
+static void test_event_from_file_argument(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/a.json", NULL});
+    put(f, "r/a.json", "[{\"Output\": \"42\"}]");
+    char event_path[4200];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
+    harness_write_file(event_path, EVENT, strlen(EVENT));
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, event_path, NULL};
+    struct run_result res;
+    harness_run(argv, NULL, NULL, 30, &res);
+    assert_int_equal(res.status, 0);
+    assert_non_null(strstr(res.out, "\"bucket\": \"" BUCKET "\""));
+    run_result_free(&res);
+}
+
+static void test_error_invalid_event(void **state)
+{
+    struct fixture *f = *state;
+    expect_error(f, NULL, "not json", "InvalidEvent", "not valid JSON");
+    expect_error(f, NULL, "{\"results\": {}}", "InvalidEvent", "ResultWriterDetails");
+    expect_error(f, NULL,
+                 "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"\", \"Key\": \"k\"}}}",
+                 "InvalidEvent", "Bucket");
+    expect_error(f, NULL,
+                 "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"b\", \"Key\": 5}}}",
+                 "InvalidEvent", "Key");
+}
+
+static void test_error_invalid_manifest(void **state)
+{
+    struct fixture *f = *state;
+    put(f, MANIFEST_KEY, "{\"ResultFiles\": {\"SUCCEEDED\": [{\"Size\": 3}]}}");
+    expect_error(f, NULL, EVENT, "InvalidManifest", "SUCCEEDED[0].Key");
+    put(f, MANIFEST_KEY, "[1,2");
+    expect_error(f, NULL, EVENT, "InvalidManifest", MANIFEST_KEY);
+}
+
+static void test_error_incomplete_map_run(void **state)
+{
+    struct fixture *f = *state;
+    put(f, MANIFEST_KEY,
+        "{\"ResultFiles\": {\"FAILED\": [{\"Key\": \"f\"}, {\"Key\": \"g\"}], "
+        "\"PENDING\": [{\"Key\": \"p\"}], \"SUCCEEDED\": []}}");
+    expect_error(f, NULL, EVENT, "IncompleteMapRun", "2 FAILED and 1 PENDING");
+}
+
+static void test_error_invalid_result_file(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/bad.json", NULL});
+    put(f, "r/bad.json", "[{\"Output\": \"1\"}, {\"Name\": \"exec-7\", \"Output\": \"2\"} {");
+    expect_error(f, NULL, EVENT, "InvalidResultFile", "r/bad.json: after entry 1 at byte offset");
+    put(f, "r/bad.json", "[{\"Output\": \"1\"}, {\"Name\": \"exec-7\"}]");
+    expect_error(f, NULL, EVENT, "InvalidResultFile", "entry 1 (Name exec-7)");
+    put(f, "r/bad.json", "[{\"Output\": \"1\"}");
+    expect_error(f, NULL, EVENT, "InvalidResultFile", "truncated");
+    put(f, "r/bad.json", "");
+    expect_error(f, NULL, EVENT, "InvalidResultFile", "empty");
+}
+
+static void test_error_invalid_output(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/o.json", NULL});
+    static const char *const bad[] = {
+        "[{\"Name\": \"e1\", \"Output\": \"{\\\"a\\\": NaN}\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"{} {}\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"Infinity\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"[1,]\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"\\\"\\u0001\\\"\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"\\\"\\ud800\\\"\"}]",
+        "[{\"Name\": \"e1\", \"Output\": \"\\\"\xff\\\"\"}]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        put(f, "r/o.json", bad[i]);
+        expect_error(f, NULL, EVENT, "InvalidOutput", "entry 0 (Name e1)");
+    }
+    put(f, "r/o.json", "[{\"a\": tru}]");
+    expect_error(f, (const char *const[]){"--transformation", "COMPACT", NULL}, EVENT,
+                 "InvalidOutput", "entry 0");
+}
+
+static void test_error_output_too_large(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/big.json", NULL});
+    size_t n = 2 * 1024 * 1024;
+    char *text = malloc(n + 64);
+    strcpy(text, "[{\"Output\": \"\\\"");
+    size_t len = strlen(text);
+    memset(text + len, 'x', n);
+    strcpy(text + len + n, "\\\"\"}]");
+    put(f, "r/big.json", text);
+    free(text);
+    expect_error(f, NULL, EVENT, "InvalidOutput", "longer than 1048576 bytes");
+}
+
+static void test_error_deep_nesting(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/deep.json", NULL});
+    size_t depth = 200000;
+    char *text = malloc(depth + 16);
+    text[0] = '[';
+    memset(text + 1, '[', depth);
+    text[depth + 1] = '\0';
+    put(f, "r/deep.json", text);
+    free(text);
+    expect_error(f, (const char *const[]){"--transformation", "COMPACT", NULL}, EVENT,
+                 "InvalidOutput", "nested deeper than");
+}
+
+static void test_error_invalid_key(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/../../../etc/passwd", NULL});
+    expect_error(f, NULL, EVENT, "InvalidKey", "..");
+    expect_error(f, NULL,
+                 "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"..\", \"Key\": \"c/m\"}}}",
+                 "InvalidKey", "bucket");
+}
+
+static void test_error_no_such_bucket(void **state)
+{
+    struct fixture *f = *state;
+    expect_error(f, NULL,
+                 "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"missing-bucket\", "
+                 "\"Key\": \"c/m.json\"}}}",
+                 "NoSuchBucket", "missing-bucket");
+}
+
+static void test_error_no_such_key_manifest(void **state)
+{
+    struct fixture *f = *state;
+    expect_error(f, NULL, EVENT, "NoSuchKey",
+                 "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                 "specified key does not exist.");
+    expect_error(f, NULL, EVENT, "NoSuchKey", MANIFEST_KEY);
+}
+
+static void test_error_no_such_key_result_file(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/a.json", "r/missing.json", NULL});
+    put(f, "r/a.json", "[{\"Output\": \"1\"}]");
+    expect_error(f, NULL, EVENT, "NoSuchKey", "r/missing.json");
+}
+
+static void test_error_size_mismatch(void **state)
+{
+    struct fixture *f = *state;
+    put(f, MANIFEST_KEY,
+        "{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"a.json\", \"Size\": 99}]}}");
+    put(f, "a.json", "[{\"Output\": \"true\"}]");
+    expect_error(f, NULL, EVENT, "InvalidResultFile", "Size as 99");
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    static const char *const cases[][4] = {
+        {"--transformation", "SIDEWAYS", NULL, NULL},
+        {"--bogus", NULL, NULL, NULL},
+        {"a.json", "b.json", NULL, NULL},
+        {"--store", NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[6] = {(char *)harness_bin()};
+        for (int j = 0; cases[i][j]; j++)
+            argv[j + 1] = (char *)cases[i][j];
+        struct run_result res;
+        harness_run(argv, NULL, NULL, 10, &res);
+        assert_int_equal(res.status, 2);
+        assert_string_equal(res.out, "");
+        assert_non_null(strstr(res.err, "usage:"));
+        run_result_free(&res);
+    }
+    char *help[] = {(char *)harness_bin(), "--help", NULL};
+    struct run_result res;
+    harness_run(help, NULL, NULL, 10, &res);
+    assert_int_equal(res.status, 0);
+    assert_non_null(strstr(res.out, "--transformation"));
+    run_result_free(&res);
+    char *version[] = {(char *)harness_bin(), "--version", NULL};
+    harness_run(version, NULL, NULL, 10, &res);
+    assert_int_equal(res.status, 0);
+    assert_int_equal(strncmp(res.out, "backend-checks-results ", 23), 0);
+    run_result_free(&res);
+}
+
+/* A realistic export, checked entry by entry against what the generator wrote. */
+static void check_generated(struct fixture *f, uint64_t entries, int files, bool jsonl)
+{
+    struct export_spec spec = {BUCKET, entries, files, jsonl, 7};
+    struct export_info info;
+    char expected_path[4200];
+    snprintf(expected_path, sizeof expected_path, "%s/expected.jsonl", f->root);
+    harness_generate_export(f->root, &spec, expected_path, &info);
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, "-", NULL};
+    struct run_result res;
+    harness_run(argv, info.event, NULL, 300, &res);
+    assert_int_equal(res.status, 0);
+    json_t *reply = json_loads(res.out, 0, NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root,
+             json_string_value(json_object_get(reply, "key")));
+    json_decref(reply);
+    run_result_free(&res);
+
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    assert_non_null(doc);
+    json_t *results = json_object_get(doc, "results");
+    assert_int_equal(json_array_size(results), entries);
+    FILE *expected = fopen(expected_path, "r");
+    assert_non_null(expected);
+    char *line = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < entries; i++) {
+        assert_true(getline(&line, &cap, expected) > 0);
+        json_t *want = json_loads(line, 0, &jerr);
+        assert_non_null(want);
+        if (!json_equal(want, json_array_get(results, i)))
+            fail_msg("entry %zu differs: expected %s", i, line);
+        json_decref(want);
+    }
+    free(line);
+    fclose(expected);
+    json_decref(doc);
+}
+
+static void test_generated_export_50000_entries(void **state)
+{
+    check_generated(*state, 50000, 3, false);
+}
+
+static void test_generated_export_json_lines(void **state)
+{
+    check_generated(*state, 2000, 2, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_seed_readme_example, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_several_files_in_manifest_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_bucket_defaults_to_event_bucket, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_and_flatten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unicode_and_escapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numbers_pass_through_as_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_order_preserved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_succeeded_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_from_file_argument, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_invalid_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_invalid_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_incomplete_map_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_invalid_result_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_invalid_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_output_too_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_deep_nesting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_invalid_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_no_such_bucket, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_no_such_key_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_no_such_key_result_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_size_mismatch, setup, teardown),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
