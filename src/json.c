@@ -442,6 +442,9 @@ static int decode_append(struct scan *s, struct buf *dst, bool *overflowed, bool
         if (!overflowed)
             return error_set(s->err, s->type, "string at byte offset %llu is longer than %zu bytes",
                              (unsigned long long)json_src_offset(s->src), dst->max);
+        /* Keep what fits, so the stored prefix does not depend on chunking. */
+        if (buf_append(dst, p, dst->max - dst->len, s->err) < 0)
+            return -1;
         *overflowed = true;
         *storing = false;
     }

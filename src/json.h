@@ -56,9 +56,9 @@ int json_copy_value(struct json_src *src, struct sink *out, const char *type, st
 
 /* Decodes the string at pos (after whitespace) into dst, appending the UTF-8
  * bytes of its characters. If the decoded string would exceed dst->max: with
- * `overflowed` NULL that is an error; otherwise *overflowed is set (it is
- * cleared first) and the rest
- * is validated but not stored. Escapes of lone surrogates are refused: they
+ * `overflowed` NULL that is an error; otherwise dst keeps the first dst->max
+ * bytes, *overflowed is set (it is cleared first) and the rest is validated
+ * but not stored. Escapes of lone surrogates are refused: they
  * have no UTF-8 form. */
 int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, const char *type,
                        struct error *err);

@@ -179,7 +179,9 @@ int result_reader_stream_source(struct result_reader *r, struct json_src *src, c
         }
     }
     for (;;) {
-        at.offset = json_src_offset(src);
+        if (json_peek(src, err) == -2)
+            return -1;
+        at.offset = json_src_offset(src); /* where the entry itself starts */
         uint64_t before = out->count;
         int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, err)
                                                   : entry_raw(src, transformation, out, err);

@@ -1,0 +1,31 @@
+/* A json_src over memory that hands out at most `chunk` new bytes per fill, to
+ * test that every byte boundary gives the same result. */
+#ifndef BCR_TEST_CHUNKED_H
+#define BCR_TEST_CHUNKED_H
+
+#include "json.h"
+
+struct chunked {
+    struct json_src src;
+    const uint8_t *data; /* borrowed */
+    size_t len, given, chunk;
+    uint8_t *window; /* owned; freed by chunked_free */
+};
+
+void chunked_init(struct chunked *c, const void *data, size_t len, size_t chunk);
+void chunked_free(struct chunked *c);
+
+/* A sink that collects everything written into a growing heap buffer. */
+struct collected {
+    struct sink sink;
+    uint8_t buf[64]; /* small on purpose: flushes often */
+    char *data;      /* owned, NUL-terminated */
+    size_t len;
+};
+
+void collected_init(struct collected *c);
+/* Flushes and returns the collected text (owned by c). */
+const char *collected_text(struct collected *c);
+void collected_free(struct collected *c);
+
+#endif

@@ -1,0 +1,277 @@
+/* The streaming JSON scanner: RFC 8259 validity, verbatim copying, string
+ * decoding, and the same answer at every chunk boundary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunked.h"
+#include "json.h"
+
+/* Runs json_copy_document, returning the minified text or "ERR <type>". */
+static char *copy_doc(const char *text)
+{
+    struct collected c;
+    collected_init(&c);
+    struct error err = {{0}, {0}};
+    char *result;
+    if (json_copy_document(text, strlen(text), &c.sink, "T", &err) == 0) {
+        result = strdup(collected_text(&c));
+    } else {
+        result = malloc(strlen(err.message) + 8);
+        sprintf(result, "ERR %s", err.message);
+    }
+    collected_free(&c);
+    return result;
+}
+
+/* The same through a chunked source, followed by the end-of-input check. */
+static char *copy_chunked(const char *text, size_t chunk)
+{
+    struct chunked src;
+    chunked_init(&src, text, strlen(text), chunk);
+    struct collected c;
+    collected_init(&c);
+    struct error err = {{0}, {0}};
+    char *result;
+    if (json_copy_value(&src.src, &c.sink, "T", &err) == 0 && json_peek(&src.src, &err) == -1) {
+        result = strdup(collected_text(&c));
+    } else {
+        result = strdup("ERR");
+    }
+    collected_free(&c);
+    chunked_free(&src);
+    return result;
+}
+
+static const char *const valid[][2] = {
+    {"0", "0"},
+    {" -0 ", "-0"},
+    {"123456789012345678901234567890", "123456789012345678901234567890"},
+    {"0.1", "0.1"},
+    {"1e400", "1e400"},
+    {"-1.5E+07", "-1.5E+07"},
+    {"true", "true"},
+    {"null", "null"},
+    {"\"\"", "\"\""},
+    {"\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"",
+     "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\""},
+    {"\"\\ud800\"", "\"\\ud800\""}, /* valid grammar; kept as written */
+    {"\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\"",
+     "\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\""},
+    {"[ 1 , [ ] , { } , { \"a\" : [ null ] } ]", "[1,[],{},{\"a\":[null]}]"},
+    {"{\"z\":1,\"a\":2,\"z\":3}", "{\"z\":1,\"a\":2,\"z\":3}"},
+    {"\t\r\n{\"k\"\n:\n\"v\"}\n", "{\"k\":\"v\"}"},
+};
+
+static const char *const invalid[] = {
+    "",
+    " ",
+    "01",
+    "-",
+    "1.",
+    ".5",
+    "1e",
+    "1e+",
+    "+1",
+    "0x10",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "tru",
+    "nul",
+    "True",
+    "[",
+    "[1,]",
+    "[,1]",
+    "{\"a\"}",
+    "{\"a\":}",
+    "{\"a\":1,}",
+    "{1:2}",
+    "{'a':1}",
+    "\"abc",
+    "\"\\x\"",
+    "\"\\u12\"",
+    "\"\\u12g4\"",
+    "\"a\x01\"",
+    "\"\xff\"",
+    "\"\xc0\xaf\"",
+    "\"\xe0\x80\xaf\"",
+    "\"\xed\xa0\x80\"",
+    "\"\xf4\x90\x80\x80\"",
+    "\"\xc3\"",
+    "[1] [2]",
+    "{} x",
+    "1 2",
+    "[1}",
+    "{\"a\":1]",
+    "/* c */ 1",
+    "[1,2",
+    "\"\\\"",
+    "\x00",
+};
+
+static void test_valid_documents_are_copied_minified(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+        char *got = copy_doc(valid[i][0]);
+        if (strcmp(got, valid[i][1]) != 0)
+            fail_msg("%s: got %s, expected %s", valid[i][0], got, valid[i][1]);
+        free(got);
+    }
+}
+
+static void test_invalid_documents_are_refused(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
+        char *got = copy_doc(invalid[i]);
+        if (strncmp(got, "ERR ", 4) != 0)
+            fail_msg("accepted invalid document #%zu \"%s\" as %s", i, invalid[i], got);
+        free(got);
+    }
+}
+
+static void test_error_names_the_byte_offset(void **state)
+{
+    (void)state;
+    char *got = copy_doc("{\"a\": [1, 2, x]}");
+    assert_string_equal(got, "ERR invalid JSON at byte offset 13: found 'x', expected a value");
+    free(got);
+}
+
+static void test_every_chunk_size_gives_the_same_result(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++)
+        for (size_t chunk = 1; chunk <= 9; chunk++) {
+            char *got = copy_chunked(valid[i][0], chunk);
+            if (strcmp(got, valid[i][1]) != 0)
+                fail_msg("chunk %zu of %s: got %s", chunk, valid[i][0], got);
+            free(got);
+        }
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+        for (size_t chunk = 1; chunk <= 5; chunk++) {
+            char *got = copy_chunked(invalid[i], chunk);
+            if (strcmp(got, "ERR") != 0)
+                fail_msg("chunk %zu accepted invalid #%zu", chunk, i);
+            free(got);
+        }
+}
+
+static void test_nesting_limit(void **state)
+{
+    (void)state;
+    char ok[2 * JSON_MAX_DEPTH + 1], deep[2 * JSON_MAX_DEPTH + 3];
+    memset(ok, '[', JSON_MAX_DEPTH);
+    memset(ok + JSON_MAX_DEPTH, ']', JSON_MAX_DEPTH);
+    ok[2 * JSON_MAX_DEPTH] = '\0';
+    char *got = copy_doc(ok);
+    assert_string_equal(got, ok);
+    free(got);
+    memset(deep, '[', JSON_MAX_DEPTH + 1);
+    memset(deep + JSON_MAX_DEPTH + 1, ']', JSON_MAX_DEPTH + 1);
+    deep[2 * JSON_MAX_DEPTH + 2] = '\0';
+    got = copy_doc(deep);
+    assert_non_null(strstr(got, "nested deeper than 1024 levels"));
+    free(got);
+}
+
+/* Decodes a string token; returns the bytes, or NULL on error. */
+static char *decode(const char *token, size_t max, size_t chunk, bool *overflowed, size_t *len)
+{
+    struct chunked src;
+    chunked_init(&src, token, strlen(token), chunk);
+    struct buf b;
+    buf_init(&b, max);
+    struct error err = {{0}, {0}};
+    char *result = NULL;
+    if (json_decode_string(&src.src, &b, overflowed, "T", &err) == 0) {
+        result = malloc(b.len + 1);
+        if (b.len)
+            memcpy(result, b.data, b.len);
+        result[b.len] = '\0';
+        *len = b.len;
+    }
+    buf_free(&b);
+    chunked_free(&src);
+    return result;
+}
+
+static void test_decode_string_escapes(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"\"plain\"", "plain"},
+        {"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\/\b\f\n\r\t"},
+        {"\"\\u00e9\\u2713\"", "\xc3\xa9\xe2\x9c\x93"},
+        {"\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80"},
+        {"\"\\uD834\\uDD1E!\"", "\xf0\x9d\x84\x9e!"},
+        {"\"raw \xf0\x9f\x98\x80\"", "raw \xf0\x9f\x98\x80"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (size_t chunk = 1; chunk <= 13; chunk += 3) {
+            size_t len;
+            char *got = decode(cases[i][0], 100, chunk, NULL, &len);
+            assert_non_null(got);
+            assert_string_equal(got, cases[i][1]);
+            free(got);
+        }
+    size_t len = 0;
+    char *nul = decode("\"a\\u0000b\"", 100, 4, NULL, &len);
+    assert_non_null(nul);
+    assert_int_equal(len, 3);
+    assert_memory_equal(nul, "a\0b", 3);
+    free(nul);
+}
+
+static void test_decode_string_refuses_lone_surrogates(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"\"\\ud800\"",  "\"\\udc00\"", "\"\\ud800\\u0041\"",
+                                      "\"\\ud800x\"", "\"\\u12\"",   "\"a"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        size_t len;
+        char *got = decode(bad[i], 100, 2, NULL, &len);
+        if (got)
+            fail_msg("decoded %s", bad[i]);
+    }
+}
+
+static void test_decode_string_limit(void **state)
+{
+    (void)state;
+    size_t len;
+    bool overflowed = false;
+    char *got = decode("\"0123456789\"", 4, 3, NULL, &len);
+    assert_null(got);
+    got = decode("\"0123456789\"", 4, 3, &overflowed, &len);
+    assert_non_null(got);
+    assert_true(overflowed);
+    assert_string_equal(got, "0123");
+    free(got);
+    got = decode("\"0123\"", 4, 3, &overflowed, &len);
+    assert_false(overflowed);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_documents_are_copied_minified),
+        cmocka_unit_test(test_invalid_documents_are_refused),
+        cmocka_unit_test(test_error_names_the_byte_offset),
+        cmocka_unit_test(test_every_chunk_size_gives_the_same_result),
+        cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_decode_string_escapes),
+        cmocka_unit_test(test_decode_string_refuses_lone_surrogates),
+        cmocka_unit_test(test_decode_string_limit),
+    };
+    return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+}

@@ -1,0 +1,137 @@
+/* The result-file reader over chunked sources: array and JSON Lines files in
+ * each transformation give the same output at every chunk size, and errors
+ * say which entry, with its Name and byte offset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunked.h"
+#include "result_reader.h"
+
+struct outcome {
+    char text[4096]; /* the results array body, or the error */
+    uint64_t entries;
+    bool ok;
+};
+
+static void stream(const char *file, enum transformation t, size_t chunk, struct outcome *o)
+{
+    struct error err = {{0}, {0}};
+    struct result_reader *r = result_reader_new(&err);
+    assert_non_null(r);
+    struct chunked src;
+    chunked_init(&src, file, strlen(file), chunk);
+    struct collected c;
+    collected_init(&c);
+    struct output out = {.sink = c.sink};
+    out.sink.ctx = &c;
+    struct step_stats stats = {0};
+    o->ok = result_reader_stream_source(r, &src.src, "s3://b/f.json", t, &out, &stats, &err) == 0;
+    c.sink = out.sink;
+    if (o->ok)
+        snprintf(o->text, sizeof o->text, "%s", collected_text(&c));
+    else
+        snprintf(o->text, sizeof o->text, "%s: %s", err.type, err.message);
+    o->entries = stats.entries;
+    collected_free(&c);
+    chunked_free(&src);
+    result_reader_free(r);
+}
+
+static void expect(const char *file, enum transformation t, const char *text, uint64_t entries)
+{
+    for (size_t chunk = 1; chunk <= 40; chunk += chunk < 8 ? 1 : 16) {
+        struct outcome o;
+        stream(file, t, chunk, &o);
+        if (!o.ok || strcmp(o.text, text) != 0)
+            fail_msg("chunk %zu: got \"%s\", expected \"%s\"", chunk, o.text, text);
+        assert_int_equal(o.entries, entries);
+    }
+}
+
+static void expect_error(const char *file, enum transformation t, const char *type,
+                         const char *part)
+{
+    for (size_t chunk = 1; chunk <= 40; chunk += chunk < 8 ? 1 : 16) {
+        struct outcome o;
+        stream(file, t, chunk, &o);
+        if (o.ok || strncmp(o.text, type, strlen(type)) != 0 || !strstr(o.text, part))
+            fail_msg("chunk %zu: got \"%s\", expected %s with \"%s\"", chunk, o.text, type, part);
+    }
+}
+
+static void test_array_file(void **state)
+{
+    (void)state;
+    expect("[{\"ExecutionArn\": \"a\", \"Input\": \"{}\", \"InputDetails\": {\"Included\": true},"
+           " \"Name\": \"n1\", \"Output\": \"{\\\"x\\\": [1, 2.50]}\", \"RedriveCount\": 0},"
+           " {\"Output\": \"\\\"s\\\\u00e9\\\"\", \"Status\": \"SUCCEEDED\"}]",
+           TRANSFORM_NONE, "{\"x\":[1,2.50]},\"s\\u00e9\"", 2);
+    expect("[]", TRANSFORM_NONE, "", 0);
+    expect(" [ ] \n", TRANSFORM_NONE, "", 0);
+}
+
+static void test_json_lines_file(void **state)
+{
+    (void)state;
+    expect("{\"Output\": \"1\"}\n{\"Output\": \"[true]\"}\r\n", TRANSFORM_NONE, "1,[true]", 2);
+    expect("{\"Output\": \"1\"}", TRANSFORM_NONE, "1", 1);
+}
+
+static void test_compact_and_flatten(void **state)
+{
+    (void)state;
+    expect("[{\"a\": 1}, [1, 2], []]", TRANSFORM_COMPACT, "{\"a\":1},[1,2],[]", 3);
+    expect("[{\"a\": 1}, [1, 2], []]", TRANSFORM_FLATTEN, "{\"a\":1},1,2", 3);
+    expect("{\"a\": 1}\n\"x\"\n", TRANSFORM_COMPACT, "{\"a\":1},\"x\"", 2);
+    expect("{\"a\": 1}\n[[3], 4]\n", TRANSFORM_FLATTEN, "{\"a\":1},[3],4", 3);
+}
+
+static void test_errors_name_the_entry(void **state)
+{
+    (void)state;
+    expect_error("[{\"Output\": \"1\"}, {\"Name\": \"exec-9\", \"Output\": \"{\\\"a\\\": }\"}]",
+                 TRANSFORM_NONE, "InvalidOutput",
+                 "s3://b/f.json: entry 1 (Name exec-9) at byte offset 18: Output is not one "
+                 "valid JSON document: invalid JSON at byte offset 6");
+    expect_error("[{\"Output\": 1}]", TRANSFORM_NONE, "InvalidResultFile", "not a string");
+    expect_error("[{\"Output\": \"1\", \"Output\": \"2\"}]", TRANSFORM_NONE, "InvalidResultFile",
+                 "twice");
+    expect_error("[{\"Output\": \"1\",}]", TRANSFORM_NONE, "InvalidResultFile", "entry 0");
+    expect_error("[{\"Output\": \"1\"},]", TRANSFORM_NONE, "InvalidResultFile", "entry 1");
+    expect_error("[{\"Output\": \"1\"}] [", TRANSFORM_NONE, "InvalidResultFile", "trailing");
+    expect_error("[1, 2", TRANSFORM_COMPACT, "InvalidResultFile", "truncated");
+    expect_error("\"just a string\"", TRANSFORM_NONE, "InvalidResultFile", "entry 0");
+    expect_error("", TRANSFORM_NONE, "InvalidResultFile", "empty");
+    expect_error("[[1 2]]", TRANSFORM_FLATTEN, "InvalidOutput", "entry 0");
+    expect_error("[[1] [2]]", TRANSFORM_FLATTEN, "InvalidResultFile", "after entry 0");
+}
+
+static void test_long_names_are_cut_not_refused(void **state)
+{
+    (void)state;
+    char file[2048];
+    char name[600];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    snprintf(file, sizeof file, "[{\"Name\": \"%s\", \"AVeryLongMemberNameIndeed\": 1}]", name);
+    expect_error(file, TRANSFORM_NONE, "InvalidResultFile", "(Name nnnnnnnn");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_array_file),
+        cmocka_unit_test(test_json_lines_file),
+        cmocka_unit_test(test_compact_and_flatten),
+        cmocka_unit_test(test_errors_name_the_entry),
+        cmocka_unit_test(test_long_names_are_cut_not_refused),
+    };
+    return cmocka_run_group_tests_name("result_reader", tests, NULL, NULL);
+}
