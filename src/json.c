@@ -1,6 +1,9 @@
 #include "json.h"
 
 #include <stdio.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "utf8.h"
 
@@ -17,6 +20,30 @@ static const uint8_t string_class[256] = {
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
+
+/* Returns the first byte in [p, end) that is not plain string content. SSE2
+ * (every x86-64) checks 16 bytes at a time: a signed compare below 0x20 also
+ * catches bytes >= 0x80, which are checked as UTF-8 one sequence at a time. */
+static inline const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i special =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                         _mm_cmplt_epi8(v, space));
+        int mask = _mm_movemask_epi8(special);
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (p < end && string_class[*p] == BYTE_PLAIN)
+        p++;
+    return p;
+}
 
 static inline bool is_ws(uint8_t b)
 {
@@ -156,8 +183,11 @@ static ptrdiff_t scan_utf8(struct scan *s)
     return (ptrdiff_t)len;
 }
 
-static const char simple_escapes[] = "\"\\/bfnrt";
-static const char simple_escape_values[] = "\"\\/\b\f\n\r\t";
+/* What each escape letter stands for; 0 for a letter that is no escape. */
+static const uint8_t escape_value[256] = {
+    ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+    ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t',
+};
 
 /* Validates a string (pos at its opening quote), copying it verbatim. */
 static int scan_string(struct scan *s)
@@ -165,9 +195,7 @@ static int scan_string(struct scan *s)
     struct json_src *src = s->src;
     src->pos++;
     for (;;) {
-        const uint8_t *p = src->pos, *end = src->end;
-        while (p < end && string_class[*p] == BYTE_PLAIN)
-            p++;
+        const uint8_t *p = skip_plain(src->pos, src->end), *end = src->end;
         src->pos = p;
         if (p == end) {
             ptrdiff_t avail = scan_ensure(s, 1);
@@ -194,7 +222,7 @@ static int scan_string(struct scan *s)
                 if (avail < 6 || hex4(p + 2) < 0)
                     return scan_fail(s, "\\u must be followed by 4 hex digits");
                 src->pos += 6;
-            } else if (avail >= 2 && p[1] != '\0' && strchr(simple_escapes, p[1])) {
+            } else if (avail >= 2 && escape_value[p[1]]) {
                 src->pos += 2;
             } else {
                 return scan_fail(s, "invalid escape sequence");
@@ -430,11 +458,9 @@ int json_expect(struct json_src *src, char c, const char *type, struct error *er
 }
 
 /* Appends decoded bytes, switching to validate-only once dst is full. */
-static int decode_append(struct scan *s, struct buf *dst, bool *overflowed, bool *storing,
-                         const void *p, size_t n)
+static int decode_append_slow(struct scan *s, struct buf *dst, bool *overflowed, bool *storing,
+                              const void *p, size_t n)
 {
-    if (!*storing || n == 0)
-        return 0;
     int rc = buf_append(dst, p, n, s->err);
     if (rc < 0)
         return -1;
@@ -449,6 +475,20 @@ static int decode_append(struct scan *s, struct buf *dst, bool *overflowed, bool
         *storing = false;
     }
     return 0;
+}
+
+/* The common case inline: room in dst (with a byte left for the final NUL). */
+static inline int decode_append(struct scan *s, struct buf *dst, bool *overflowed, bool *storing,
+                                const void *p, size_t n)
+{
+    if (!*storing || n == 0)
+        return 0;
+    if (n < dst->cap - dst->len) {
+        memcpy(dst->data + dst->len, p, n);
+        dst->len += n;
+        return 0;
+    }
+    return decode_append_slow(s, dst, overflowed, storing, p, n);
 }
 
 /* Decodes the \u escape at pos (a surrogate pair takes two), appending UTF-8. */
@@ -497,9 +537,7 @@ int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, 
         return scan_unexpected(&s, b, "a string");
     src->pos++;
     for (;;) {
-        const uint8_t *p = src->pos, *end = src->end;
-        while (p < end && string_class[*p] == BYTE_PLAIN)
-            p++;
+        const uint8_t *p = skip_plain(src->pos, src->end), *end = src->end;
         if (decode_append(&s, dst, overflowed, &storing, src->pos, (size_t)(p - src->pos)) != 0)
             return -1;
         src->pos = p;
@@ -514,6 +552,8 @@ int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, 
         switch (string_class[*p]) {
         case BYTE_QUOTE:
             src->pos++;
+            if (dst->data)
+                dst->data[dst->len] = '\0'; /* the fast path leaves room for it */
             return 0;
         case BYTE_BACKSLASH: {
             ptrdiff_t avail = scan_ensure(&s, 2);
@@ -525,11 +565,10 @@ int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, 
                     return -1;
                 break;
             }
-            const char *esc = avail >= 2 && p[1] != '\0' ? strchr(simple_escapes, p[1]) : NULL;
-            if (!esc)
+            const uint8_t *value = avail >= 2 && escape_value[p[1]] ? &escape_value[p[1]] : NULL;
+            if (!value)
                 return scan_fail(&s, "invalid escape sequence");
-            if (decode_append(&s, dst, overflowed, &storing,
-                              &simple_escape_values[esc - simple_escapes], 1) != 0)
+            if (decode_append(&s, dst, overflowed, &storing, value, 1) != 0)
                 return -1;
             src->pos += 2;
             break;
