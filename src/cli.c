@@ -202,7 +202,7 @@ int cli_run(const struct cli_options *opts)
         snprintf(entries, sizeof entries, "%llu", (unsigned long long)stats.entries);
         snprintf(seconds, sizeof seconds, "%.3f", seconds_between(&progress.start, &end));
         log_fields(LOG_INFO, "results written", "bucket", reply.bucket, "key", reply.key, "entries",
-                   entries, "seconds", seconds, NULL);
+                   entries, "seconds", seconds, LOG_END);
     } else {
         if (!error_is_set(&err))
             error_set(&err, ERR_IO, "writing the reply to stdout failed");

@@ -21,9 +21,11 @@ void log_set_request_id(const char *request_id);
 bool log_enabled(enum log_level level);
 /* Logs a printf-formatted message. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ends the field list of log_fields: a typed null pointer, as varargs need. */
+#define LOG_END ((const char *)NULL)
 /* Logs a message with extra fields: pairs of (name, value) strings ending with
- * NULL. In JSON they become members; in text, name=value after the message. */
-void log_fields(enum log_level level, const char *message, ...);
+ * LOG_END. In JSON they become members; in text, name=value after the message. */
+void log_fields(enum log_level level, const char *message, ...) __attribute__((sentinel));
 /* Writes one line exactly as given (already JSON), whatever the format: for
  * CloudWatch Embedded Metric Format records. Filtered at INFO. */
 void log_raw_line(const char *line);

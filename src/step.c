@@ -69,7 +69,7 @@ static int run(const struct event *ev, struct store *store, const struct step_op
     if (load_manifest(store, ev, &m, err) != 0)
         return -1;
     const char *source_bucket = m.destination_bucket ? m.destination_bucket : ev->bucket;
-    log_fields(LOG_INFO, "manifest read", "bucket", ev->bucket, "key", ev->manifest_key, NULL);
+    log_fields(LOG_INFO, "manifest read", "bucket", ev->bucket, "key", ev->manifest_key, LOG_END);
 
     struct output out;
     struct result_reader *reader = NULL;
@@ -87,7 +87,7 @@ static int run(const struct event *ev, struct store *store, const struct step_op
         goto done_manifest;
     for (size_t i = 0; i < m.succeeded_count; i++) {
         log_fields(LOG_DEBUG, "reading result file", "bucket", source_bucket, "key",
-                   m.succeeded[i].key, NULL);
+                   m.succeeded[i].key, LOG_END);
         if (result_reader_stream(reader, store, source_bucket, &m.succeeded[i], options, &out,
                                  stats, err) != 0)
             goto abort;

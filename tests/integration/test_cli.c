@@ -103,6 +103,8 @@ static json_t *run_ok(struct fixture *f, const char *const extra[])
     snprintf(expected_reply, sizeof expected_reply, "{\"key\": \"%s\", \"bucket\": \"%s\"}\n", key,
              BUCKET);
     assert_string_equal(res.out, expected_reply);
+    /* stderr is a pipe here: no progress line, so no carriage return */
+    assert_null(strchr(res.err, '\r'));
 
     char path[4096];
     snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root, key);
