@@ -8,7 +8,10 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <pty.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -539,6 +542,40 @@ static void test_generated_export_json_lines(void **state)
     check_generated(*state, 2000, 2, true);
 }
 
+/* With stderr on a terminal, a long run redraws one progress line in place. */
+static void test_progress_line_on_a_terminal(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 150000, 2, true, 11};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    char event_path[4200];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
+    harness_write_file(event_path, info.event, strlen(info.event));
+    int terminal;
+    pid_t pid = forkpty(&terminal, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(harness_bin(), harness_bin(), "--store", f->root, event_path, (char *)NULL);
+        _exit(127);
+    }
+    char screen[65536];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof screen - 1 &&
+           (n = read(terminal, screen + len, sizeof screen - 1 - len)) > 0)
+        len += (size_t)n;
+    screen[len] = '\0';
+    close(terminal);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_non_null(strstr(screen, "\r\033[K"));
+    assert_non_null(strstr(screen, " entries, "));
+    assert_non_null(strstr(screen, " MB/s"));
+    assert_non_null(strstr(screen, "\"bucket\": \"" BUCKET "\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_line_on_a_terminal, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
