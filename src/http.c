@@ -1,0 +1,189 @@
+#define _POSIX_C_SOURCE 200809L
+#include "http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_result = CURLE_OK;
+
+static void global_init(void)
+{
+    global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int http_global_init(struct error *err)
+{
+    pthread_once(&global_once, global_init);
+    if (global_result != CURLE_OK)
+        return error_set(err, ERR_IO, "cannot initialise libcurl: %s",
+                         curl_easy_strerror(global_result));
+    return 0;
+}
+
+void http_response_reset(struct http_response *r)
+{
+    memset(r, 0, sizeof *r);
+    r->content_length = -1;
+    r->range_first = r->range_last = r->range_total = -1;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+int http_parse_int64(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    while (i < len && is_blank(s[i]))
+        i++;
+    size_t start = i;
+    int64_t v = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        int d = s[i] - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (i == start)
+        return -1;
+    while (i < len && is_blank(s[i]))
+        i++;
+    if (i != len)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int http_parse_content_range(const char *value, size_t len, int64_t *first, int64_t *last,
+                             int64_t *total)
+{
+    while (len > 0 && is_blank(*value)) {
+        value++;
+        len--;
+    }
+    while (len > 0 && is_blank(value[len - 1]))
+        len--;
+    if (len < 6 || strncasecmp(value, "bytes", 5) != 0 || !is_blank(value[5]))
+        return -1;
+    const char *p = value + 6, *end = value + len;
+    const char *dash = memchr(p, '-', (size_t)(end - p));
+    const char *slash = dash ? memchr(dash, '/', (size_t)(end - dash)) : NULL;
+    int64_t f, l, t;
+    if (!slash || http_parse_int64(p, (size_t)(dash - p), &f) != 0 ||
+        http_parse_int64(dash + 1, (size_t)(slash - dash - 1), &l) != 0 ||
+        http_parse_int64(slash + 1, (size_t)(end - slash - 1), &t) != 0 || l < f || l >= t)
+        return -1;
+    *first = f;
+    *last = l;
+    *total = t;
+    return 0;
+}
+
+/* Copies a header value into a fixed field; returns false if it does not fit. */
+static bool copy_value(char *out, size_t cap, const char *v, size_t len)
+{
+    if (len >= cap) {
+        memcpy(out, v, cap - 1);
+        out[cap - 1] = '\0';
+        return false;
+    }
+    memcpy(out, v, len);
+    out[len] = '\0';
+    return true;
+}
+
+void http_response_header(struct http_response *r, const char *line, size_t len)
+{
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    if (len == 0) {
+        if (r->status >= 200)
+            r->headers_done = true;
+        return;
+    }
+    if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* A new status line (after 1xx, or a new response): start afresh. */
+        http_response_reset(r);
+        const char *sp = memchr(line, ' ', len);
+        long status = 0;
+        for (const char *p = sp ? sp + 1 : line + len; p < line + len && *p >= '0' && *p <= '9';
+             p++)
+            status = status < 1000 ? status * 10 + (*p - '0') : status;
+        r->status = status;
+        return;
+    }
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
+        return;
+    size_t name_len = (size_t)(colon - line);
+    const char *v = colon + 1, *end = line + len;
+    while (v < end && is_blank(*v))
+        v++;
+    while (end > v && is_blank(end[-1]))
+        end--;
+    size_t vlen = (size_t)(end - v);
+#define IS(name) (name_len == sizeof name - 1 && strncasecmp(line, name, name_len) == 0)
+    if (IS("content-length")) {
+        if (http_parse_int64(v, vlen, &r->content_length) != 0)
+            r->content_length = -1;
+    } else if (IS("content-range")) {
+        r->has_content_range = http_parse_content_range(v, vlen, &r->range_first, &r->range_last,
+                                                        &r->range_total) == 0;
+    } else if (IS("etag")) {
+        r->etag_too_long = !copy_value(r->etag, sizeof r->etag, v, vlen);
+    } else if (IS("x-amz-request-id")) {
+        copy_value(r->request_id, sizeof r->request_id, v, vlen);
+    } else if (IS("x-amz-bucket-region")) {
+        copy_value(r->bucket_region, sizeof r->bucket_region, v, vlen);
+    }
+#undef IS
+}
+
+const char *http_reason(long status)
+{
+    switch (status) {
+    case 301:
+        return "Moved Permanently";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 416:
+        return "Requested Range Not Satisfiable";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "";
+    }
+}

@@ -1,0 +1,53 @@
+/* http: the parts of libcurl handling the S3 store shares and that can be tested
+ * without a network: one-time global init, and capture of the response headers
+ * S3 clients care about into fixed-size fields (no server-driven allocation). */
+#ifndef BCR_HTTP_H
+#define BCR_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Runs curl_global_init once per process, whoever calls first (thread-safe).
+ * Returns 0, or -1 with err set if libcurl could not initialise. */
+int http_global_init(struct error *err);
+
+enum { HTTP_ETAG_MAX = 256, HTTP_REQUEST_ID_MAX = 128, HTTP_REGION_MAX = 64 };
+
+/* What one response said in its headers. Fields keep the values of the last
+ * status line's headers: a "100 Continue" block is replaced by the final one. */
+struct http_response {
+    long status;            /* 0 until a status line arrives */
+    bool headers_done;      /* the blank line ending a final (>= 200) response's headers */
+    int64_t content_length; /* -1 if absent or unparsable */
+    bool has_content_range; /* "bytes FIRST-LAST/TOTAL" parsed into the three below */
+    int64_t range_first, range_last, range_total;
+    char etag[HTTP_ETAG_MAX]; /* as sent, quotes included; "" if absent */
+    bool etag_too_long;       /* an ETag was sent that does not fit (never truncated silently) */
+    char request_id[HTTP_REQUEST_ID_MAX]; /* x-amz-request-id, truncated; for logs */
+    char bucket_region[HTTP_REGION_MAX];  /* x-amz-bucket-region (wrong-region hints) */
+};
+
+void http_response_reset(struct http_response *r);
+
+/* Feeds one header line exactly as libcurl's header callback gives it
+ * (status line, "Name: value", or the blank line; CRLF or LF; not
+ * NUL-terminated). Unknown headers are ignored. */
+void http_response_header(struct http_response *r, const char *line, size_t len);
+
+/* Parses a Content-Range value "bytes FIRST-LAST/TOTAL" (TOTAL may not be "*").
+ * Returns 0, or -1 if it is anything else or inconsistent (LAST < FIRST,
+ * LAST >= TOTAL). */
+int http_parse_content_range(const char *value, size_t len, int64_t *first, int64_t *last,
+                             int64_t *total);
+
+/* Parses a non-negative decimal that fits int64_t, surrounded by optional
+ * blanks only. Returns 0 or -1. */
+int http_parse_int64(const char *s, size_t len, int64_t *out);
+
+/* The standard reason phrase of a status ("Not Found"), or "" if unknown. */
+const char *http_reason(long status);
+
+#endif

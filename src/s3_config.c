@@ -1,0 +1,285 @@
+#define _POSIX_C_SOURCE 200809L
+#include "s3_config.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sigv4.h"
+
+const char *const s3_ca_bundle_candidates[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu */
+    "/etc/pki/tls/certs/ca-bundle.crt",                  /* Amazon Linux 2023 (Lambda), RHEL */
+    "/etc/ssl/cert.pem",                                 /* Alpine, macOS */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL, extracted */
+    NULL,
+};
+
+/* The value of an environment variable, NULL if unset or empty. */
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Reads an integer variable in [min, max]; absent leaves *out as is. */
+static int env_long(const char *name, long long min, long long max, long long *out,
+                    struct error *err)
+{
+    const char *v = env(name);
+    if (!v)
+        return 0;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end || n < min || n > max)
+        return error_set(err, ERR_CONFIG, "%s=%s is not an integer from %lld to %lld", name, v, min,
+                         max);
+    *out = n;
+    return 0;
+}
+
+static int parse_endpoint(struct s3_config *c, const char *url, struct error *err)
+{
+    const char *rest;
+    if (strncasecmp(url, "https://", 8) == 0) {
+        c->https = true;
+        rest = url + 8;
+    } else if (strncasecmp(url, "http://", 7) == 0) {
+        c->https = false;
+        rest = url + 7;
+    } else {
+        return error_set(err, ERR_CONFIG, "endpoint URL %s is not http:// or https://", url);
+    }
+    size_t auth_len = strcspn(rest, "/?#");
+    const char *path = rest + auth_len;
+    size_t path_len = strcspn(path, "?#");
+    if (path[path_len])
+        return error_set(err, ERR_CONFIG, "endpoint URL %s has a query or fragment", url);
+    while (path_len > 0 && path[path_len - 1] == '/')
+        path_len--;
+    if (auth_len == 0 || memchr(rest, '@', auth_len))
+        return error_set(err, ERR_CONFIG, "endpoint URL %s has no host, or has user info", url);
+    if (auth_len >= sizeof c->authority || path_len >= sizeof c->base_path)
+        return error_set(err, ERR_CONFIG, "endpoint URL %s is too long", url);
+    memcpy(c->authority, rest, auth_len);
+    c->authority[auth_len] = '\0';
+    memcpy(c->base_path, path, path_len);
+    c->base_path[path_len] = '\0';
+    c->custom_endpoint = true;
+    return 0;
+}
+
+int s3_config_resolve(struct s3_config *c, const char *region, const char *endpoint_url,
+                      struct error *err)
+{
+    memset(c, 0, sizeof *c);
+    if (!region || !*region)
+        region = env("AWS_REGION");
+    if (!region)
+        region = env("AWS_DEFAULT_REGION");
+    if (!region)
+        return error_set(err, ERR_CONFIG,
+                         "no AWS region: pass --region or set AWS_REGION or AWS_DEFAULT_REGION");
+    if (strlen(region) >= sizeof c->region || strspn(region, "abcdefghijklmnopqrstuvwxyz"
+                                                             "0123456789-") != strlen(region))
+        return error_set(err, ERR_CONFIG, "AWS region \"%s\" is not a region name", region);
+    strcpy(c->region, region);
+
+    if (!endpoint_url || !*endpoint_url)
+        endpoint_url = env("AWS_ENDPOINT_URL_S3");
+    if (!endpoint_url)
+        endpoint_url = env("AWS_ENDPOINT_URL");
+    if (endpoint_url && parse_endpoint(c, endpoint_url, err) != 0)
+        return -1;
+    if (!endpoint_url)
+        c->https = true;
+
+    if (s3_ca_bundle_select(env("SSL_CERT_FILE"), s3_ca_bundle_candidates, c->ca_bundle,
+                            sizeof c->ca_bundle, err) != 0)
+        return -1;
+
+    long long attempts = 3, part = (long long)S3_DEFAULT_PART_SIZE, limit = 1024, time_s = 10,
+              connect_ms = 5000;
+    if (env_long("AWS_MAX_ATTEMPTS", 1, 100, &attempts, err) != 0 ||
+        env_long("BCR_S3_PART_SIZE", 1, (long long)S3_MAX_PART_SIZE, &part, err) != 0 ||
+        env_long("BCR_S3_LOW_SPEED_LIMIT", 1, 1LL << 30, &limit, err) != 0 ||
+        env_long("BCR_S3_LOW_SPEED_TIME", 1, 3600, &time_s, err) != 0 ||
+        env_long("BCR_S3_CONNECT_TIMEOUT_MS", 1, 600000, &connect_ms, err) != 0)
+        return -1;
+    c->max_attempts = (int)attempts;
+    c->part_size = (size_t)part;
+    c->low_speed_limit = (long)limit;
+    c->low_speed_time = (long)time_s;
+    c->connect_timeout_ms = (long)connect_ms;
+    return 0;
+}
+
+int s3_ca_bundle_select(const char *ssl_cert_file, const char *const *candidates, char *out,
+                        size_t cap, struct error *err)
+{
+    struct stat st;
+    out[0] = '\0';
+    if (ssl_cert_file && *ssl_cert_file) {
+        if (stat(ssl_cert_file, &st) != 0 || !S_ISREG(st.st_mode) ||
+            access(ssl_cert_file, R_OK) != 0)
+            return error_set(err, ERR_CONFIG, "SSL_CERT_FILE=%s is not a readable file",
+                             ssl_cert_file);
+        if (strlen(ssl_cert_file) >= cap)
+            return error_set(err, ERR_CONFIG, "SSL_CERT_FILE=%s is too long", ssl_cert_file);
+        strcpy(out, ssl_cert_file);
+        return 0;
+    }
+    for (; *candidates; candidates++) {
+        if (stat(*candidates, &st) == 0 && S_ISREG(st.st_mode) && access(*candidates, R_OK) == 0 &&
+            strlen(*candidates) < cap) {
+            strcpy(out, *candidates);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+bool s3_bucket_is_virtual_hostable(const char *bucket)
+{
+    size_t n = strlen(bucket);
+    if (n < 3 || n > 63 || strspn(bucket, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+        return false;
+    return bucket[0] != '-' && bucket[n - 1] != '-';
+}
+
+/* Appends a string to a fixed buffer; false if it does not fit. */
+static bool append(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (n >= cap - *len)
+        return false;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+    return true;
+}
+
+static bool append_encoded(char *out, size_t cap, size_t *len, const char *s, bool keep_slash)
+{
+    int n = sigv4_uri_encode(s, strlen(s), keep_slash, out + *len, cap - *len);
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    out[*len] = '\0';
+    return true;
+}
+
+int s3_target_build(const struct s3_config *c, const char *bucket, const char *key,
+                    const char *wire_query, struct s3_target *out, struct error *err)
+{
+    if (!*bucket)
+        return error_set(err, ERR_INVALID_KEY, "empty bucket name (key %s)", key);
+    if (!*key)
+        return error_set(err, ERR_INVALID_KEY, "empty object key in bucket %s", bucket);
+    bool virtual_host = !c->custom_endpoint && s3_bucket_is_virtual_hostable(bucket);
+    const char *suffix = strncmp(c->region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+    int n;
+    if (c->custom_endpoint)
+        n = snprintf(out->host, sizeof out->host, "%s", c->authority);
+    else if (virtual_host)
+        n = snprintf(out->host, sizeof out->host, "%s.s3.%s.%s", bucket, c->region, suffix);
+    else
+        n = snprintf(out->host, sizeof out->host, "s3.%s.%s", c->region, suffix);
+    if (n < 0 || (size_t)n >= sizeof out->host)
+        return error_set(err, ERR_INVALID_KEY, "host name for bucket %s is too long", bucket);
+
+    size_t len = 0;
+    out->path[0] = '\0';
+    bool ok = append(out->path, sizeof out->path, &len, c->base_path, strlen(c->base_path));
+    if (!virtual_host)
+        ok = ok && append(out->path, sizeof out->path, &len, "/", 1) &&
+             append_encoded(out->path, sizeof out->path, &len, bucket, false);
+    ok = ok && append(out->path, sizeof out->path, &len, "/", 1) &&
+         append_encoded(out->path, sizeof out->path, &len, key, true);
+    if (!ok)
+        return error_set(err, ERR_INVALID_KEY, "object key in bucket %s is too long: %.200s...",
+                         bucket, key);
+
+    bool query = wire_query && *wire_query;
+    n = snprintf(out->url, sizeof out->url, "%s://%s%s%s%s", c->https ? "https" : "http", out->host,
+                 out->path, query ? "?" : "", query ? wire_query : "");
+    if (n < 0 || (size_t)n >= sizeof out->url)
+        return error_set(err, ERR_INVALID_KEY, "URL for key %.200s in bucket %s is too long", key,
+                         bucket);
+    return 0;
+}
+
+enum s3_retry_kind s3_retry_for_response(long status, const char *code)
+{
+    static const char *const throttling[] = {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    };
+    static const char *const transient[] = {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "ServiceUnavailable",
+    };
+    for (size_t i = 0; code && i < sizeof throttling / sizeof *throttling; i++)
+        if (strcmp(code, throttling[i]) == 0)
+            return S3_RETRY_THROTTLE;
+    for (size_t i = 0; code && i < sizeof transient / sizeof *transient; i++)
+        if (strcmp(code, transient[i]) == 0)
+            return S3_RETRY_TRANSIENT;
+    if (status == 429 || status == 503)
+        return S3_RETRY_THROTTLE;
+    if (status == 500 || status == 502 || status == 504)
+        return S3_RETRY_TRANSIENT;
+    return S3_RETRY_NONE;
+}
+
+enum s3_retry_kind s3_retry_for_transport(int curl_code)
+{
+    switch ((CURLcode)curl_code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return S3_RETRY_TRANSIENT;
+    default:
+        return S3_RETRY_NONE;
+    }
+}
+
+int64_t s3_backoff_ms(int retry, enum s3_retry_kind kind, double unit)
+{
+    const int64_t cap = 20000;
+    int64_t ceiling = kind == S3_RETRY_THROTTLE ? 500 : 100;
+    for (int i = 1; i < retry && ceiling < cap; i++)
+        ceiling *= 2;
+    if (ceiling > cap)
+        ceiling = cap;
+    if (!(unit >= 0.0))
+        unit = 0.0;
+    if (unit >= 1.0)
+        unit = 0.999999;
+    return (int64_t)(unit * (double)ceiling);
+}

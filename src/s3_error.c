@@ -1,0 +1,357 @@
+#include "s3_error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+struct cursor {
+    const char *p, *end;
+};
+
+static bool starts(const struct cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    return (size_t)(c->end - c->p) >= n && memcmp(c->p, s, n) == 0;
+}
+
+/* Moves past the next occurrence of `s`; false (at end) if there is none. */
+static bool skip_past(struct cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    for (; (size_t)(c->end - c->p) >= n; c->p++) {
+        if (memcmp(c->p, s, n) == 0) {
+            c->p += n;
+            return true;
+        }
+    }
+    c->p = c->end;
+    return false;
+}
+
+static bool is_name_end(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '/' || ch == '>';
+}
+
+/* Skips a tag's attributes up to and past '>', minding quoted values. Sets
+ * *empty for "/>". Returns false if the document ends first. */
+static bool skip_attributes(struct cursor *c, bool *empty)
+{
+    char quote = 0;
+    for (; c->p < c->end; c->p++) {
+        char ch = *c->p;
+        if (quote) {
+            if (ch == quote)
+                quote = 0;
+        } else if (ch == '"' || ch == '\'') {
+            quote = ch;
+        } else if (ch == '>') {
+            *empty = c->p[-1] == '/';
+            c->p++;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* At '<': skips markup that is not an element (declaration, comment, CDATA,
+ * DOCTYPE, end tag). Returns true if it skipped something. */
+static bool skip_non_element(struct cursor *c)
+{
+    if (starts(c, "<?"))
+        skip_past(c, "?>");
+    else if (starts(c, "<!--"))
+        skip_past(c, "-->");
+    else if (starts(c, "<![CDATA["))
+        skip_past(c, "]]>");
+    else if (starts(c, "<!") || starts(c, "</"))
+        skip_past(c, ">");
+    else
+        return false;
+    return true;
+}
+
+/* At '<' of a start tag: reads its local name (prefix dropped) into name. */
+static void read_name(struct cursor *c, const char **name, size_t *len)
+{
+    const char *start = ++c->p;
+    while (c->p < c->end && !is_name_end(*c->p))
+        c->p++;
+    *name = start;
+    *len = (size_t)(c->p - start);
+    const char *colon = memchr(start, ':', *len);
+    if (colon) {
+        *len -= (size_t)(colon + 1 - start);
+        *name = colon + 1;
+    }
+}
+
+/* Appends bytes to out, stopping (and remembering it) when full. */
+struct sink {
+    char *out;
+    size_t cap, len;
+    bool full;
+};
+
+static void put(struct sink *s, const char *p, size_t n)
+{
+    if (s->full)
+        return;
+    if (n > s->cap - 1 - s->len) {
+        s->full = true;
+        return;
+    }
+    memcpy(s->out + s->len, p, n);
+    s->len += n;
+}
+
+static void put_codepoint(struct sink *s, unsigned long cp)
+{
+    char u[4];
+    size_t n;
+    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        cp = 0xFFFD;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    put(s, u, n);
+}
+
+/* Decodes one entity at '&'; an unknown or malformed one is kept literally. */
+static void put_entity(struct sink *s, struct cursor *c)
+{
+    static const struct {
+        const char *name;
+        char ch;
+    } named[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+        if (starts(c, named[i].name)) {
+            put(s, &named[i].ch, 1);
+            c->p += strlen(named[i].name);
+            return;
+        }
+    }
+    if (starts(c, "&#")) {
+        const char *p = c->p + 2;
+        bool hex = p < c->end && (*p == 'x' || *p == 'X');
+        p += hex;
+        unsigned long cp = 0;
+        const char *digits = p;
+        for (; p < c->end && p - digits < 8; p++) {
+            int d = *p >= '0' && *p <= '9'          ? *p - '0'
+                    : hex && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                    : hex && *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                                    : -1;
+            if (d < 0)
+                break;
+            cp = cp * (hex ? 16 : 10) + (unsigned long)d;
+        }
+        if (p > digits && p < c->end && *p == ';') {
+            put_codepoint(s, cp);
+            c->p = p + 1;
+            return;
+        }
+    }
+    put(s, c->p, 1);
+    c->p++;
+}
+
+/* Cuts a truncated value back to a UTF-8 character boundary. */
+static void trim_utf8(struct sink *s)
+{
+    if (!s->full)
+        return;
+    size_t i = s->len;
+    size_t cont = 0;
+    while (i > 0 && ((unsigned char)s->out[i - 1] & 0xC0) == 0x80 && cont < 3) {
+        i--;
+        cont++;
+    }
+    if (i > 0 && ((unsigned char)s->out[i - 1] & 0x80)) {
+        unsigned char lead = (unsigned char)s->out[i - 1];
+        size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+        if (need != cont)
+            s->len = i - 1;
+    }
+}
+
+/* After a start tag: decodes text up to the closing tag. False if a child
+ * element appears or the document ends first. */
+static bool read_text(struct cursor *c, struct sink *s)
+{
+    while (c->p < c->end) {
+        if (*c->p == '&') {
+            put_entity(s, c);
+        } else if (*c->p != '<') {
+            const char *start = c->p;
+            while (c->p < c->end && *c->p != '<' && *c->p != '&')
+                c->p++;
+            put(s, start, (size_t)(c->p - start));
+        } else if (starts(c, "<![CDATA[")) {
+            const char *start = c->p + 9;
+            if (!skip_past(c, "]]>"))
+                return false;
+            put(s, start, (size_t)(c->p - 3 - start));
+        } else if (starts(c, "<!--")) {
+            if (!skip_past(c, "-->"))
+                return false;
+        } else {
+            return starts(c, "</") && skip_past(c, ">");
+        }
+    }
+    return false;
+}
+
+bool s3_xml_root(const char *doc, size_t len, char *out, size_t cap)
+{
+    struct cursor c = {doc, doc + len};
+    out[0] = '\0';
+    while (c.p < c.end) {
+        if (*c.p != '<') {
+            c.p++;
+            continue;
+        }
+        if (skip_non_element(&c))
+            continue;
+        const char *name;
+        size_t n;
+        read_name(&c, &name, &n);
+        if (n == 0 || n >= cap)
+            return false;
+        memcpy(out, name, n);
+        out[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, size_t cap)
+{
+    struct cursor c = {doc, doc + len};
+    size_t want = strlen(name);
+    out[0] = '\0';
+    while (c.p < c.end) {
+        if (*c.p != '<') {
+            c.p++;
+            continue;
+        }
+        if (skip_non_element(&c))
+            continue;
+        const char *tag;
+        size_t n;
+        read_name(&c, &tag, &n);
+        bool empty = false;
+        if (!skip_attributes(&c, &empty))
+            return false;
+        if (n != want || memcmp(tag, name, n) != 0)
+            continue;
+        if (empty)
+            return true;
+        struct sink s = {out, cap, 0, false};
+        bool ok = read_text(&c, &s);
+        trim_utf8(&s);
+        out[ok ? s.len : 0] = '\0';
+        return ok;
+    }
+    return false;
+}
+
+bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out)
+{
+    char root[16];
+    out->code[0] = out->message[0] = '\0';
+    if (!s3_xml_root(doc, len, root, sizeof root) || strcmp(root, "Error") != 0)
+        return false;
+    s3_xml_find_text(doc, len, "Message", out->message, sizeof out->message);
+    return s3_xml_find_text(doc, len, "Code", out->code, sizeof out->code) && out->code[0];
+}
+
+void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap)
+{
+    const char *code = NULL;
+    switch (status) {
+    case 301:
+        code = "PermanentRedirect";
+        break;
+    case 307:
+        code = "TemporaryRedirect";
+        break;
+    case 400:
+        code = "BadRequest";
+        break;
+    case 403:
+        code = "AccessDenied";
+        break;
+    case 404:
+        code = strcmp(operation, "GetObject") == 0 ? "NoSuchKey" : "NotFound";
+        break;
+    case 405:
+        code = "MethodNotAllowed";
+        break;
+    case 409:
+        code = "Conflict";
+        break;
+    case 412:
+        code = "PreconditionFailed";
+        break;
+    case 416:
+        code = "InvalidRange";
+        break;
+    case 429:
+        code = "Throttling";
+        break;
+    case 500:
+        code = "InternalError";
+        break;
+    case 501:
+        code = "NotImplemented";
+        break;
+    case 502:
+        code = "BadGateway";
+        break;
+    case 503:
+        code = "SlowDown";
+        break;
+    case 504:
+        code = "GatewayTimeout";
+        break;
+    default:
+        break;
+    }
+    if (code)
+        snprintf(out, cap, "%s", code);
+    else
+        snprintf(out, cap, "%ld", status);
+}
+
+int s3_error_set(struct error *err, const char *code, const char *operation, const char *message,
+                 const char *bucket, const char *key, int64_t offset)
+{
+    char where[64] = "";
+    if (offset >= 0)
+        snprintf(where, sizeof where, ", at byte offset %lld", (long long)offset);
+    /* A missing object at open reads exactly as the directory store says it. */
+    if (strcmp(code, "NoSuchKey") == 0 && strcmp(operation, "GetObject") == 0)
+        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s%s", bucket,
+                         key, offset > 0 ? where : "");
+    return error_set(
+        err, code, "An error occurred (%s) when calling the %s operation: %s Bucket: %s, Key: %s%s",
+        code, operation, message && *message ? message : "Unknown", bucket, key, where);
+}

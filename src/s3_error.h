@@ -1,0 +1,54 @@
+/* s3_error: S3's XML documents (error bodies, and the few values the store
+ * reads from success bodies) and botocore-style error messages.
+ *
+ * The XML reader is deliberately tiny and tolerant: it finds elements by local
+ * name (namespace prefixes ignored), decodes the predefined and numeric
+ * entities and CDATA, and never allocates. A value whose closing tag is
+ * missing (truncated body) is treated as absent rather than guessed. */
+#ifndef BCR_S3_ERROR_H
+#define BCR_S3_ERROR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum { S3_ERROR_CODE_MAX = 64, S3_ERROR_MESSAGE_MAX = 512 };
+
+struct s3_error_doc {
+    char code[S3_ERROR_CODE_MAX];       /* "" if the document has none */
+    char message[S3_ERROR_MESSAGE_MAX]; /* "" if none; truncated at a UTF-8 boundary */
+};
+
+/* Copies into out (cap bytes, NUL-terminated) the local name of the document's
+ * root element, skipping the XML declaration, comments and leading blanks.
+ * Returns true if there is one. */
+bool s3_xml_root(const char *doc, size_t len, char *out, size_t cap);
+
+/* Finds the first element whose local name is `name` anywhere in doc and
+ * copies its decoded text (truncated to fit cap, at a UTF-8 boundary). Returns
+ * true if found with its closing tag; an element holding child elements counts
+ * as not found. */
+bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, size_t cap);
+
+/* Parses an S3 error document (<Error><Code>..</Code><Message>..</Message>).
+ * Returns true if the root element is Error and it has a non-empty Code;
+ * otherwise (HTML from a proxy, garbage, truncated) false, with out's fields
+ * holding whatever was found. */
+bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out);
+
+/* The code botocore-style clients give a response with no error document,
+ * from its status: 404 is NoSuchKey for GetObject and NotFound otherwise, 403
+ * AccessDenied, 503 SlowDown, ...; an unknown status gives its number ("418").
+ * Writes into out (cap >= 8). */
+void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap);
+
+/* Sets err to type `code` and the message
+ *   "An error occurred (CODE) when calling the OPERATION operation: MESSAGE Bucket: B, Key: K"
+ * followed by ", at byte offset N" if offset >= 0. A GetObject NoSuchKey always
+ * gets S3's wording (NO_SUCH_KEY_MESSAGE), whatever the server said. Returns -1. */
+int s3_error_set(struct error *err, const char *code, const char *operation, const char *message,
+                 const char *bucket, const char *key, int64_t offset);
+
+#endif
