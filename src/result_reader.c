@@ -77,11 +77,11 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
     if (json_expect(src, '{', ERR_INVALID_RESULT_FILE, err) != 0)
         return -1;
     int b = json_peek(src, err);
+    if (b == -2)
+        return -1;
     if (b == '}')
         src->pos++;
     while (b != '}') {
-        if (b == -2)
-            return -1;
         buf_reset(&r->key);
         if (json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
             json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
@@ -106,13 +106,9 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
             return -1;
         }
         b = json_peek(src, err);
-        if (b == ',') {
-            src->pos++; /* the next member's name must follow: not '}' */
-        } else if (b == '}') {
-            src->pos++;
-        } else if (b != -2) {
-            return json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
-        }
+        if (b != ',' && b != '}')
+            return b == -2 ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
+        src->pos++; /* after ',' a member name must follow, so b (',') keeps the loop going */
     }
     if (!have_output)
         return error_set(err, ERR_INVALID_RESULT_FILE,
