@@ -99,8 +99,8 @@ static void put(struct sink *s, const char *p, size_t n)
     if (s->full)
         return;
     if (n > s->cap - 1 - s->len) {
+        n = s->cap - 1 - s->len;
         s->full = true;
-        return;
     }
     memcpy(s->out + s->len, p, n);
     s->len += n;

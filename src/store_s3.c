@@ -411,7 +411,7 @@ static void log_request(const struct request *req, const struct xfer *x, int att
     log_fields(LOG_DEBUG, "s3 request", "operation", req->operation, "method", req->method,
                "bucket", req->bucket, "key", req->key, "status", status, "attempt", att, "bytes",
                nbytes, "ms", ms, "request_id", x->resp.request_id, "curl",
-               x->result == CURLE_OK ? "" : curl_easy_strerror(x->result), (const char *)NULL);
+               x->result == CURLE_OK ? "" : curl_easy_strerror(x->result), LOG_END);
 }
 
 /* Sleeps before retry number `retry`, unless that would pass the deadline
@@ -429,7 +429,7 @@ static int backoff(struct store_s3 *s, const struct request *req, int retry,
     snprintf(ms, sizeof ms, "%lld", (long long)delay);
     log_fields(LOG_WARN, "s3 request failed, retrying", "operation", req->operation, "bucket",
                req->bucket, "key", req->key, "retry", att, "delay_ms", ms, "errorType", err->type,
-               "errorMessage", err->message, (const char *)NULL);
+               "errorMessage", err->message, LOG_END);
     struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
@@ -960,7 +960,7 @@ static void abort_upload(struct store_writer *w)
                    "s3 multipart upload not aborted; its parts remain until a "
                    "lifecycle rule removes them",
                    "bucket", w->bucket, "key", w->key, "upload_id", w->upload_id, "errorType",
-                   err.type, "errorMessage", err.message, (const char *)NULL);
+                   err.type, "errorMessage", err.message, LOG_END);
     buf_free(&x.body);
     w->multipart = false;
 }
@@ -1050,7 +1050,7 @@ static int s3_commit(struct store_writer *w, struct error *err)
         return -1;
     }
     log_fields(LOG_DEBUG, "s3 object written", "bucket", w->bucket, "key", w->key, "multipart",
-               w->multipart ? "true" : "false", (const char *)NULL);
+               w->multipart ? "true" : "false", LOG_END);
     writer_free(w);
     return 0;
 }
@@ -1107,7 +1107,7 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
     log_fields(LOG_DEBUG, "s3 store", "region", s->cfg.region, "endpoint",
                s->cfg.custom_endpoint ? s->cfg.authority : "aws", "ca_bundle",
                s->cfg.ca_bundle[0] ? s->cfg.ca_bundle : "(libcurl default)", "max_attempts",
-               attempts, "part_size", part, (const char *)NULL);
+               attempts, "part_size", part, LOG_END);
     return &s->base;
 }
 

@@ -1,0 +1,186 @@
+/* S3 XML documents: error bodies (well-formed, entities, CDATA, namespaces,
+ * missing parts, garbage, truncation) and botocore-style error messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "s3_error.h"
+#include "store.h"
+
+static bool parse(const char *doc, struct s3_error_doc *out)
+{
+    return s3_error_parse(doc, strlen(doc), out);
+}
+
+static void test_well_formed(void **state)
+{
+    (void)state;
+    struct s3_error_doc d;
+    assert_true(parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<Error><Code>NoSuchKey</Code><Message>The specified key does not "
+                      "exist.</Message><Key>a/b</Key><RequestId>4442587FB7D0A2F9</RequestId>"
+                      "</Error>",
+                      &d));
+    assert_string_equal(d.code, "NoSuchKey");
+    assert_string_equal(d.message, "The specified key does not exist.");
+}
+
+static void test_entities_and_cdata(void **state)
+{
+    (void)state;
+    struct s3_error_doc d;
+    assert_true(parse("<Error><Code>AccessDenied</Code><Message>a &amp; b &lt;c&gt; &quot;d&quot; "
+                      "&apos;e&apos; &#65;&#x42; &#x20AC; &bogus; &#xZZ; &</Message></Error>",
+                      &d));
+    assert_string_equal(d.message, "a & b <c> \"d\" 'e' AB \xE2\x82\xAC &bogus; &#xZZ; &");
+    assert_true(parse("<Error><Code><![CDATA[SlowDown]]></Code>"
+                      "<Message>x<![CDATA[<raw>&amp;]]>y<!-- c --></Message></Error>",
+                      &d));
+    assert_string_equal(d.code, "SlowDown");
+    assert_string_equal(d.message, "x<raw>&amp;y");
+}
+
+static void test_namespaces_attributes_whitespace(void **state)
+{
+    (void)state;
+    struct s3_error_doc d;
+    /* S3 may send blanks first (keep-alive while completing an upload). */
+    assert_true(
+        parse("   \n<!-- x --><s3:Error xmlns:s3=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+              " a='>'>\n  <s3:Code attr=\"1\">InternalError</s3:Code>\n"
+              "  <Message/>\n</s3:Error>",
+              &d));
+    assert_string_equal(d.code, "InternalError");
+    assert_string_equal(d.message, "");
+}
+
+static void test_missing_code_and_not_error(void **state)
+{
+    (void)state;
+    struct s3_error_doc d;
+    assert_false(parse("<Error><Message>no code</Message></Error>", &d));
+    assert_string_equal(d.message, "no code");
+    assert_false(parse("<Error><Code></Code></Error>", &d));
+    /* A proxy's HTML page is not an S3 error, whatever it contains. */
+    assert_false(parse("<html><body><Code>Fake</Code></body></html>", &d));
+    assert_false(parse("<CompleteMultipartUploadResult><Code>X</Code>"
+                       "</CompleteMultipartUploadResult>",
+                       &d));
+}
+
+static void test_garbage_and_truncated(void **state)
+{
+    (void)state;
+    struct s3_error_doc d;
+    assert_false(parse("", &d));
+    assert_false(parse("not xml at all", &d));
+    assert_false(parse("<", &d));
+    assert_false(parse("<Error", &d));
+    assert_false(parse("<Error><Code>NoSu", &d)); /* never a guessed, partial code */
+    assert_string_equal(d.code, "");
+    assert_false(parse("<Error><Code>A<Nested>B</Nested></Code></Error>", &d));
+    assert_true(parse("<Error><Code>SlowDown</Code><Message>Please red", &d));
+    assert_string_equal(d.code, "SlowDown");
+    assert_string_equal(d.message, "");
+    assert_false(parse("<?xml <!-- <![CDATA[", &d));
+    /* Not NUL-terminated: only len bytes are looked at. */
+    const char doc[] = "<Error><Code>AccessDenied</Code></Error>GARBAGE";
+    assert_true(s3_error_parse(doc, strlen(doc) - 7, &d));
+    assert_false(s3_error_parse(doc, 20, &d));
+}
+
+static void test_long_values_truncate_at_utf8_boundary(void **state)
+{
+    (void)state;
+    char doc[4096];
+    char msg[2000];
+    /* 600 two-byte characters: more than S3_ERROR_MESSAGE_MAX bytes. */
+    for (int i = 0; i < 600; i++)
+        memcpy(msg + 2 * i, "\xC3\xA9", 2);
+    msg[1200] = '\0';
+    snprintf(doc, sizeof doc, "<Error><Code>%s</Code><Message>%s</Message></Error>",
+             "ThisCodeIsWayTooLongToFitInSixtyFourBytesOfBufferSpaceSoItIsCutShort", msg);
+    struct s3_error_doc d;
+    s3_error_parse(doc, strlen(doc), &d);
+    assert_true(strlen(d.code) < S3_ERROR_CODE_MAX);
+    size_t n = strlen(d.message);
+    assert_true(n > 0 && n < S3_ERROR_MESSAGE_MAX);
+    assert_int_equal(n % 2, 0); /* no half character */
+    assert_memory_equal(d.message + n - 2, "\xC3\xA9", 2);
+}
+
+static void test_find_text_and_root(void **state)
+{
+    (void)state;
+    const char *doc = "<?xml version=\"1.0\"?><InitiateMultipartUploadResult xmlns=\"x\">"
+                      "<Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2FkIElE&amp;+/=</UploadId>"
+                      "</InitiateMultipartUploadResult>";
+    char out[64];
+    assert_true(s3_xml_root(doc, strlen(doc), out, sizeof out));
+    assert_string_equal(out, "InitiateMultipartUploadResult");
+    assert_true(s3_xml_find_text(doc, strlen(doc), "UploadId", out, sizeof out));
+    assert_string_equal(out, "VXBsb2FkIElE&+/=");
+    assert_false(s3_xml_find_text(doc, strlen(doc), "Upload", out, sizeof out));
+    assert_false(s3_xml_root("  text only", 11, out, sizeof out));
+    char small[4];
+    assert_false(s3_xml_root(doc, strlen(doc), small, sizeof small));
+}
+
+static void test_code_for_status(void **state)
+{
+    (void)state;
+    char code[32];
+    s3_error_code_for_status(404, "GetObject", code, sizeof code);
+    assert_string_equal(code, "NoSuchKey");
+    s3_error_code_for_status(404, "UploadPart", code, sizeof code);
+    assert_string_equal(code, "NotFound");
+    s3_error_code_for_status(403, "PutObject", code, sizeof code);
+    assert_string_equal(code, "AccessDenied");
+    s3_error_code_for_status(503, "PutObject", code, sizeof code);
+    assert_string_equal(code, "SlowDown");
+    s3_error_code_for_status(500, "PutObject", code, sizeof code);
+    assert_string_equal(code, "InternalError");
+    s3_error_code_for_status(418, "PutObject", code, sizeof code);
+    assert_string_equal(code, "418");
+}
+
+static void test_messages(void **state)
+{
+    (void)state;
+    struct error err;
+    assert_int_equal(s3_error_set(&err, "NoSuchKey", "GetObject", "whatever the server said", "bkt",
+                                  "a/b.json", 0),
+                     -1);
+    assert_string_equal(err.type, "NoSuchKey");
+    assert_string_equal(err.message, NO_SUCH_KEY_MESSAGE " Bucket: bkt, Key: a/b.json");
+    s3_error_set(&err, "NoSuchKey", "GetObject", "", "bkt", "k", 42);
+    assert_string_equal(err.message, NO_SUCH_KEY_MESSAGE " Bucket: bkt, Key: k, at byte offset 42");
+    s3_error_set(&err, "AccessDenied", "PutObject", "Access Denied", "bkt", "k", -1);
+    assert_string_equal(err.type, "AccessDenied");
+    assert_string_equal(err.message, "An error occurred (AccessDenied) when calling the PutObject "
+                                     "operation: Access Denied Bucket: bkt, Key: k");
+    s3_error_set(&err, "InternalError", "UploadPart", "", "b", "k", -1);
+    assert_string_equal(err.message, "An error occurred (InternalError) when calling the "
+                                     "UploadPart operation: Unknown Bucket: b, Key: k");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_well_formed),
+        cmocka_unit_test(test_entities_and_cdata),
+        cmocka_unit_test(test_namespaces_attributes_whitespace),
+        cmocka_unit_test(test_missing_code_and_not_error),
+        cmocka_unit_test(test_garbage_and_truncated),
+        cmocka_unit_test(test_long_values_truncate_at_utf8_boundary),
+        cmocka_unit_test(test_find_text_and_root),
+        cmocka_unit_test(test_code_for_status),
+        cmocka_unit_test(test_messages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
