@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,6 +98,9 @@ struct store_writer {
     int parts;
     struct buf xml; /* the <Part> elements of CompleteMultipartUpload so far */
     uint64_t written;
+    /* MD5 of all the bytes, and of the parts' MD5s: the two ETags the completed
+     * object can have (S3's multipart form, or a plain MD5 as s3rver gives). */
+    EVP_MD_CTX *md5_whole, *md5_parts;
 };
 
 static int64_t now_ms(void)
@@ -259,7 +263,9 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
     }
     if (strcmp(req->method, "GET") != 0) {
-        if (strcmp(req->method, "DELETE") == 0) {
+        if (strcmp(req->method, "HEAD") == 0) {
+            curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(req->method, "DELETE") == 0) {
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
         } else {
             /* The body is in memory: libcurl rewinds it itself if it must resend. */
@@ -818,9 +824,9 @@ static void writer_request(const struct store_writer *w, struct request *req, co
 }
 
 /* Sets the body, its SHA-256 (signed) and Content-MD5 (S3 checks it). */
-static void request_body(struct request *req, const void *data, size_t len, char md5_b64[25])
+static void request_body(struct request *req, const void *data, size_t len, char md5_b64[25],
+                         unsigned char md5[EVP_MAX_MD_SIZE])
 {
-    unsigned char md5[EVP_MAX_MD_SIZE];
     unsigned int md5_len = 0;
     req->body = data;
     req->body_len = len;
@@ -834,8 +840,9 @@ static int put_object(struct store_writer *w, struct error *err)
 {
     struct request req;
     char md5[25];
+    unsigned char digest[EVP_MAX_MD_SIZE];
     writer_request(w, &req, "PutObject", "PUT");
-    request_body(&req, w->part.data, w->part.len, md5);
+    request_body(&req, w->part.data, w->part.len, md5, digest);
     struct xfer x;
     xfer_init(&x, w->s3, w->s3->easy);
     int rc = perform(w->s3, &x, &req, err);
@@ -846,6 +853,12 @@ static int put_object(struct store_writer *w, struct error *err)
 static int create_upload(struct store_writer *w, struct error *err)
 {
     struct request req;
+    w->md5_whole = EVP_MD_CTX_new();
+    w->md5_parts = EVP_MD_CTX_new();
+    if (!w->md5_whole || !w->md5_parts || EVP_DigestInit_ex(w->md5_whole, EVP_md5(), NULL) != 1 ||
+        EVP_DigestInit_ex(w->md5_parts, EVP_md5(), NULL) != 1)
+        return error_set(err, ERR_OUT_OF_MEMORY, "cannot set up MD5 for s3://%s/%s", w->bucket,
+                         w->key);
     writer_request(w, &req, "CreateMultipartUpload", "POST");
     req.query[req.query_count++] = (struct sigv4_param){"uploads", ""};
     struct xfer x;
@@ -890,7 +903,8 @@ static int upload_part(struct store_writer *w, struct error *err)
     writer_request(w, &req, "UploadPart", "PUT");
     req.query[req.query_count++] = (struct sigv4_param){"partNumber", number_text};
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
-    request_body(&req, w->part.data, w->part.len, md5);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    request_body(&req, w->part.data, w->part.len, md5, digest);
     struct xfer x;
     xfer_init(&x, w->s3, w->s3->easy);
     int rc = perform(w->s3, &x, &req, err);
@@ -909,9 +923,58 @@ static int upload_part(struct store_writer *w, struct error *err)
     if (!ok)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory recording part %d of s3://%s/%s",
                          number, w->bucket, w->key);
+    if (EVP_DigestUpdate(w->md5_parts, digest, 16) != 1 ||
+        EVP_DigestUpdate(w->md5_whole, w->part.data, w->part.len) != 1)
+        return error_set(err, ERR_OUT_OF_MEMORY, "MD5 of part %d of s3://%s/%s failed", number,
+                         w->bucket, w->key);
     w->parts = number;
     buf_reset(&w->part);
     return 0;
+}
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* A CompleteMultipartUpload retried after its response was lost finds the
+ * upload gone (NoSuchUpload). If the object now there has the ETag our parts
+ * give, the first attempt did complete it. */
+static bool completed_anyway(struct store_writer *w)
+{
+    unsigned char whole[EVP_MAX_MD_SIZE], parts[EVP_MAX_MD_SIZE];
+    unsigned int n1 = 0, n2 = 0;
+    if (EVP_DigestFinal_ex(w->md5_whole, whole, &n1) != 1 ||
+        EVP_DigestFinal_ex(w->md5_parts, parts, &n2) != 1 || n1 != 16 || n2 != 16)
+        return false;
+    char plain[40], multipart[64];
+    hex(whole, 16, plain);
+    hex(parts, 16, multipart);
+    snprintf(multipart + 32, sizeof multipart - 32, "-%d", w->parts);
+
+    struct request req;
+    writer_request(w, &req, "HeadObject", "HEAD");
+    struct xfer x;
+    struct error err;
+    error_clear(&err);
+    xfer_init(&x, w->s3, w->s3->easy);
+    bool ok = perform(w->s3, &x, &req, &err) == 0;
+    buf_free(&x.body);
+    char etag[HTTP_ETAG_MAX];
+    const char *src = x.resp.etag + (x.resp.etag[0] == '"');
+    size_t len = strnlen(src, sizeof etag - 1);
+    memcpy(etag, src, len);
+    etag[len] = '\0';
+    if (len > 0 && etag[len - 1] == '"')
+        etag[len - 1] = '\0';
+    ok = ok && (strcasecmp(etag, plain) == 0 || strcasecmp(etag, multipart) == 0);
+    log_fields(LOG_WARN,
+               ok ? "CompleteMultipartUpload was retried after it had succeeded; the object "
+                    "has the expected ETag"
+                  : "CompleteMultipartUpload found no upload, and the object is not ours",
+               "bucket", w->bucket, "key", w->key, "etag", etag, "expected", multipart, LOG_END);
+    return ok;
 }
 
 static int complete_upload(struct store_writer *w, struct error *err)
@@ -940,6 +1003,8 @@ static int complete_upload(struct store_writer *w, struct error *err)
     int rc = perform(w->s3, &x, &req, err);
     buf_free(&x.body);
     buf_free(&body);
+    if (rc != 0 && strcmp(err->type, "NoSuchUpload") == 0 && completed_anyway(w))
+        return 0;
     return rc;
 }
 
@@ -955,7 +1020,7 @@ static void abort_upload(struct store_writer *w)
     struct error err;
     error_clear(&err);
     xfer_init(&x, w->s3, w->s3->easy);
-    if (perform(w->s3, &x, &req, &err) != 0)
+    if (perform(w->s3, &x, &req, &err) != 0 && strcmp(err.type, "NoSuchUpload") != 0)
         log_fields(LOG_ERROR,
                    "s3 multipart upload not aborted; its parts remain until a "
                    "lifecycle rule removes them",
@@ -967,6 +1032,8 @@ static void abort_upload(struct store_writer *w)
 
 static void writer_free(struct store_writer *w)
 {
+    EVP_MD_CTX_free(w->md5_whole);
+    EVP_MD_CTX_free(w->md5_parts);
     buf_free(&w->part);
     buf_free(&w->xml);
     free(w->bucket);
