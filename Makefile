@@ -56,6 +56,14 @@ test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@scripts/run-tests.sh $(BIN) $(TEST_BIN)
 
+# Side by side with the Python reference: prints a table; docs/benchmarks.md has one.
+# BENCH_ARGS picks the cases (see bench/bench.py --help).
+BENCH_ARGS ?= --sizes 1000,10000,100000 --big-gib 5 --s3
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(BUILD) $(BENCH_ARGS)
+
 format:
 	clang-format -i src/*.[ch] tests/*/*.[ch]
 

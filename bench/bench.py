@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""bench/bench.py: runs the step and the Python reference side by side (`make bench`).
+
+For each size it generates a realistic export (bench/gen_results.py, two SUCCEEDED files), then
+measures, in one run on this machine:
+  - dir:   the C program with --store, the reference with --dir, and the copy floor
+           (bench/copyfloor: read every input, write a file of the output's size, fsync, rename);
+  - big:   (--big-gib) several GiB of results in many files: the C program and the copy floor
+           only (the reference would need ~4 GB of RAM per GB of results);
+  - s3:    (--s3) the same export in s3rver on loopback: the C program (--endpoint-url), the
+           reference (boto3) and the transfer floor (curl: GET of every input, PUT of a body of
+           the output's size);
+  - lambda: (--lambda) first and warm invocations under the Runtime API emulator.
+Each timing is the median of --repeat runs (the reference's large runs once); peak RSS is the
+largest ru_maxrss of the runs (wait4). Before every timed run the page cache's dirty pages are
+written back (sync), so one run's output does not slow the next one down; inputs are warm.
+
+Prints a table, and writes OUT/results.tsv, OUT/table.md and OUT/benchmarks.svg (gnuplot).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUCKET = "tdr-backend-checks-intg"
+MEASURE = MEASURE_DIR = None  # set in main
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure(argv, stdin_path=None, env=None):
+    """Runs argv under bench/measure; returns (seconds, peak RSS KiB, user s, sys s, stdout)."""
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    report = os.path.join(MEASURE_DIR, "measure.report")
+    p = subprocess.run([MEASURE, report] + argv, stdin=stdin, capture_output=True, env=full_env)
+    if stdin_path:
+        stdin.close()
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), p.returncode,
+                                                   p.stderr.decode(errors="replace")[-2000:]))
+    with open(report) as f:
+        seconds, rss, user, sys_ = f.read().split()
+    os.unlink(report)
+    return float(seconds), int(rss), float(user), float(sys_), p.stdout.decode()
+
+
+def settle():
+    """Writes back dirty pages so that each timed run starts from the same state."""
+    os.sync()
+    time.sleep(0.2)
+
+
+class Result:
+    def __init__(self, case, impl, entries, in_bytes):
+        self.case, self.impl, self.entries, self.in_bytes = case, impl, entries, in_bytes
+        self.out_bytes = 0
+        self.times, self.rss, self.user, self.sys = [], 0, [], []
+
+    def add(self, seconds, rss, user, sys_):
+        self.times.append(seconds)
+        self.user.append(user)
+        self.sys.append(sys_)
+        self.rss = max(self.rss, rss)
+
+    @property
+    def seconds(self):
+        return statistics.median(self.times)
+
+
+def generate(data, n, files=2):
+    """Generates (once) an export of n entries; returns (store dir, event path, inputs)."""
+    store = os.path.join(data, "d%d" % n)
+    event = store + ".event"
+    if not os.path.exists(event):
+        shutil.rmtree(store, ignore_errors=True)
+        log("generating %d entries in %d files ..." % (n, files))
+        with open(event + ".tmp", "wb") as f:
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_results.py"), store, str(n),
+                            "--files", str(files)], stdout=f, check=True)
+        os.rename(event + ".tmp", event)
+    return store, event, inputs_of(store, event)
+
+
+def inputs_of(store, event):
+    with open(event) as f:
+        d = json.load(f)["results"]["ResultWriterDetails"]
+    with open(os.path.join(store, d["Bucket"], d["Key"])) as f:
+        manifest = json.load(f)
+    return [os.path.join(store, d["Bucket"], r["Key"]) for r in
+            manifest["ResultFiles"]["SUCCEEDED"]]
+
+
+def reply_path(store, reply):
+    r = json.loads(reply)
+    return os.path.join(store, r["bucket"], r["key"])
+
+
+def remove_output(path):
+    """Removes results.json and its {uuid} directory."""
+    if os.path.exists(path):
+        os.unlink(path)
+    try:
+        os.rmdir(os.path.dirname(path))
+    except OSError:
+        pass
+
+
+def dir_case(args, n, results, case="dir", store=None, event=None, inputs=None, with_ref=True):
+    if store is None:
+        store, event, inputs = generate(args.data, n)
+    in_bytes = sum(os.path.getsize(p) for p in inputs)
+    c = Result(case, "C", n, in_bytes)
+    ref = Result(case, "Python", n, in_bytes)
+    floor = Result(case, "copy floor", n, in_bytes)
+    # Warm the page cache with the inputs (untimed).
+    subprocess.run([args.copyfloor, "--no-fsync", os.path.join(args.data, "warm"), "0"] + inputs,
+                   stdout=subprocess.DEVNULL, check=True)
+    os.unlink(os.path.join(args.data, "warm"))
+    c_out = None
+    for i in range(args.repeat):
+        settle()
+        s, rss, u, sy, out = measure([args.bin, "--store", store, event],
+                                     env={"AWS_LAMBDA_LOG_LEVEL": "WARN"})
+        c.add(s, rss, u, sy)
+        path = reply_path(store, out)
+        c.out_bytes = os.path.getsize(path)
+        if i == 0 and with_ref and args.verify:
+            c_out = path
+        else:
+            remove_output(path)
+    log("  %-6s %8d entries  C %.3f s" % (case, n, c.seconds))
+    if with_ref:
+        ref_repeat = 1 if n >= 50000 else args.repeat
+        for i in range(ref_repeat):
+            settle()
+            s, rss, u, sy, out = measure([args.python, os.path.join(HERE, "reference.py"), "--dir",
+                                          store], stdin_path=event)
+            ref.add(s, rss, u, sy)
+            path = reply_path(store, out)
+            ref.out_bytes = os.path.getsize(path)
+            if c_out and i == 0:
+                verify(c_out, path)
+                remove_output(c_out)
+                c_out = None
+            remove_output(path)
+        log("  %-6s %8d entries  Python %.3f s" % (case, n, ref.seconds))
+    floor_path = os.path.join(store, BUCKET, "copyfloor.out")
+    for i in range(args.repeat):
+        settle()
+        s, rss, u, sy, _ = measure([args.copyfloor, floor_path, str(c.out_bytes)] + inputs)
+        floor.add(s, rss, u, sy)
+        os.unlink(floor_path)
+    floor.out_bytes = c.out_bytes
+    results += [c, ref, floor] if with_ref else [c, floor]
+
+
+def verify(c_path, ref_path):
+    with open(c_path, "rb") as f:
+        a = json.load(f)
+    with open(ref_path, "rb") as f:
+        b = json.load(f)
+    if a != b:
+        raise RuntimeError("the C program's results.json differs from the reference's")
+    log("  verified: results.json equal to the reference's (%d results)" % len(a["results"]))
+
+
+def big_case(args, results):
+    """--big-gib GiB of results: hard links to the 100k export's files, many times over."""
+    store, event, inputs = generate(args.data, 100000)
+    big = os.path.join(args.data, "big")
+    shutil.rmtree(big, ignore_errors=True)
+    with open(event) as f:
+        ev = json.load(f)
+    d = ev["results"]["ResultWriterDetails"]
+    prefix = d["Key"].rsplit("/", 1)[0]
+    per = sum(os.path.getsize(p) for p in inputs)
+    copies = max(1, round(args.big_gib * 2**30 / per))
+    os.makedirs(os.path.join(big, BUCKET, prefix))
+    files = []
+    for k in range(copies * len(inputs)):
+        key = "%s/SUCCEEDED_%d.json" % (prefix, k)
+        src = inputs[k % len(inputs)]
+        os.link(src, os.path.join(big, BUCKET, key))
+        files.append({"Key": key, "Size": os.path.getsize(src)})
+    manifest = {"DestinationBucket": BUCKET, "ResultFiles": {"FAILED": [], "PENDING": [],
+                                                            "SUCCEEDED": files}}
+    with open(os.path.join(big, BUCKET, d["Key"]), "w") as f:
+        json.dump(manifest, f)
+    big_event = big + ".event"
+    with open(big_event, "w") as f:
+        json.dump(ev, f)
+    big_inputs = [os.path.join(big, BUCKET, x["Key"]) for x in files]
+    log("big: %d files, %.2f GiB" % (len(files), per * copies / 2**30))
+    saved = args.repeat
+    args.repeat = 1
+    try:
+        dir_case(args, 100000 * copies, results, case="big", store=big, event=big_event,
+                 inputs=big_inputs, with_ref=False)
+    finally:
+        args.repeat = saved
+        shutil.rmtree(big, ignore_errors=True)
+        os.unlink(big_event)
+
+
+class S3Server:
+    def __init__(self, directory):
+        self.p = subprocess.Popen(["node", os.path.join(HERE, "s3rver.js"), directory, BUCKET],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("s3rver did not start")
+        self.port = json.loads(line)["port"]
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        self.p.wait(timeout=30)
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+          "AWS_SESSION_TOKEN": "", "AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "eu-west-2",
+          "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+
+
+def s3_case(args, n, results):
+    store, event, inputs = generate(args.data, n)
+    s3dir = os.path.join(args.data, "s3rver")
+    shutil.rmtree(s3dir, ignore_errors=True)
+    os.makedirs(s3dir)
+    server = S3Server(s3dir)
+    try:
+        env = dict(os.environ, **S3_ENV)
+        # Upload the export (untimed): every file under the bucket directory.
+        root = os.path.join(store, BUCKET)
+        keys = []
+        for dirpath, _, names in os.walk(root):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                key = os.path.relpath(path, root)
+                if "/" not in key or not (key.endswith(".json")):
+                    continue
+                keys.append(key)
+                subprocess.run(["curl", "-sfS", "-o", "/dev/null", "-T", path,
+                                "%s/%s/%s" % (server.url, BUCKET, key)], check=True)
+        in_bytes = sum(os.path.getsize(p) for p in inputs)
+        c = Result("s3", "C", n, in_bytes)
+        ref = Result("s3", "Python", n, in_bytes)
+        floor = Result("s3", "transfer floor", n, in_bytes)
+        for i in range(args.repeat):
+            settle()
+            s, rss, u, sy, out = measure([args.bin, "--endpoint-url", server.url, event],
+                                         env=S3_ENV)
+            c.add(s, rss, u, sy)
+            key = json.loads(out)["key"]
+            if i == 0:
+                c_key = key
+        head = subprocess.run(["curl", "-sfSI", "%s/%s/%s" % (server.url, BUCKET, c_key)],
+                              check=True, capture_output=True, text=True).stdout
+        c.out_bytes = int([l.split(":")[1] for l in head.splitlines()
+                           if l.lower().startswith("content-length")][0])
+        log("  s3     %8d entries  C %.3f s" % (n, c.seconds))
+        ref_repeat = 1 if n >= 50000 else args.repeat
+        for i in range(ref_repeat):
+            settle()
+            s, rss, u, sy, out = measure([args.python, os.path.join(HERE, "reference.py"),
+                                          "--endpoint", server.url], stdin_path=event, env=S3_ENV)
+            ref.add(s, rss, u, sy)
+        ref.out_bytes = c.out_bytes
+        log("  s3     %8d entries  Python %.3f s" % (n, ref.seconds))
+        # The floor: one curl, one connection: GET every input, then PUT a body of the
+        # output's size.
+        body = os.path.join(args.data, "s3-body")
+        with open(body, "wb") as f:
+            f.truncate(c.out_bytes)
+        urls = []
+        for p in inputs:
+            key = os.path.relpath(p, root)
+            urls += ["-o", "/dev/null", "%s/%s/%s" % (server.url, BUCKET, key)]
+        for i in range(args.repeat):
+            settle()
+            s, rss, u, sy, _ = measure(["curl", "-sfS"] + urls +
+                                       ["--next", "-sfS", "-o", "/dev/null", "-T", body,
+                                        "%s/%s/floor/results.json" % (server.url, BUCKET)])
+            floor.add(s, rss, u, sy)
+        floor.out_bytes = c.out_bytes
+        os.unlink(body)
+        results += [c, ref, floor]
+    finally:
+        server.stop()
+        shutil.rmtree(s3dir, ignore_errors=True)
+
+
+def fmt_table(results):
+    by = {(r.case, r.impl, r.entries): r for r in results}
+    rows = ["| case | implementation | entries | input MB | output MB | seconds | MB/s (input) "
+            "| peak RSS MiB | ratio |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        ratio = ""
+        if r.impl == "C":
+            parts = []
+            ref = by.get((r.case, "Python", r.entries))
+            if ref:
+                parts.append("%.1f× faster than Python" % (ref.seconds / r.seconds))
+            fl = by.get((r.case, "copy floor", r.entries)) or by.get(
+                (r.case, "transfer floor", r.entries))
+            if fl:
+                parts.append("%.2f× the %s" % (r.seconds / fl.seconds, fl.impl))
+            if ref:
+                parts.append("%.0f× less memory" % (ref.rss / r.rss))
+            ratio = ", ".join(parts)
+        rows.append("| %s | %s | %d | %.1f | %.1f | %.3f | %.0f | %.1f | %s |" % (
+            r.case, r.impl, r.entries, r.in_bytes / 1e6, r.out_bytes / 1e6, r.seconds,
+            r.in_bytes / 1e6 / r.seconds, r.rss / 1024, ratio))
+    return "\n".join(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--copyfloor", required=True)
+    ap.add_argument("--measure", required=True, help="the bench/measure tool")
+    ap.add_argument("--data", required=True, help="scratch directory for generated data")
+    ap.add_argument("--out", required=True, help="where results.tsv, table.md, the plot go")
+    ap.add_argument("--python", default=sys.executable, help="interpreter for the reference")
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--big-gib", type=float, default=0)
+    ap.add_argument("--s3", action="store_true")
+    ap.add_argument("--s3-sizes", default="100000")
+    ap.add_argument("--no-verify", dest="verify", action="store_false")
+    ap.add_argument("--keep-data", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+    global MEASURE, MEASURE_DIR
+    MEASURE, MEASURE_DIR = os.path.abspath(args.measure), args.data
+    results = []
+    try:
+        for n in [int(x) for x in args.sizes.split(",") if x]:
+            dir_case(args, n, results)
+        if args.big_gib:
+            big_case(args, results)
+        if args.s3:
+            for n in [int(x) for x in args.s3_sizes.split(",") if x]:
+                s3_case(args, n, results)
+    finally:
+        if not args.keep_data:
+            shutil.rmtree(args.data, ignore_errors=True)
+    with open(os.path.join(args.out, "results.tsv"), "w") as f:
+        f.write("case\timpl\tentries\tin_bytes\tout_bytes\tseconds\tpeak_rss_kib\tuser\tsys\n")
+        for r in results:
+            f.write("%s\t%s\t%d\t%d\t%d\t%.4f\t%d\t%.3f\t%.3f\n" % (
+                r.case, r.impl.replace(" ", "_"), r.entries, r.in_bytes, r.out_bytes, r.seconds,
+                r.rss, statistics.median(r.user), statistics.median(r.sys)))
+    table = fmt_table(results)
+    with open(os.path.join(args.out, "table.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+    if shutil.which("gnuplot"):
+        subprocess.run(["gnuplot", "-e", "data='%s'; out='%s'" % (
+            os.path.join(args.out, "results.tsv"), os.path.join(args.out, "benchmarks.svg")),
+                        os.path.join(HERE, "plot.gp")], check=True)
+        log("plot: %s" % os.path.join(args.out, "benchmarks.svg"))
+
+
+if __name__ == "__main__":
+    main()

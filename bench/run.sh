@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD [bench.py args...]: what `make bench` runs. Installs what the benchmark
+# needs (Debian's python3-boto3 for the reference, gnuplot-nox for the plot), builds the two
+# small tools, then runs bench/bench.py. Data goes under BUILD/bench-data and is removed after
+# the run; the table, results.tsv and the plot go to BUILD/bench-out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$1
+shift
+
+python=/usr/bin/python3
+[[ -x $python ]] || python=$(command -v python3)
+missing=()
+"$python" -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
+command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if ((${#missing[@]})); then
+    if [[ $(id -u) != 0 ]]; then
+        echo "bench: missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+        exit 1
+    fi
+    echo "bench: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cc=${CC:-cc}
+mkdir -p "$build/bench-tools"
+for tool in copyfloor measure; do
+    "$cc" -std=c11 -O2 -Wall -Wextra -o "$build/bench-tools/$tool" "bench/$tool.c"
+done
+
+exec "$python" bench/bench.py --bin "$build/backend-checks-results" \
+    --copyfloor "$build/bench-tools/copyfloor" --measure "$build/bench-tools/measure" \
+    --data "$build/bench-data" --out "$build/bench-out" "$@"

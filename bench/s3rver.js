@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// bench/s3rver.js: a plain s3rver on a loopback port for `make bench` (no
+// checking proxy, no faults: the benchmark measures the step, not the test
+// rig). Signatures are verified by s3rver itself with the credentials
+// S3RVER / S3RVER; anonymous requests (the transfer-floor client) are allowed.
+//
+//   node bench/s3rver.js DIR BUCKET...
+//
+// Prints {"port": N} when ready; exits on SIGTERM/SIGINT or when stdin closes.
+'use strict';
+
+const path = require('path');
+const S3rver = require(path.join(__dirname, '..', 'node_modules', 's3rver'));
+
+const [dir, ...buckets] = process.argv.slice(2);
+if (!dir || !buckets.length) {
+    process.stderr.write('usage: node bench/s3rver.js DIR BUCKET...\n');
+    process.exit(2);
+}
+
+const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: buckets.map(name => ({ name })),
+});
+
+server.run().then(({ port }) => {
+    process.stdout.write(JSON.stringify({ port }) + '\n');
+});
+
+const stop = () => server.close().finally(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.resume();
