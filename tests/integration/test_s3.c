@@ -1,0 +1,849 @@
+/* The command line against a real S3 server (s3rver) through a proxy that
+ * checks every request's signature and injects faults (tests/s3/server.js,
+ * tests/support/s3env.h): the same results.json as the directory store, keys
+ * of every shape, session tokens, multipart output, resumed reads, retries,
+ * S3's errors passed through, and no multipart upload left behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "s3env.h"
+
+#define BUCKET "tdr-backend-checks-intg"
+#define MIB (1024L * 1024L)
+
+static struct s3env env;
+static bool server_up;
+
+/* ---------------------------------------------------------------- fixture */
+
+struct fx {
+    char *root;       /* the test's temporary directory */
+    char store[4200]; /* a directory store (below root) holding the latest export */
+    char event_path[4200];
+    struct export_info info;
+    char *expected; /* results.json from the directory store */
+    size_t expected_len;
+};
+
+static int group_setup(void **state)
+{
+    (void)state;
+    /* Nothing from the caller's environment may steer the product elsewhere. */
+    const char *vars[] = {"AWS_PROFILE",
+                          "AWS_SHARED_CREDENTIALS_FILE",
+                          "AWS_CONFIG_FILE",
+                          "AWS_ENDPOINT_URL",
+                          "AWS_ENDPOINT_URL_S3",
+                          "AWS_DEFAULT_REGION",
+                          "AWS_MAX_ATTEMPTS",
+                          "AWS_SESSION_TOKEN",
+                          "BCR_S3_PART_SIZE",
+                          "BCR_S3_LOW_SPEED_LIMIT",
+                          "BCR_S3_LOW_SPEED_TIME",
+                          "BCR_S3_CONNECT_TIMEOUT_MS",
+                          "HTTP_PROXY",
+                          "http_proxy",
+                          "HTTPS_PROXY",
+                          "https_proxy",
+                          "ALL_PROXY",
+                          "all_proxy"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        unsetenv(vars[i]);
+    if (!s3env_node_available())
+        return 0;
+    if (s3env_start(&env, NULL) != 0)
+        return -1;
+    server_up = true;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    s3env_stop(&env);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->root = harness_tmpdir();
+    *state = f;
+    if (server_up) {
+        /* Each test starts with no faults, S3's own rules and fresh counters. */
+        if (s3env_clear_faults(&env) || s3env_configure(&env, NULL, 5 * MIB) ||
+            s3env_reset_stats(&env))
+            return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    harness_rmtree(f->root);
+    free(f->root);
+    free(f->expected);
+    free(f);
+    return 0;
+}
+
+#define REQUIRE_SERVER()                                                                           \
+    do {                                                                                           \
+        if (!server_up)                                                                            \
+            skip();                                                                                \
+    } while (0)
+
+/* ---------------------------------------------------------------- running the product */
+
+static void write_event(struct fx *f, const char *event)
+{
+    snprintf(f->event_path, sizeof f->event_path, "%s/event.json", f->root);
+    harness_write_file(f->event_path, event, strlen(event));
+}
+
+/* The product against S3 through the proxy; extra: NULL-terminated env. */
+static void run_s3(struct fx *f, char *const extra[], struct run_result *res)
+{
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    harness_run(argv, NULL, s3env_env(&env, extra), 120, res);
+}
+
+static void show(const char *what, const struct run_result *res)
+{
+    fprintf(stderr, "%s: exit %d\n--- stdout\n%s--- stderr (last 4000 bytes)\n%s\n", what,
+            res->status, res->out, res->err_len > 4000 ? res->err + res->err_len - 4000 : res->err);
+}
+
+static void assert_ok(const char *what, const struct run_result *res)
+{
+    if (res->status != 0)
+        show(what, res);
+    assert_int_equal(res->status, 0);
+}
+
+/* The reply's key (copied into key) after checking its bucket and shape
+ * {consignment}/{uuid}/results.json. */
+static void reply_key(const struct run_result *res, const char *bucket, const char *consignment,
+                      char *key, size_t cap)
+{
+    json_t *reply = json_loads(res->out, 0, NULL);
+    assert_non_null(reply);
+    const char *k = json_string_value(json_object_get(reply, "key"));
+    const char *b = json_string_value(json_object_get(reply, "bucket"));
+    assert_non_null(k);
+    assert_non_null(b);
+    assert_string_equal(b, bucket);
+    size_t clen = strlen(consignment);
+    assert_int_equal(strncmp(k, consignment, clen), 0);
+    assert_int_equal(k[clen], '/');
+    assert_int_equal(strlen(k + clen), 1 + 36 + strlen("/results.json"));
+    assert_string_equal(k + clen + 37, "/results.json");
+    snprintf(key, cap, "%s", k);
+    json_decref(reply);
+}
+
+/* The error document on the last line of stderr: checks exit status 1, empty
+ * stdout, the errorType, and that errorMessage starts with prefix (anywhere in
+ * it, if anywhere is true: a failure met while streaming an entry may be
+ * prefixed with where it happened). */
+static void assert_error_at(const struct run_result *res, const char *type, const char *prefix,
+                            bool anywhere)
+{
+    char line[4096];
+    harness_last_line(res->err, line, sizeof line);
+    json_t *doc = json_loads(line, 0, NULL);
+    if (res->status != 1 || !doc)
+        show("expected a failure", res);
+    assert_int_equal(res->status, 1);
+    assert_int_equal(res->out_len, 0);
+    assert_non_null(doc);
+    const char *t = json_string_value(json_object_get(doc, "errorType"));
+    const char *m = json_string_value(json_object_get(doc, "errorMessage"));
+    assert_non_null(t);
+    assert_non_null(m);
+    const char *at = strstr(m, prefix);
+    bool ok = anywhere ? at != NULL : at == m;
+    if (strcmp(t, type) != 0 || !ok)
+        fprintf(stderr, "error document: %s\nexpected type %s, message %s %s\n", line, type,
+                anywhere ? "containing" : "starting", prefix);
+    assert_string_equal(t, type);
+    assert_true(ok);
+    json_decref(doc);
+}
+
+static void assert_error(const struct run_result *res, const char *type, const char *prefix)
+{
+    assert_error_at(res, type, prefix, false);
+}
+
+/* Generates an export in f->root, uploads it to S3, writes the event file,
+ * and runs the product on the directory store for the expected results.json. */
+static void make_export(struct fx *f, uint64_t entries, int files, bool jsonl, uint32_t seed)
+{
+    struct export_spec spec = {
+        .bucket = BUCKET, .entries = entries, .files = files, .jsonl = jsonl, .seed = seed};
+    snprintf(f->store, sizeof f->store, "%s/store-%u", f->root, seed);
+    harness_generate_export(f->store, &spec, NULL, &f->info);
+    assert_int_equal(s3env_upload_tree(&env, f->store), files + 1);
+    write_event(f, f->info.event);
+
+    char *argv[] = {(char *)harness_bin(), "--store", f->store, f->event_path, NULL};
+    struct run_result res;
+    harness_run(argv, NULL, NULL, 120, &res);
+    assert_ok("directory store", &res);
+    char key[1200], path[8192];
+    reply_key(&res, BUCKET, f->info.consignment_id, key, sizeof key);
+    snprintf(path, sizeof path, "%s/%s/%s", f->store, BUCKET, key);
+    free(f->expected);
+    f->expected = harness_read_file(path, &f->expected_len);
+    assert_non_null(f->expected);
+    run_result_free(&res);
+}
+
+/* Checks the object the reply names holds exactly the expected results.json. */
+static void assert_output(struct fx *f, const struct run_result *res, const char *consignment)
+{
+    char key[1200];
+    reply_key(res, BUCKET, consignment, key, sizeof key);
+    size_t len = 0;
+    char *got = s3env_get(&env, BUCKET, key, &len);
+    assert_non_null(got);
+    if (len != f->expected_len || memcmp(got, f->expected, len) != 0) {
+        size_t i = 0;
+        while (i < len && i < f->expected_len && got[i] == f->expected[i])
+            i++;
+        fprintf(stderr,
+                "results.json differs from the directory store's: %zu vs %zu bytes, "
+                "first difference at byte %zu\n",
+                len, f->expected_len, i);
+    }
+    assert_int_equal(len, f->expected_len);
+    assert_memory_equal(got, f->expected, len);
+    free(got);
+}
+
+/* results.json objects ({consignment}/{uuid}/results.json) in the bucket. */
+static int count_outputs(const char *consignment)
+{
+    char prefix[1100];
+    snprintf(prefix, sizeof prefix, "%s/", consignment);
+    char **keys;
+    int n = s3env_list(&env, BUCKET, prefix, &keys);
+    assert_true(n >= 0);
+    int outputs = 0;
+    size_t plen = strlen(prefix);
+    for (int i = 0; i < n; i++) {
+        const char *rest = keys[i] + plen;
+        if (strlen(rest) == 36 + strlen("/results.json") && strcmp(rest + 36, "/results.json") == 0)
+            outputs++;
+    }
+    s3env_free_keys(keys);
+    return outputs;
+}
+
+/* Requests in the proxy's log (since the test's reset) for which every given
+ * condition holds: op (or NULL), key suffix (or NULL), and a flag set. */
+enum { WITH_RANGE = 1, WITH_IF_MATCH = 2, WITH_MD5 = 4, FAULTED = 8 };
+static int count_requests(const char *op, const char *key_suffix, int flags)
+{
+    char *text = s3env_control(&env, "GET", "/__control/requests", NULL);
+    assert_non_null(text);
+    json_t *log = json_loads(text, 0, NULL);
+    free(text);
+    assert_true(json_is_array(log));
+    int n = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(log, i, r)
+    {
+        const char *rop = json_string_value(json_object_get(r, "op"));
+        const char *key = json_string_value(json_object_get(r, "key"));
+        if (op && (!rop || strcmp(rop, op) != 0))
+            continue;
+        if (key_suffix) {
+            size_t kl = key ? strlen(key) : 0, sl = strlen(key_suffix);
+            if (kl < sl || strcmp(key + kl - sl, key_suffix) != 0)
+                continue;
+        }
+        if ((flags & WITH_RANGE) && !json_is_string(json_object_get(r, "range")))
+            continue;
+        if ((flags & WITH_IF_MATCH) && !json_is_string(json_object_get(r, "if_match")))
+            continue;
+        if ((flags & WITH_MD5) && !json_is_true(json_object_get(r, "content_md5")))
+            continue;
+        if ((flags & FAULTED) && !json_is_string(json_object_get(r, "fault")))
+            continue;
+        n++;
+    }
+    json_decref(log);
+    return n;
+}
+
+/* Every test ends here: no request the proxy saw was signed or hashed wrongly. */
+static void assert_clean_signatures(void)
+{
+    long failures = s3env_stat(&env, "signature_failures");
+    if (failures != 0) {
+        char *stats = s3env_control(&env, "GET", "/__control/stats", NULL);
+        fprintf(stderr, "signature failures: %s\n", stats ? stats : "?");
+        free(stats);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/* The same export gives byte-for-byte the same results.json through S3 as
+ * through the directory store, for JSON arrays and JSON Lines. */
+static void test_same_output_as_directory_store(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    for (int jsonl = 0; jsonl <= 1; jsonl++) {
+        make_export(f, 1500, 3, jsonl, 101 + (uint32_t)jsonl);
+        struct run_result res;
+        run_s3(f, NULL, &res);
+        assert_ok("S3", &res);
+        assert_output(f, &res, f->info.consignment_id);
+        run_result_free(&res);
+
+        json_t *doc = json_loadb(f->expected, f->expected_len, 0, NULL);
+        assert_non_null(doc);
+        assert_int_equal(json_array_size(json_object_get(doc, "results")), 1500);
+        json_decref(doc);
+        assert_int_equal(count_outputs(f->info.consignment_id), 1);
+        assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    }
+    /* Small output: one PutObject, with Content-MD5; every result file read. */
+    assert_int_equal(count_requests("CreateMultipartUpload", NULL, 0), 0);
+    assert_int_equal(count_requests("PutObject", "/results.json", 0), 2);
+    assert_int_equal(count_requests("PutObject", "/results.json", WITH_MD5), 2);
+    assert_true(count_requests("GetObject", "/SUCCEEDED_2.json", 0) >= 2);
+    assert_clean_signatures();
+}
+
+/* Puts the export's result files and manifest under other keys, and points
+ * the event at the new manifest. keys[0] is the manifest's. */
+static void rekey_export(struct fx *f, const char *const keys[], int files)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s/%s", f->store, BUCKET, f->info.manifest_key);
+    json_t *manifest = json_load_file(path, 0, NULL);
+    assert_non_null(manifest);
+    json_t *succeeded = json_object_get(json_object_get(manifest, "ResultFiles"), "SUCCEEDED");
+    assert_int_equal(json_array_size(succeeded), files);
+    for (int i = 0; i < files; i++) {
+        json_t *entry = json_array_get(succeeded, (size_t)i);
+        snprintf(path, sizeof path, "%s/%s/%s", f->store, BUCKET,
+                 json_string_value(json_object_get(entry, "Key")));
+        size_t len;
+        char *data = harness_read_file(path, &len);
+        assert_non_null(data);
+        assert_int_equal(s3env_put(&env, BUCKET, keys[1 + i], data, len), 0);
+        free(data);
+        json_object_set_new(entry, "Key", json_string(keys[1 + i]));
+    }
+    char *text = json_dumps(manifest, JSON_COMPACT);
+    assert_int_equal(s3env_put(&env, BUCKET, keys[0], text, strlen(text)), 0);
+    free(text);
+    json_decref(manifest);
+
+    json_t *event = json_pack("{s:{s:s, s:{s:s, s:s}}}", "results", "MapRunArn",
+                              "arn:aws:states:eu-west-2:123456789012:mapRun:sm/Map:x",
+                              "ResultWriterDetails", "Bucket", BUCKET, "Key", keys[0]);
+    text = json_dumps(event, JSON_COMPACT);
+    write_event(f, text);
+    free(text);
+    json_decref(event);
+}
+
+/* Keys with characters that need encoding, empty segments and ~900 bytes, in
+ * the manifest key (so in the output key too) and the result file keys. */
+static void test_key_shapes(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 300, 3, false, 202);
+
+    /* The consignment segment (first of the manifest key) holds the
+     * characters too: the output key is built from it. */
+    const char *consignment = "cons id+&=%;:@,$!*'()~ ünï ✓";
+    char manifest_key[1024], key0[1024], key1[1024], key2[1100];
+    snprintf(manifest_key, sizeof manifest_key,
+             "%s/run a+b&c=d%%25e?f#g/ünïcødé ✓ 日本語/results.json//map/manifest.json",
+             consignment);
+    snprintf(key0, sizeof key0, "%s/files/SUCCEEDED 0 +&=%%.json", consignment);
+    snprintf(key1, sizeof key1, "%s/a//b/日本語 ✓ [x] {y} <z> \"q\" \\/SUCCEEDED_1.json",
+             consignment);
+    /* About 900 bytes, in segments short enough for s3rver's file names. */
+    int n = snprintf(key2, sizeof key2, "%s", consignment);
+    for (int seg = 0; seg < 4; seg++) {
+        n += snprintf(key2 + n, sizeof key2 - (size_t)n, "/seg%d ", seg);
+        for (int i = 0; i < 60; i++)
+            n += snprintf(key2 + n, sizeof key2 - (size_t)n, "%s", i % 2 ? "ab+c" : "é=");
+    }
+    n += snprintf(key2 + n, sizeof key2 - (size_t)n, "/SUCCEEDED_2.json");
+    assert_true(n >= 850 && n <= 1000);
+
+    const char *keys[] = {manifest_key, key0, key1, key2};
+    rekey_export(f, keys, 3);
+    struct run_result res;
+    run_s3(f, NULL, &res);
+    assert_ok("S3 with unusual keys", &res);
+    assert_output(f, &res, consignment);
+    run_result_free(&res);
+    assert_true(count_requests("GetObject", "/SUCCEEDED_1.json", 0) >= 1);
+    assert_true(count_requests("GetObject", "/SUCCEEDED_2.json", 0) >= 1);
+    assert_int_equal(count_outputs(consignment), 1);
+    assert_clean_signatures();
+}
+
+/* Temporary credentials: the token is sent and signed; without it, or with
+ * another, S3 refuses and the product says so. */
+static void test_session_token(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 303);
+    char token[700];
+    int n = snprintf(token, sizeof token, "IQoJb3JpZ2luX2VjEJr//////////wEaCWV1LXdlc3QtMiJH+");
+    while (n < 600)
+        n += snprintf(token + n, sizeof token - (size_t)n, "AbC/dEf+GhI=%d", n);
+    assert_int_equal(s3env_configure(&env, token, 0), 0);
+
+    struct run_result res;
+    run_s3(f, NULL, &res);
+    assert_ok("S3 with a session token", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "credential_failures"), 0);
+
+    char *no_token[] = {"AWS_SESSION_TOKEN=", NULL};
+    run_s3(f, no_token, &res);
+    assert_error(&res, "InvalidAccessKeyId",
+                 "An error occurred (InvalidAccessKeyId) when calling the GetObject operation: ");
+    run_result_free(&res);
+
+    char *other_token[] = {"AWS_SESSION_TOKEN=not-the-token", NULL};
+    run_s3(f, other_token, &res);
+    assert_error(&res, "InvalidToken",
+                 "An error occurred (InvalidToken) when calling the GetObject operation: ");
+    run_result_free(&res);
+    assert_true(s3env_stat(&env, "credential_failures") >= 2);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_int_equal(s3env_configure(&env, NULL, 0), 0);
+    assert_clean_signatures();
+}
+
+/* An output larger than a part goes up as a multipart upload of S3-sized
+ * parts (the proxy refuses a non-last part under 5 MiB) and arrives whole. */
+static void test_multipart_output(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 9000, 2, false, 404);
+    int parts = (int)((f->expected_len + 5 * MIB - 1) / (5 * MIB));
+    assert_true(parts >= 3);
+    char *extra[] = {"BCR_S3_PART_SIZE=5242880", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    assert_ok("S3 multipart", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(count_requests("CreateMultipartUpload", "/results.json", 0), 1);
+    assert_int_equal(count_requests("UploadPart", "/results.json", 0), parts);
+    assert_int_equal(count_requests("UploadPart", "/results.json", WITH_MD5), parts);
+    assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 1);
+    assert_int_equal(count_requests("PutObject", NULL, 0), 0);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_clean_signatures();
+}
+
+/* A result file's body cut half-way is resumed from where it stopped (Range,
+ * If-Match), twice over, and the output is unchanged. */
+static void test_resume_after_cut_body(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 1000, 1, false, 505);
+    assert_int_equal(s3env_set_faults(&env,
+                                      "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\\\\.json$\","
+                                      "\"range\":false,\"action\":\"cut\"},"
+                                      "{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\\\\.json$\","
+                                      "\"range\":true,\"action\":\"cut\",\"after\":100000}]"),
+                     0);
+    struct run_result res;
+    run_s3(f, NULL, &res);
+    assert_ok("S3 with cut bodies", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "faults_injected"), 2);
+    assert_int_equal(count_requests("GetObject", "/SUCCEEDED_0.json", FAULTED), 2);
+    /* Two resumptions, each a Range request pinned to the object's ETag. */
+    assert_true(count_requests("GetObject", "/SUCCEEDED_0.json", WITH_RANGE | WITH_IF_MATCH) >= 2);
+    assert_int_equal(count_requests("GetObject", "/SUCCEEDED_0.json", WITH_RANGE),
+                     count_requests("GetObject", "/SUCCEEDED_0.json", WITH_RANGE | WITH_IF_MATCH));
+    /* Not restarted from byte 0. */
+    char *text = s3env_control(&env, "GET", "/__control/requests", NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "\"range\":\"bytes=0-"));
+    free(text);
+    assert_clean_signatures();
+}
+
+/* 503 SlowDown, 500 InternalError and connection resets on every kind of
+ * request are retried; the run succeeds with the same output. */
+static void test_retries_after_errors(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 3000, 3, false, 606);
+    assert_int_equal(
+        s3env_set_faults(
+            &env,
+            "["
+            "{\"op\":\"GetObject\",\"key\":\"manifest\\\\.json$\",\"action\":\"slowdown\"},"
+            "{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\\\\.json$\",\"action\":\"internal\"},"
+            "{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_1\\\\.json$\",\"action\":\"reset\"},"
+            "{\"op\":\"CreateMultipartUpload\",\"action\":\"slowdown\"},"
+            "{\"op\":\"UploadPart\",\"action\":\"internal\"},"
+            "{\"op\":\"UploadPart\",\"nth\":3,\"action\":\"reset\",\"forward\":true},"
+            "{\"op\":\"CompleteMultipartUpload\",\"action\":\"internal\"}"
+            "]"),
+        0);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", "AWS_MAX_ATTEMPTS=3", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    assert_ok("S3 with transient errors", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "faults_injected"), 7);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_clean_signatures();
+}
+
+/* A server that stops sending (before the response, or half-way through a
+ * body) is given up on after the low-speed time, and the request retried or
+ * resumed. */
+static void test_stalled_transfers(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 1000, 1, false, 707);
+    assert_int_equal(s3env_set_faults(&env,
+                                      "["
+                                      "{\"op\":\"GetObject\",\"key\":\"manifest\\\\.json$\","
+                                      "\"action\":\"stall\",\"ms\":60000},"
+                                      "{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\\\\.json$\","
+                                      "\"action\":\"stall\",\"after\":200000,\"ms\":60000}"
+                                      "]"),
+                     0);
+    char *extra[] = {"BCR_S3_LOW_SPEED_TIME=1", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    assert_ok("S3 with stalls", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "faults_injected"), 2);
+    assert_true(count_requests("GetObject", "/SUCCEEDED_0.json", WITH_RANGE | WITH_IF_MATCH) >= 1);
+    assert_clean_signatures();
+}
+
+/* When every attempt fails, the last S3 error code is the errorType, the exit
+ * status is 1, and nothing is written. */
+static void test_every_attempt_fails(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 500, 2, false, 808);
+    char *extra[] = {"AWS_MAX_ATTEMPTS=3", NULL};
+    struct run_result res;
+
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\\\\.json$\","
+                                            "\"action\":\"slowdown\",\"count\":-1}]"),
+                     0);
+    run_s3(f, extra, &res);
+    assert_error(&res, "SlowDown",
+                 "An error occurred (SlowDown) when calling the GetObject operation: ");
+    run_result_free(&res);
+    assert_int_equal(count_requests("GetObject", "/manifest.json", 0), 3);
+
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_1\","
+                                            "\"action\":\"internal\",\"count\":-1}]"),
+                     0);
+    run_s3(f, extra, &res);
+    assert_error(&res, "InternalError",
+                 "An error occurred (InternalError) when calling the GetObject operation: ");
+    run_result_free(&res);
+    assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", 0), 3);
+
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"PutObject\",\"key\":\"/results\\\\.json$\","
+                                            "\"action\":\"internal\",\"count\":-1}]"),
+                     0);
+    run_s3(f, extra, &res);
+    assert_error(&res, "InternalError",
+                 "An error occurred (InternalError) when calling the PutObject operation: ");
+    run_result_free(&res);
+    assert_int_equal(count_requests("PutObject", "/results.json", 0), 3);
+
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_clean_signatures();
+}
+
+/* S3's own errors reach the caller as errorType with botocore's wording, and
+ * are not retried. */
+static void test_s3_errors_pass_through(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 300, 3, false, 909);
+    struct run_result res;
+    char event[4096];
+
+    /* A missing manifest. */
+    snprintf(event, sizeof event,
+             "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET "\", "
+             "\"Key\": \"%s/missing/manifest.json\"}}}",
+             f->info.consignment_id);
+    write_event(f, event);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "NoSuchKey",
+                 "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                 "specified key does not exist.");
+    assert_non_null(strstr(res.err, "missing/manifest.json"));
+    run_result_free(&res);
+    assert_int_equal(count_requests("GetObject", "/missing/manifest.json", 0), 1);
+
+    /* A missing bucket. */
+    snprintf(event, sizeof event,
+             "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"bcr-no-such-bucket\", "
+             "\"Key\": \"%s\"}}}",
+             f->info.manifest_key);
+    write_event(f, event);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "NoSuchBucket",
+                 "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
+                 "specified bucket does not exist");
+    run_result_free(&res);
+
+    /* A result file the manifest lists but that is not there. */
+    char manifest[2048], key[1200];
+    snprintf(key, sizeof key, "%s/other/manifest.json", f->info.consignment_id);
+    snprintf(manifest, sizeof manifest,
+             "{\"DestinationBucket\": \"" BUCKET "\", \"ResultFiles\": {\"FAILED\": [], "
+             "\"PENDING\": [], \"SUCCEEDED\": [{\"Key\": \"%s/other/SUCCEEDED_0.json\", "
+             "\"Size\": 10}]}}",
+             f->info.consignment_id);
+    assert_int_equal(s3env_put(&env, BUCKET, key, manifest, strlen(manifest)), 0);
+    snprintf(event, sizeof event,
+             "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET "\", "
+             "\"Key\": \"%s\"}}}",
+             key);
+    write_event(f, event);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "NoSuchKey",
+                 "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                 "specified key does not exist.");
+    assert_non_null(strstr(res.err, "other/SUCCEEDED_0.json"));
+    run_result_free(&res);
+
+    /* Access denied, reading and writing. */
+    write_event(f, f->info.event);
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"key\":\"SUCCEEDED_1\\\\.json$\","
+                                            "\"action\":\"deny\",\"count\":-1}]"),
+                     0);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "AccessDenied",
+                 "An error occurred (AccessDenied) when calling the GetObject operation: Access "
+                 "Denied");
+    run_result_free(&res);
+    assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", 0), 1);
+
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"PutObject\",\"key\":\"/results\\\\.json$\","
+                                            "\"action\":\"deny\",\"count\":-1}]"),
+                     0);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "AccessDenied",
+                 "An error occurred (AccessDenied) when calling the PutObject operation: Access "
+                 "Denied");
+    run_result_free(&res);
+    assert_int_equal(count_requests("PutObject", "/results.json", 0), 1);
+
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_clean_signatures();
+}
+
+/* A failure in the middle of a multipart upload leaves no upload behind and
+ * no results.json; the error names the failed operation. faults: the rules;
+ * type/operation: the expected errorType and S3 operation (NULL: only that it
+ * failed). Output about 3.6 MiB, in 1 MiB parts. */
+static void assert_no_orphan(void **state, uint32_t seed, const char *faults, const char *type,
+                             const char *operation)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 3000, 3, false, seed);
+    assert_true(f->expected_len > 3 * MIB);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    assert_int_equal(s3env_set_faults(&env, faults), 0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", "AWS_MAX_ATTEMPTS=2", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    if (res.status != 1)
+        show("expected a failure", &res);
+    assert_int_equal(res.status, 1);
+    assert_int_equal(res.out_len, 0);
+
+    /* Nothing left behind, whatever the error says. */
+    int left = s3env_count_uploads(&env, f->info.consignment_id);
+    if (left != 0) {
+        char *uploads = s3env_control(&env, "GET", "/__control/uploads", NULL);
+        fprintf(stderr, "left behind after %s: %s\n", faults, uploads ? uploads : "?");
+        free(uploads);
+    }
+    assert_int_equal(left, 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_int_equal(count_requests("CreateMultipartUpload", "/results.json", 0), 1);
+    assert_true(count_requests("UploadPart", "/results.json", 0) >= 1);
+    assert_true(count_requests("AbortMultipartUpload", "/results.json", 0) >= 1);
+    assert_clean_signatures();
+
+    if (type) {
+        char prefix[256];
+        snprintf(prefix, sizeof prefix,
+                 "An error occurred (%s) when calling the %s operation: ", type, operation);
+        assert_error_at(&res, type, prefix, true);
+        /* A failed write is not a fault of the input. */
+        if (strcmp(operation, "GetObject") != 0) {
+            char line[4096];
+            harness_last_line(res.err, line, sizeof line);
+            if (strstr(line, "Output is not"))
+                fprintf(stderr, "a write failure reported as invalid input: %s\n", line);
+            assert_null(strstr(line, "Output is not"));
+        }
+    }
+    run_result_free(&res);
+}
+
+static void test_no_orphan_when_a_part_fails(void **state)
+{
+    assert_no_orphan(state, 1010,
+                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"internal\",\"count\":-1}]",
+                     "InternalError", "UploadPart");
+}
+
+static void test_no_orphan_when_a_part_is_denied(void **state)
+{
+    assert_no_orphan(state, 1011,
+                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"deny\",\"count\":-1}]",
+                     "AccessDenied", "UploadPart");
+}
+
+static void test_no_orphan_when_connections_reset(void **state)
+{
+    assert_no_orphan(state, 1012,
+                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"reset\",\"count\":-1}]", NULL,
+                     NULL);
+}
+
+static void test_no_orphan_when_completion_fails(void **state)
+{
+    assert_no_orphan(state, 1013,
+                     "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"internal\",\"count\":-1}]",
+                     "InternalError", "CompleteMultipartUpload");
+}
+
+/* Parts are up when a later result file cannot be read. */
+static void test_no_orphan_when_a_later_read_fails(void **state)
+{
+    assert_no_orphan(state, 1014,
+                     "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_2\\\\.json$\","
+                     "\"action\":\"deny\",\"count\":-1}]",
+                     "AccessDenied", "GetObject");
+}
+
+/* The abort itself is retried. */
+static void test_no_orphan_when_the_abort_is_throttled(void **state)
+{
+    assert_no_orphan(state, 1015,
+                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"deny\",\"count\":-1},"
+                     "{\"op\":\"AbortMultipartUpload\",\"action\":\"slowdown\"}]",
+                     "AccessDenied", "UploadPart");
+}
+
+/* Faults drawn at random (seeded, so the same ones every run) across every
+ * kind of request; with enough attempts the run succeeds unchanged. */
+static void test_random_faults(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 2500, 4, true, 1111);
+    assert_int_equal(s3env_set_faults(&env, "[{\"action\":\"random\",\"seed\":20261121,"
+                                            "\"rate\":0.25,\"count\":12}]"),
+                     0);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", "AWS_MAX_ATTEMPTS=8", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    assert_ok("S3 with random faults", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_true(s3env_stat(&env, "faults_injected") >= 1);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_clean_signatures();
+}
+
+/* Across the whole suite, the proxy never saw a wrongly signed request. */
+static void test_zero_signature_failures_in_suite(void **state)
+{
+    (void)state;
+    REQUIRE_SERVER();
+    long failures = s3env_stat(&env, "totals.signature_failures");
+    assert_int_equal(failures, 0);
+    assert_true(s3env_stat(&env, "totals.requests") > 50);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_same_output_as_directory_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multipart_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_after_cut_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retries_after_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_transfers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_attempt_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_s3_errors_pass_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_when_a_part_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_when_a_part_is_denied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_when_connections_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_when_completion_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_when_a_later_read_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_when_the_abort_is_throttled, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_signature_failures_in_suite, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("s3", tests, group_setup, group_teardown);
+}
