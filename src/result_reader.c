@@ -50,14 +50,25 @@ struct entry_place {
     const struct buf *name; /* NULL or empty when unknown */
 };
 
-static void prefix_place(struct error *err, const struct entry_place *at, const char *what)
+/* Errors of the file's content get the entry's place in front; errors of the
+ * store (S3's own codes, I/O) keep the message the store wrote, which already
+ * names the object and starts as botocore's messages do. */
+static bool is_content_error(const struct error *err)
 {
+    return strcmp(err->type, ERR_INVALID_RESULT_FILE) == 0 ||
+           strcmp(err->type, ERR_INVALID_OUTPUT) == 0;
+}
+
+static void prefix_place(struct error *err, const struct entry_place *at)
+{
+    if (!is_content_error(err))
+        return;
     if (at->name && at->name->len)
-        error_prefix(err, "%s: entry %" PRIu64 " (Name %s) at byte offset %" PRIu64 ": %s",
-                     at->where, at->index, (const char *)at->name->data, at->offset, what);
+        error_prefix(err, "%s: entry %" PRIu64 " (Name %s) at byte offset %" PRIu64 ": ", at->where,
+                     at->index, (const char *)at->name->data, at->offset);
     else
-        error_prefix(err, "%s: entry %" PRIu64 " at byte offset %" PRIu64 ": %s", at->where,
-                     at->index, at->offset, what);
+        error_prefix(err, "%s: entry %" PRIu64 " at byte offset %" PRIu64 ": ", at->where,
+                     at->index, at->offset);
 }
 
 static bool buf_equals(const struct buf *b, const char *s)
@@ -117,7 +128,8 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
         return -1;
     if (json_copy_document(r->output.data, r->output.len, &out->sink, ERR_INVALID_OUTPUT, err) !=
         0) {
-        error_prefix(err, "Output is not one valid JSON document: ");
+        if (strcmp(err->type, ERR_INVALID_OUTPUT) == 0)
+            error_prefix(err, "Output is not one valid JSON document: ");
         return -1;
     }
     return 0;
@@ -182,7 +194,7 @@ int result_reader_stream_source(struct result_reader *r, struct json_src *src, c
         int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, err)
                                                   : entry_raw(src, transformation, out, err);
         if (rc != 0) {
-            prefix_place(err, &at, "");
+            prefix_place(err, &at);
             return -1;
         }
         stats->entries += out->count - before;
