@@ -70,8 +70,11 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    long failures = server_up ? s3env_stat(&env, "totals.signature_failures") : 0;
     s3env_stop(&env);
-    return 0;
+    if (failures != 0)
+        fprintf(stderr, "the S3 proxy saw %ld wrongly signed requests in this suite\n", failures);
+    return failures == 0 ? 0 : -1;
 }
 
 static int setup(void **state)
@@ -503,6 +506,31 @@ static void test_resume_after_cut_body(void **state)
     assert_clean_signatures();
 }
 
+/* An object replaced while it is being read is not spliced: the resumption's
+ * If-Match fails (412) and the run fails with nothing written. */
+static void test_object_replaced_during_read(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 1000, 2, false, 515);
+    assert_int_equal(s3env_set_faults(&env,
+                                      "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_1\\\\.json$\","
+                                      "\"action\":\"cut\",\"overwrite\":\"[]\"}]"),
+                     0);
+    struct run_result res;
+    run_s3(f, NULL, &res);
+    assert_error_at(
+        &res, "PreconditionFailed",
+        "An error occurred (PreconditionFailed) when calling the GetObject operation: ", true);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "precondition_failures"), 1);
+    assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", WITH_RANGE | WITH_IF_MATCH),
+                     1);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_clean_signatures();
+}
+
 /* 503 SlowDown, 500 InternalError and connection resets on every kind of
  * request are retried; the run succeeds with the same output. */
 static void test_retries_after_errors(void **state)
@@ -831,6 +859,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_cut_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_object_replaced_during_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_after_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_attempt_fails, setup, teardown),

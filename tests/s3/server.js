@@ -61,7 +61,9 @@
 //           "reset"     close the connection with a TCP reset, no response; with
 //                       "forward": true the request reaches s3rver first
 //           "cut"       forward, send the status and headers (full Content-Length),
-//                       then "after" bytes of the body (default half), then close
+//                       then "after" bytes of the body (default half), then close;
+//                       with "overwrite": TEXT, the object is replaced by TEXT
+//                       before the connection closes (so a resumption's If-Match fails)
 //           "stall"     send nothing for "ms" milliseconds (default 600000) then close;
 //                       with "after": N, forward and send headers and N bytes first
 //           "random"    with probability "rate" (default 0.2), from a PRNG seeded
@@ -801,6 +803,11 @@ async function handle(req, res) {
     forward(ctx, fault);
 }
 
+function etagMatches(ifMatch, etag) {
+    const norm = t => t.trim().replace(/^W\//, '').replace(/"/g, '');
+    return ifMatch.split(',').some(t => t.trim() === '*' || norm(t) === norm(etag || ''));
+}
+
 function forward(ctx, fault) {
     const { req, res } = ctx;
     const headers = { ...req.headers };
@@ -817,18 +824,31 @@ function forward(ctx, fault) {
         upPath = `/${s3Encode(Buffer.from(ctx.bucket, 'utf8'))}/${s3Encode(Buffer.from(ctx.key, 'utf8')).replace(/\//g, '%2F')}`;
         if (ctx.rawQuery) upPath += `?${ctx.rawQuery}`;
     }
+    // As S3 (and RFC 9110) do, If-Match is evaluated before Range: ask
+    // s3rver for the object's current ETag first.
+    const ifMatch = req.headers['if-match'];
+    if (ifMatch && (req.method === 'GET' || req.method === 'HEAD') && !ctx.ifMatchChecked) {
+        ctx.ifMatchChecked = true;
+        const head = http.request({ host: '127.0.0.1', port: s3Port, method: 'HEAD', path: upPath.split('?')[0], headers: { host: headers.host }, agent: upstreamAgent }, hres => {
+            hres.resume();
+            if (hres.statusCode === 200 && !etagMatches(ifMatch, hres.headers.etag)) {
+                stats.precondition_failures++;
+                return sendError(ctx, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+            }
+            forward(ctx, fault);
+        });
+        head.on('error', () => forward(ctx, fault));
+        head.end();
+        return;
+    }
     const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: upPath, headers, agent: upstreamAgent }, ures => {
         if (fault && fault.action === 'reset') {
             ures.resume();
             ctx.status = -1;
             return resetSocket(req.socket);
         }
-        const ifMatch = req.headers['if-match'];
         if (ifMatch && (req.method === 'GET' || req.method === 'HEAD') && ures.statusCode < 300) {
-            const norm = s => s.trim().replace(/^W\//, '').replace(/"/g, '');
-            const etag = ures.headers.etag || '';
-            const ok = ifMatch.split(',').some(t => t.trim() === '*' || norm(t) === norm(etag));
-            if (!ok) {
+            if (!etagMatches(ifMatch, ures.headers.etag)) {
                 ures.resume();
                 stats.precondition_failures++;
                 return sendError(ctx, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
@@ -851,9 +871,14 @@ function forward(ctx, fault) {
                 done = true;
                 ures.destroy();
                 if (fault.action === 'cut') {
-                    // Let what was written reach the client, then close.
-                    req.socket.end();
-                    setTimeout(() => req.socket.destroy(), 200).unref();
+                    // Let what was written reach the client, then close; with
+                    // "overwrite", replace the object first (a new ETag).
+                    const close = () => {
+                        req.socket.end();
+                        setTimeout(() => req.socket.destroy(), 200).unref();
+                    };
+                    if (fault.overwrite === undefined) close();
+                    else overwrite(upPath.split('?')[0], String(fault.overwrite), close);
                 } else stall(ctx, fault.ms);
             };
             if (limit === 0) return finish();
@@ -891,6 +916,20 @@ function forward(ctx, fault) {
         else req.socket.destroy();
     });
     up.end(ctx.body);
+}
+
+// PUTs body at s3rver's path (no query), then calls done.
+function overwrite(objectPath, body, done) {
+    const buf = Buffer.from(body, 'utf8');
+    const r = http.request({ host: '127.0.0.1', port: s3Port, method: 'PUT', path: objectPath, headers: { 'content-length': buf.length }, agent: upstreamAgent }, res => {
+        res.resume();
+        res.on('end', done);
+    });
+    r.on('error', err => {
+        process.stderr.write(`s3 test server: overwrite ${objectPath}: ${err.message}\n`);
+        done();
+    });
+    r.end(buf);
 }
 
 // ---------------------------------------------------------------- control
