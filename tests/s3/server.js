@@ -79,8 +79,16 @@ const http = require('http');
 const os = require('os');
 const path = require('path');
 
-const S3rver = require('s3rver');
-const { SignatureV4, getCanonicalHeaders } = require('@smithy/signature-v4');
+let S3rver;
+let SignatureV4;
+let getCanonicalHeaders;
+try {
+    S3rver = require('s3rver');
+    ({ SignatureV4, getCanonicalHeaders } = require('@smithy/signature-v4'));
+} catch (err) {
+    process.stderr.write(`s3 test server: ${err.message}\n` + 's3 test server: the npm packages are missing: run scripts/install-deps.sh (npm ci at the repository root)\n');
+    process.exit(3);
+}
 
 // ---------------------------------------------------------------- options
 
