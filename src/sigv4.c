@@ -1,0 +1,779 @@
+#include "sigv4.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+enum {
+    SHA256_LEN = 32,
+    /* Bounds on the scope parts, so the string to sign has a fixed size. */
+    SCOPE_PART_MAX = 128,
+    /* HMAC takes an int key length; real secrets are 40 characters. */
+    SECRET_MAX = 4096,
+};
+
+static const char hex_upper[] = "0123456789ABCDEF";
+static const char hex_lower[] = "0123456789abcdef";
+
+/* Writes into a caller's buffer while counting every byte, so the same code
+ * measures (cap 0) and writes, and an overflow is caught once, at the end. */
+struct writer {
+    char *buf;
+    size_t cap;
+    size_t len; /* bytes the text needs; may exceed cap */
+};
+
+static void w_init(struct writer *w, char *buf, size_t cap)
+{
+    w->buf = buf;
+    w->cap = buf ? cap : 0;
+    w->len = 0;
+}
+
+static void w_bytes(struct writer *w, const void *p, size_t n)
+{
+    if (w->len < w->cap) {
+        size_t room = w->cap - w->len;
+        memcpy(w->buf + w->len, p, n < room ? n : room);
+    }
+    w->len = n > SIZE_MAX - w->len ? SIZE_MAX : w->len + n;
+}
+
+static void w_str(struct writer *w, const char *s)
+{
+    w_bytes(w, s, strlen(s));
+}
+
+static void w_char(struct writer *w, char c)
+{
+    w_bytes(w, &c, 1);
+}
+
+/* NUL-terminates. Returns the length, or -1 (out emptied) if the text and its
+ * NUL did not fit or the length does not fit an int. */
+static int w_finish(struct writer *w)
+{
+    if (w->len >= w->cap || w->len > INT_MAX) {
+        if (w->cap > 0)
+            w->buf[0] = '\0';
+        return -1;
+    }
+    w->buf[w->len] = '\0';
+    return (int)w->len;
+}
+
+static bool is_alnum(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_unreserved(unsigned char c)
+{
+    return is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+static bool is_hex_upper(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+/* RFC 9110 token characters: what a header field name may hold. */
+static bool is_tchar(unsigned char c)
+{
+    return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static void w_uri_encode(struct writer *w, const char *in, size_t n, bool keep_slash)
+{
+    const unsigned char *p = (const unsigned char *)in, *end = p + n;
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && (is_unreserved(*p) || (keep_slash && *p == '/')))
+            p++;
+        w_bytes(w, run, (size_t)(p - run));
+        if (p < end) {
+            char e[3] = {'%', hex_upper[*p >> 4], hex_upper[*p & 15]};
+            w_bytes(w, e, 3);
+            p++;
+        }
+    }
+}
+
+int sigv4_uri_encode(const char *in, size_t in_len, bool keep_slash, char *out, size_t cap)
+{
+    struct writer w;
+    w_init(&w, out, cap);
+    w_uri_encode(&w, in, in_len, keep_slash);
+    return w_finish(&w);
+}
+
+static void hex_encode(const unsigned char *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex_lower[p[i] >> 4];
+        out[2 * i + 1] = hex_lower[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int sha256_raw(const void *data, size_t n, unsigned char md[SHA256_LEN])
+{
+    unsigned int len = 0;
+    if (EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) != 1 || len != SHA256_LEN)
+        return -1;
+    return 0;
+}
+
+void sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[SHA256_LEN];
+    if (sha256_raw(data, n, md) != 0) {
+        out[0] = '\0';
+        return;
+    }
+    hex_encode(md, SHA256_LEN, out);
+}
+
+static int hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
+                       unsigned char out[SHA256_LEN])
+{
+    unsigned int len = 0;
+    if (key_len > INT_MAX || !HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len) ||
+        len != SHA256_LEN)
+        return -1;
+    return 0;
+}
+
+/* ---- canonical query ---- */
+
+struct enc_param {
+    char *name; /* encoded, owned */
+    char *value;
+};
+
+struct query {
+    struct enc_param *items;
+    size_t n;
+};
+
+static void query_free(struct query *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->items[i].name);
+        free(q->items[i].value);
+    }
+    free(q->items);
+    q->items = NULL;
+    q->n = 0;
+}
+
+static char *encode_alloc(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > (SIZE_MAX - 1) / 3)
+        return NULL;
+    char *out = malloc(3 * n + 1);
+    if (!out)
+        return NULL;
+    struct writer w;
+    w_init(&w, out, 3 * n + 1);
+    w_uri_encode(&w, s, n, false);
+    w_finish(&w); /* cannot overflow: each byte takes at most 3 */
+    return out;
+}
+
+static int cmp_enc_param(const void *a, const void *b)
+{
+    const struct enc_param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : strcmp(x->value, y->value);
+}
+
+/* Encodes and sorts. Returns 0, or -1 when memory ran out or a name is NULL. */
+static int query_prepare(const struct sigv4_param *params, size_t n, struct query *q)
+{
+    q->items = NULL;
+    q->n = 0;
+    if (n == 0)
+        return 0;
+    if (!params)
+        return -1;
+    q->items = calloc(n, sizeof *q->items);
+    if (!q->items)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        q->n = i + 1; /* so query_free sees a half-built entry */
+        if (!params[i].name)
+            return query_free(q), -1;
+        q->items[i].name = encode_alloc(params[i].name);
+        q->items[i].value = encode_alloc(params[i].value ? params[i].value : "");
+        if (!q->items[i].name || !q->items[i].value)
+            return query_free(q), -1;
+    }
+    qsort(q->items, n, sizeof *q->items, cmp_enc_param);
+    return 0;
+}
+
+static void query_write(struct writer *w, const struct query *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        if (i > 0)
+            w_char(w, '&');
+        w_str(w, q->items[i].name);
+        w_char(w, '=');
+        w_str(w, q->items[i].value);
+    }
+}
+
+int sigv4_canonical_query(const struct sigv4_param *params, size_t n, char *out, size_t cap)
+{
+    struct query q;
+    if (query_prepare(params, n, &q) != 0) {
+        if (out && cap > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    struct writer w;
+    w_init(&w, out, cap);
+    query_write(&w, &q);
+    query_free(&q);
+    return w_finish(&w);
+}
+
+/* ---- canonical headers ---- */
+
+struct hdr {
+    char *name;        /* lowercased, owned */
+    const char *value; /* borrowed, raw */
+    size_t order;      /* position given: keeps repeated names in order */
+};
+
+struct headers {
+    struct hdr *items;
+    size_t n;
+};
+
+static void headers_free(struct headers *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->items[i].name);
+    free(h->items);
+    h->items = NULL;
+    h->n = 0;
+}
+
+static int headers_add(struct headers *h, const char *name, const char *value)
+{
+    size_t len = strlen(name);
+    char *lower = malloc(len + 1);
+    if (!lower)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        lower[i] = ascii_lower(name[i]);
+    lower[len] = '\0';
+    h->items[h->n] = (struct hdr){lower, value ? value : "", h->n};
+    h->n++;
+    return 0;
+}
+
+static int cmp_hdr(const void *a, const void *b)
+{
+    const struct hdr *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c != 0)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool has_token(const struct sigv4_context *ctx)
+{
+    const struct aws_credentials *c = ctx->credentials;
+    return c && c->session_token && c->session_token[0] != '\0';
+}
+
+/* The signer's own headers plus the caller's, lowercased and sorted. */
+static int headers_prepare(const struct sigv4_request *req, const struct sigv4_context *ctx,
+                           const char *amz_date, struct headers *h)
+{
+    h->n = 0;
+    if (req->header_count > SIZE_MAX / sizeof *h->items - 4)
+        return -1;
+    h->items = calloc(req->header_count + 4, sizeof *h->items);
+    if (!h->items)
+        return -1;
+    int rc = headers_add(h, "host", req->host);
+    if (rc == 0 && !req->omit_content_sha256)
+        rc = headers_add(h, "x-amz-content-sha256", req->payload_hash);
+    if (rc == 0)
+        rc = headers_add(h, "x-amz-date", amz_date);
+    if (rc == 0 && has_token(ctx))
+        rc = headers_add(h, "x-amz-security-token", ctx->credentials->session_token);
+    for (size_t i = 0; rc == 0 && i < req->header_count; i++)
+        rc = headers_add(h, req->headers[i].name, req->headers[i].value);
+    if (rc != 0) {
+        headers_free(h);
+        return -1;
+    }
+    qsort(h->items, h->n, sizeof *h->items, cmp_hdr);
+    return 0;
+}
+
+/* Trimmed, with each inner run of spaces and tabs written as one space. */
+static void w_header_value(struct writer *w, const char *v)
+{
+    bool space = false;
+    const char *p = v;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    while (*p) {
+        if (*p == ' ' || *p == '\t') {
+            space = true;
+            p++;
+            continue;
+        }
+        const char *run = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        if (space)
+            w_char(w, ' ');
+        space = false;
+        w_bytes(w, run, (size_t)(p - run));
+    }
+}
+
+static void w_signed_headers(struct writer *w, const struct headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (i > 0 && strcmp(h->items[i].name, h->items[i - 1].name) == 0)
+            continue;
+        if (i > 0)
+            w_char(w, ';');
+        w_str(w, h->items[i].name);
+    }
+}
+
+static void w_canonical_request(struct writer *w, const struct sigv4_request *req,
+                                const struct query *q, const struct headers *h)
+{
+    w_str(w, req->method);
+    w_char(w, '\n');
+    w_str(w, req->encoded_path);
+    w_char(w, '\n');
+    query_write(w, q);
+    w_char(w, '\n');
+    for (size_t i = 0; i < h->n; i++) {
+        if (i > 0 && strcmp(h->items[i].name, h->items[i - 1].name) == 0) {
+            w_char(w, ',');
+        } else {
+            if (i > 0)
+                w_char(w, '\n');
+            w_str(w, h->items[i].name);
+            w_char(w, ':');
+        }
+        w_header_value(w, h->items[i].value);
+    }
+    w_str(w, "\n\n");
+    w_signed_headers(w, h);
+    w_char(w, '\n');
+    w_str(w, req->payload_hash);
+}
+
+/* ---- validation ---- */
+
+static bool scope_part_ok(const char *s)
+{
+    if (!s || s[0] == '\0' || strlen(s) > SCOPE_PART_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (!is_alnum(*p) && *p != '-' && *p != '_')
+            return false;
+    return true;
+}
+
+/* Visible ASCII, spaces, tabs and non-ASCII bytes: no CR, LF or other controls,
+ * so a value can never end the header line it is sent on. */
+static bool header_value_ok(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static bool payload_hash_ok(const char *s)
+{
+    if (!s)
+        return false;
+    if (strcmp(s, SIGV4_UNSIGNED_PAYLOAD) == 0)
+        return true;
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return i == 64;
+}
+
+static bool encoded_path_ok(const char *s)
+{
+    if (!s || s[0] != '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '%') {
+            if (!is_hex_upper(p[1]) || !is_hex_upper(p[2]))
+                return false;
+            p += 2;
+        } else if (!is_unreserved(*p) && *p != '/') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool amz_date_ok(const char *s)
+{
+    if (!s || strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
+        return false;
+    for (int i = 0; i < 15; i++)
+        if (i != 8 && !(s[i] >= '0' && s[i] <= '9'))
+            return false;
+    return true;
+}
+
+static const char *const reserved_headers[] = {
+    "host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "authorization",
+};
+
+static bool is_reserved_header(const char *name)
+{
+    for (size_t i = 0; i < sizeof reserved_headers / sizeof *reserved_headers; i++) {
+        const char *r = reserved_headers[i];
+        size_t j = 0;
+        while (r[j] && ascii_lower(name[j]) == r[j])
+            j++;
+        if (r[j] == '\0' && name[j] == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* Checks everything the canonical request is built from. Messages name the
+ * field, never a credential. */
+static int validate_request(const struct sigv4_request *req, const struct sigv4_context *ctx,
+                            struct error *err)
+{
+    if (!req || !ctx)
+        return error_set(err, ERR_CONFIG, "sigv4: no request or context to sign");
+    if (!req->method || req->method[0] == '\0' || strlen(req->method) > 32)
+        return error_set(err, ERR_CONFIG, "sigv4: missing or over-long HTTP method");
+    for (const char *p = req->method; *p; p++)
+        if (*p < 'A' || *p > 'Z')
+            return error_set(err, ERR_CONFIG, "sigv4: HTTP method must be uppercase letters");
+    if (!req->host || req->host[0] == '\0')
+        return error_set(err, ERR_CONFIG, "sigv4: missing Host");
+    for (const unsigned char *p = (const unsigned char *)req->host; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            return error_set(err, ERR_CONFIG, "sigv4: Host holds a space or non-printable byte");
+    if (!encoded_path_ok(req->encoded_path))
+        return error_set(err, ERR_CONFIG,
+                         "sigv4: the path must start with '/' and be URI-encoded (only "
+                         "unreserved characters, '/' and uppercase %%XX)");
+    if (req->query_count > 0 && !req->query)
+        return error_set(err, ERR_CONFIG, "sigv4: query_count without query parameters");
+    for (size_t i = 0; i < req->query_count; i++)
+        if (!req->query[i].name)
+            return error_set(err, ERR_CONFIG, "sigv4: query parameter %zu has no name", i);
+    if (req->header_count > 0 && !req->headers)
+        return error_set(err, ERR_CONFIG, "sigv4: header_count without headers");
+    for (size_t i = 0; i < req->header_count; i++) {
+        const char *name = req->headers[i].name;
+        if (!name || name[0] == '\0')
+            return error_set(err, ERR_CONFIG, "sigv4: header %zu has no name", i);
+        for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+            if (!is_tchar(*p))
+                return error_set(err, ERR_CONFIG,
+                                 "sigv4: header %zu: name holds a character not allowed in a "
+                                 "header name",
+                                 i);
+        if (is_reserved_header(name))
+            return error_set(err, ERR_CONFIG, "sigv4: header %s is set by the signer", name);
+        if (req->headers[i].value && !header_value_ok(req->headers[i].value))
+            return error_set(err, ERR_CONFIG, "sigv4: header %s: value holds a control character",
+                             name);
+    }
+    if (!payload_hash_ok(req->payload_hash))
+        return error_set(err, ERR_CONFIG,
+                         "sigv4: payload hash must be 64 lowercase hex digits or "
+                         "UNSIGNED-PAYLOAD");
+    if (!scope_part_ok(ctx->region))
+        return error_set(err, ERR_CONFIG, "sigv4: region must be 1-%d letters, digits, '-' or '_'",
+                         SCOPE_PART_MAX);
+    if (!scope_part_ok(ctx->service))
+        return error_set(err, ERR_CONFIG, "sigv4: service must be 1-%d letters, digits, '-' or '_'",
+                         SCOPE_PART_MAX);
+    if (has_token(ctx) && !header_value_ok(ctx->credentials->session_token))
+        return error_set(err, ERR_CONFIG, "sigv4: session token holds a control character");
+    return 0;
+}
+
+static int validate_credentials(const struct aws_credentials *c, struct error *err)
+{
+    if (!c || !c->access_key_id || !c->secret_access_key)
+        return error_set(err, ERR_CONFIG, "sigv4: no credentials to sign with");
+    if (!scope_part_ok(c->access_key_id))
+        return error_set(err, ERR_CONFIG,
+                         "sigv4: access key id must be 1-%d letters, digits, '-' or '_'",
+                         SCOPE_PART_MAX);
+    size_t n = strlen(c->secret_access_key);
+    if (n == 0 || n > SECRET_MAX)
+        return error_set(err, ERR_CONFIG, "sigv4: secret access key is empty or over %d bytes",
+                         SECRET_MAX);
+    return 0;
+}
+
+/* ---- signing ---- */
+
+int sigv4_amz_date(time_t t, char out[17])
+{
+    struct tm tm;
+    out[0] = '\0';
+    if (!gmtime_r(&t, &tm))
+        return -1;
+    long year = (long)tm.tm_year + 1900;
+    if (year < 0 || year > 9999)
+        return -1;
+    const long parts[] = {year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+    const int widths[] = {4, 2, 2, 2, 2, 2};
+    char *p = out;
+    for (int i = 0; i < 6; i++) {
+        for (int d = widths[i] - 1; d >= 0; d--) {
+            long v = parts[i];
+            for (int k = 0; k < d; k++)
+                v /= 10;
+            *p++ = (char)('0' + v % 10);
+        }
+        if (i == 2)
+            *p++ = 'T';
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return 0;
+}
+
+/* Everything the canonical request needs, built once. */
+struct prepared {
+    struct query query;
+    struct headers headers;
+};
+
+static int prepare(const struct sigv4_request *req, const struct sigv4_context *ctx,
+                   const char *amz_date, struct prepared *pr, struct error *err)
+{
+    pr->query = (struct query){NULL, 0};
+    pr->headers = (struct headers){NULL, 0};
+    if (validate_request(req, ctx, err) != 0)
+        return -1;
+    if (!amz_date_ok(amz_date))
+        return error_set(err, ERR_CONFIG, "sigv4: x-amz-date must be YYYYMMDD'T'HHMMSS'Z'");
+    if (query_prepare(req->query, req->query_count, &pr->query) != 0 ||
+        headers_prepare(req, ctx, amz_date, &pr->headers) != 0) {
+        query_free(&pr->query);
+        return error_set(err, ERR_OUT_OF_MEMORY, "sigv4: out of memory building the request");
+    }
+    return 0;
+}
+
+static void prepared_free(struct prepared *pr)
+{
+    query_free(&pr->query);
+    headers_free(&pr->headers);
+}
+
+int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_context *ctx,
+                            const char *amz_date, char *out, size_t cap)
+{
+    struct prepared pr;
+    if (prepare(req, ctx, amz_date, &pr, NULL) != 0) {
+        if (out && cap > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    struct writer w;
+    w_init(&w, out, cap);
+    w_canonical_request(&w, req, &pr.query, &pr.headers);
+    prepared_free(&pr);
+    return w_finish(&w);
+}
+
+/* The canonical request in a fresh heap string (caller frees). */
+static char *canonical_request_alloc(const struct sigv4_request *req, const struct prepared *pr,
+                                     size_t *len, struct error *err)
+{
+    struct writer w;
+    w_init(&w, NULL, 0);
+    w_canonical_request(&w, req, &pr->query, &pr->headers);
+    if (w.len == SIZE_MAX || w.len > INT_MAX) {
+        error_set(err, ERR_CONFIG, "sigv4: request too large to sign");
+        return NULL;
+    }
+    char *s = malloc(w.len + 1);
+    if (!s) {
+        error_set(err, ERR_OUT_OF_MEMORY, "sigv4: out of memory for a %zu-byte canonical request",
+                  w.len);
+        return NULL;
+    }
+    w_init(&w, s, w.len + 1);
+    w_canonical_request(&w, req, &pr->query, &pr->headers);
+    *len = (size_t)w_finish(&w);
+    return s;
+}
+
+static void w_string_to_sign(struct writer *w, const struct sigv4_context *ctx,
+                             const char *amz_date, const char *creq_hash)
+{
+    w_str(w, SIGV4_ALGORITHM "\n");
+    w_str(w, amz_date);
+    w_char(w, '\n');
+    w_bytes(w, amz_date, 8);
+    w_char(w, '/');
+    w_str(w, ctx->region);
+    w_char(w, '/');
+    w_str(w, ctx->service);
+    w_str(w, "/aws4_request\n");
+    w_str(w, creq_hash);
+}
+
+/* Hashes the canonical request for pr into hash. */
+static int hash_canonical_request(const struct sigv4_request *req, const struct prepared *pr,
+                                  char hash[65], struct error *err)
+{
+    size_t len = 0;
+    char *creq = canonical_request_alloc(req, pr, &len, err);
+    if (!creq)
+        return -1;
+    sha256_hex(creq, len, hash);
+    free(creq);
+    if (hash[0] == '\0')
+        return error_set(err, ERR_OUT_OF_MEMORY, "sigv4: SHA-256 failed");
+    return 0;
+}
+
+int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_context *ctx,
+                         const char *amz_date, char *out, size_t cap)
+{
+    struct prepared pr;
+    char hash[65];
+    if (prepare(req, ctx, amz_date, &pr, NULL) != 0) {
+        if (out && cap > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    int rc = hash_canonical_request(req, &pr, hash, NULL);
+    prepared_free(&pr);
+    if (rc != 0) {
+        if (out && cap > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    struct writer w;
+    w_init(&w, out, cap);
+    w_string_to_sign(&w, ctx, amz_date, hash);
+    return w_finish(&w);
+}
+
+/* signature = HMAC(kSigning, sts) with kSigning derived from the secret through
+ * the date, region, service and "aws4_request". Every intermediate is wiped. */
+static int compute_signature(const struct sigv4_context *ctx, const char *amz_date, const char *sts,
+                             size_t sts_len, char sig_hex[65])
+{
+    const char *secret = ctx->credentials->secret_access_key;
+    size_t secret_len = strlen(secret);
+    size_t k0_len = 4 + secret_len;
+    unsigned char *k0 = malloc(k0_len);
+    if (!k0)
+        return -1;
+    memcpy(k0, "AWS4", 4);
+    memcpy(k0 + 4, secret, secret_len);
+
+    unsigned char a[SHA256_LEN], b[SHA256_LEN];
+    int rc = hmac_sha256(k0, k0_len, amz_date, 8, a);
+    if (rc == 0)
+        rc = hmac_sha256(a, SHA256_LEN, ctx->region, strlen(ctx->region), b);
+    if (rc == 0)
+        rc = hmac_sha256(b, SHA256_LEN, ctx->service, strlen(ctx->service), a);
+    if (rc == 0)
+        rc = hmac_sha256(a, SHA256_LEN, "aws4_request", 12, b);
+    if (rc == 0)
+        rc = hmac_sha256(b, SHA256_LEN, sts, sts_len, a);
+    if (rc == 0)
+        hex_encode(a, SHA256_LEN, sig_hex);
+    OPENSSL_cleanse(k0, k0_len);
+    free(k0);
+    OPENSSL_cleanse(a, sizeof a);
+    OPENSSL_cleanse(b, sizeof b);
+    return rc;
+}
+
+int sigv4_sign(const struct sigv4_request *req, const struct sigv4_context *ctx,
+               struct sigv4_signature *out, struct error *err)
+{
+    out->amz_date[0] = '\0';
+    out->authorization[0] = '\0';
+    if (validate_request(req, ctx, err) != 0 || validate_credentials(ctx->credentials, err) != 0)
+        return -1;
+    if (sigv4_amz_date(ctx->now, out->amz_date) != 0)
+        return error_set(err, ERR_CONFIG, "sigv4: signing time %lld is not in years 0000-9999",
+                         (long long)ctx->now);
+
+    struct prepared pr;
+    if (prepare(req, ctx, out->amz_date, &pr, err) != 0)
+        return -1;
+    char hash[65];
+    int rc = hash_canonical_request(req, &pr, hash, err);
+    if (rc != 0) {
+        prepared_free(&pr);
+        return -1;
+    }
+
+    /* Fits: the scope parts are bounded by validation. */
+    char sts[3 * SCOPE_PART_MAX + 128];
+    struct writer w;
+    w_init(&w, sts, sizeof sts);
+    w_string_to_sign(&w, ctx, out->amz_date, hash);
+    int sts_len = w_finish(&w);
+    char sig[65];
+    if (sts_len < 0 || compute_signature(ctx, out->amz_date, sts, (size_t)sts_len, sig) != 0) {
+        prepared_free(&pr);
+        return error_set(err, ERR_OUT_OF_MEMORY, "sigv4: computing the signature failed");
+    }
+
+    w_init(&w, out->authorization, sizeof out->authorization);
+    w_str(&w, SIGV4_ALGORITHM " Credential=");
+    w_str(&w, ctx->credentials->access_key_id);
+    w_char(&w, '/');
+    w_bytes(&w, out->amz_date, 8);
+    w_char(&w, '/');
+    w_str(&w, ctx->region);
+    w_char(&w, '/');
+    w_str(&w, ctx->service);
+    w_str(&w, "/aws4_request, SignedHeaders=");
+    w_signed_headers(&w, &pr.headers);
+    w_str(&w, ", Signature=");
+    w_str(&w, sig);
+    prepared_free(&pr);
+    if (w_finish(&w) < 0)
+        return error_set(err, ERR_CONFIG,
+                         "sigv4: Authorization header would be %zu bytes, over the %zu allowed "
+                         "(too many signed headers)",
+                         w.len, sizeof out->authorization - 1);
+    return 0;
+}
