@@ -447,14 +447,32 @@ int json_copy_value(struct json_src *src, struct sink *out, const char *type, st
     return scan_value(&s);
 }
 
+/* Skips the whitespace in the window. The public entry points copy nothing,
+ * so unlike scan_peek there is no span to flush first. */
+static inline void skip_ws(struct json_src *src)
+{
+    const uint8_t *p = src->pos, *end = src->end;
+    while (p < end && is_ws(*p))
+        p++;
+    src->pos = p;
+}
+
 int json_peek(struct json_src *src, struct error *err)
 {
+    skip_ws(src);
+    if (src->pos < src->end)
+        return *src->pos;
     struct scan s = {src, NULL, src->pos, "", err};
     return scan_peek(&s);
 }
 
 int json_expect(struct json_src *src, char c, const char *type, struct error *err)
 {
+    skip_ws(src);
+    if (src->pos < src->end && *src->pos == (uint8_t)c) {
+        src->pos++;
+        return 0;
+    }
     struct scan s = {src, NULL, src->pos, type, err};
     int b = scan_peek(&s);
     if (b == -2)
@@ -636,7 +654,7 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     src->pos++;
     for (;;) {
 #ifdef __SSE2__
-        if (storing && src->end - src->pos >= DECODE_FAST_READ) {
+        if (storing && dst->max >= 256 && src->end - src->pos >= DECODE_FAST_READ) {
             if (dst->cap - dst->len < DECODE_FAST_ROOM && buf_reserve(dst, 256, err) < 0)
                 return -1;
             if (dst->data && dst->cap - dst->len >= DECODE_FAST_ROOM) {
