@@ -52,7 +52,7 @@ demo: deps
 	@scripts/demo.sh $(BIN)
 
 # Every test binary runs even if an earlier one fails; the last line sums up.
-test: deps
+test: deps package
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@scripts/run-tests.sh $(BIN) $(TEST_BIN)
 
@@ -63,6 +63,12 @@ BENCH_ARGS ?= --sizes 1000,10000,100000 --big-gib 5 --s3
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh $(BUILD) $(BENCH_ARGS)
+
+# build/function.zip: the AWS Lambda package, bootstrap at its root, with every
+# library it needs (scripts/package.sh; deploying: deploy/README.md).
+.PHONY: package
+package: $(BIN)
+	@scripts/package.sh $(BIN) $(BUILD)/function.zip
 
 format:
 	clang-format -i src/*.[ch] tests/*/*.[ch]

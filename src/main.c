@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "lambda.h"
 #include "log.h"
 
 int main(int argc, char **argv)
@@ -14,5 +15,8 @@ int main(int argc, char **argv)
         return 0;
     if (rc != CLI_OK)
         return rc;
+    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (runtime_api && runtime_api[0] && !opts.event_path)
+        return lambda_run(runtime_api, &opts);
     return cli_run(&opts);
 }

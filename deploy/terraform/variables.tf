@@ -1,0 +1,100 @@
+variable "function_name" {
+  description = "Name of the Lambda function, e.g. tdr-backend-checks-results-intg."
+  type        = string
+}
+
+variable "package_path" {
+  description = "Path of the package built by `make package` (build/function.zip)."
+  type        = string
+}
+
+variable "architecture" {
+  description = "x86_64 or arm64: the architecture of the machine that built the package (make package writes it to build/function.architecture)."
+  type        = string
+  default     = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "runtime" {
+  description = "OS-only runtime: provided.al2023, or provided.al2 (the package brings its own libc, so either works)."
+  type        = string
+  default     = "provided.al2023"
+  validation {
+    condition     = contains(["provided.al2023", "provided.al2"], var.runtime)
+    error_message = "runtime must be provided.al2023 or provided.al2."
+  }
+}
+
+variable "bucket_name" {
+  description = "The backend checks bucket: the Map state's ResultWriter writes there, and results.json is written there."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "If the bucket is encrypted with a customer-managed KMS key, its ARN (adds kms:Decrypt and kms:GenerateDataKey)."
+  type        = string
+  default     = null
+}
+
+variable "memory_size" {
+  description = "MB. The step streams in constant memory (well under 100 MB); Lambda's CPU share grows with memory, and parsing is CPU-bound."
+  type        = number
+  default     = 1024
+}
+
+variable "timeout" {
+  description = "Seconds. The function stops itself 2 s before this and reports a Timeout error, with its upload aborted."
+  type        = number
+  default     = 900
+}
+
+variable "transformation" {
+  description = "The Map state's ResultWriter Transformation: NONE, COMPACT or FLATTEN (BCR_TRANSFORMATION)."
+  type        = string
+  default     = "NONE"
+  validation {
+    condition     = contains(["NONE", "COMPACT", "FLATTEN"], var.transformation)
+    error_message = "transformation must be NONE, COMPACT or FLATTEN."
+  }
+}
+
+variable "log_format" {
+  description = "JSON (one JSON object per line, filtered by log_level) or Text."
+  type        = string
+  default     = "JSON"
+  validation {
+    condition     = contains(["JSON", "Text"], var.log_format)
+    error_message = "log_format must be JSON or Text."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level with JSON logs: TRACE, DEBUG, INFO, WARN, ERROR or FATAL. The per-invocation metrics (EMF) are written at INFO: above it there are none."
+  type        = string
+  default     = "INFO"
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the function's log group."
+  type        = number
+  default     = 30
+}
+
+variable "environment_variables" {
+  description = "Extra environment variables (e.g. AWS_MAX_ATTEMPTS, BCR_S3_PART_SIZE)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,33 @@
+/* emf: the per-invocation summary as a CloudWatch Embedded Metric Format
+ * record, so that CloudWatch Logs turns its numbers into metrics with no
+ * other set-up (namespace TDR/BackendChecksResults, dimension FunctionName):
+ * Entries, ResultFiles (Count), BytesRead, BytesWritten (Bytes), Duration
+ * (Milliseconds). The request id, and the errorType of a failed invocation,
+ * ride along as properties, searchable in Logs Insights but not dimensions. */
+#ifndef BCR_EMF_H
+#define BCR_EMF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "step.h"
+
+#define EMF_NAMESPACE "TDR/BackendChecksResults"
+/* The dimension value when AWS_LAMBDA_FUNCTION_NAME is unset or empty:
+ * CloudWatch drops a record whose dimension is empty. */
+#define EMF_DEFAULT_FUNCTION_NAME "backend-checks-results"
+
+struct emf_summary {
+    int64_t timestamp_ms;           /* ms since the Unix epoch */
+    const char *function_name;      /* borrowed; NULL or "" means EMF_DEFAULT_FUNCTION_NAME */
+    const char *request_id;         /* borrowed; NULL or "" leaves it out */
+    const char *error_type;         /* borrowed; NULL or "" for a successful invocation */
+    const struct step_stats *stats; /* borrowed, not NULL */
+    int64_t duration_ms;
+};
+
+/* Writes the record as one line of JSON (no newline) into out. Returns its
+ * length, or -1 if cap is too small. */
+int emf_format(const struct emf_summary *s, char *out, size_t cap);
+
+#endif
