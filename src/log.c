@@ -106,9 +106,16 @@ static void emit(enum log_level level, const char *message, va_list *fields)
     }
     int n = jsonw_finish(&w);
     if (n < 0) {
-        /* Too long for one line: say so rather than cut a JSON object. */
-        fprintf(out(), "%s %s (log line longer than %zu bytes dropped)\n", ts, level_names[level],
-                sizeof line);
+        /* Too long for one line: say so, in the line format in force, rather
+         * than cut a JSON object in half. */
+        if (state.json)
+            fprintf(out(),
+                    "{\"timestamp\":\"%s\",\"level\":\"%s\",\"message\":\"log line longer than "
+                    "%zu bytes dropped\"}\n",
+                    ts, level_names[level], sizeof line);
+        else
+            fprintf(out(), "%s %s log line longer than %zu bytes dropped\n", ts, level_names[level],
+                    sizeof line);
         return;
     }
     line[n] = '\n';
@@ -123,8 +130,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
     char message[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    int n = vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof message)
+        memcpy(message + sizeof message - 4, "...", 4); /* cut, visibly */
     emit(level, message, NULL);
 }
 
@@ -140,8 +149,6 @@ void log_fields(enum log_level level, const char *message, ...)
 
 void log_raw_line(const char *line)
 {
-    if (!log_enabled(LOG_INFO))
-        return;
     fprintf(out(), "%s\n", line);
     fflush(out());
 }

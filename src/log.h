@@ -26,8 +26,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* Logs a message with extra fields: pairs of (name, value) strings ending with
  * LOG_END. In JSON they become members; in text, name=value after the message. */
 void log_fields(enum log_level level, const char *message, ...) __attribute__((sentinel));
-/* Writes one line exactly as given (already JSON), whatever the format: for
- * CloudWatch Embedded Metric Format records. Filtered at INFO. */
+/* Writes one line exactly as given (already JSON), whatever the format and
+ * level: for CloudWatch Embedded Metric Format records, which are metrics, not
+ * log messages, so AWS_LAMBDA_LOG_LEVEL does not drop them. */
 void log_raw_line(const char *line);
 
 #endif

@@ -197,7 +197,7 @@ static void test_levels_filter(void **state)
     free(c.text);
 }
 
-/* EMF records go out as given, in either format, filtered at INFO. */
+/* EMF records go out as given, in either format, at every level: they are metrics. */
 static void test_raw_lines(void **state)
 {
     (void)state;
@@ -217,10 +217,35 @@ static void test_raw_lines(void **state)
     assert_string_equal(text, "{\"_aws\":{\"Timestamp\":1},\"Entries\":1}\n");
     free(c.text);
 
-    start(&c, NULL, "ERROR");
+    start(&c, NULL, "FATAL");
     log_raw_line(emf);
     text = finish(&c);
-    assert_string_equal(text, "");
+    assert_string_equal(text, "{\"_aws\":{\"Timestamp\":1},\"Entries\":1}\n");
+    free(c.text);
+}
+
+/* A line too long for the buffer is replaced by a notice in the same format. */
+static void test_overlong_line_keeps_the_format(void **state)
+{
+    (void)state;
+    static char big[20000];
+    memset(big, 'x', sizeof big - 1);
+    struct capture c;
+    start(&c, "JSON", NULL);
+    log_fields(LOG_WARN, "long field", "field", big, LOG_END);
+    const char *text = finish(&c);
+    json_t *line = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(line);
+    assert_non_null(strstr(json_string_value(json_object_get(line, "message")), "dropped"));
+    assert_string_equal(json_string_value(json_object_get(line, "level")), "WARN");
+    json_decref(line);
+    free(c.text);
+
+    /* A long formatted message is cut, visibly. */
+    start(&c, NULL, NULL);
+    log_msg(LOG_INFO, "%s", big);
+    text = finish(&c);
+    assert_non_null(strstr(text, "xxx...\n"));
     free(c.text);
 }
 
@@ -234,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_other_formats_are_text),
         cmocka_unit_test(test_levels_filter),
         cmocka_unit_test(test_raw_lines),
+        cmocka_unit_test(test_overlong_line_keeps_the_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
