@@ -83,4 +83,24 @@ lint:
 clean:
 	rm -rf $(BUILD)
 
+# The whole suite (unit and integration tests, the same scripts/run-tests.sh)
+# on an AddressSanitizer + UndefinedBehaviorSanitizer build in build/sanitize.
+# A report aborts the process, so the test that caused it fails.
+.PHONY: sanitize
+sanitize: deps
+	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+	$(MAKE) --no-print-directory BUILD=build/sanitize \
+	    EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    LDFLAGS='-fsanitize=address,undefined' test
+
+# libFuzzer targets (fuzz/README.md), built with clang, ASan and UBSan in
+# build/fuzz; each runs for FUZZ_SECONDS (default 60; 0 replays the seed
+# corpora once). Fails on any finding.
+.PHONY: fuzz
+fuzz:
+	@scripts/install-fuzz-deps.sh
+	@FUZZ_SECONDS='$(or $(FUZZ_SECONDS),60)' FUZZ_TARGETS='$(FUZZ_TARGETS)' \
+	WARNINGS='$(WARNINGS)' MAKE='$(MAKE)' fuzz/run.sh
+
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/support/*.d $(BUILD)/tests/*/*.d)
