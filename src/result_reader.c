@@ -1,26 +1,125 @@
 #include "result_reader.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Bytes read from the store at a time. */
 enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16, NAME_MAX_BYTES = 256 };
+
+/* With TRANSFORM_NONE the work is pipelined over two threads. This one parses
+ * the entries and decodes their Outputs into batches (about BATCH_BYTES, at
+ * most BATCH_ENTRIES entries); a worker thread validates and minifies each
+ * batch (json_copy_document, the larger half of the work); this thread then
+ * writes the batches' copies to the output in order ("retires" them), so every
+ * store call stays on this thread. Errors come out as in a sequential run: an
+ * Output found invalid by the worker is reported before any later error of
+ * this thread, and nothing after it is written. */
+enum { BATCH_BYTES = 64 * 1024, BATCH_ENTRIES = 64, BATCHES = 4 };
+
+struct batch_entry {
+    uint64_t index, offset;
+    size_t in_end;  /* end of its decoded Output in batch->in */
+    size_t out_end; /* end of its minified copy in batch->out (worker) */
+    char name[NAME_MAX_BYTES + 1];
+};
+
+enum batch_state { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
+
+struct batch {
+    uint8_t *in, *out; /* decoded Outputs, and their copies, back to back */
+    size_t in_len, cap;
+    int count;
+    int failed;       /* the entry whose Output is invalid, or -1 (worker) */
+    struct error err; /* its error (worker) */
+    enum batch_state state;
+    struct batch_entry e[BATCH_ENTRIES];
+};
 
 struct result_reader {
     uint8_t *read_buf;
     struct buf output; /* the decoded Output of the current entry */
     struct buf key;    /* the current member name */
     struct buf name;   /* the current entry's Name, for messages */
+
+    const char *where;     /* the file being read, for messages */
+    struct batch *batches; /* BATCHES, used in turn */
+    int fill;              /* the batch being filled */
+    int oldest;            /* the oldest batch submitted and not retired */
+    int submitted;         /* batches submitted and not retired */
+    bool failed;           /* a retired batch failed: err is final */
+    bool worker;           /* the thread runs (else batches are checked here) */
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards the batches' state and what follows */
+    pthread_cond_t cond;
+    int queue_next; /* the next batch the worker takes */
+    int queued;     /* batches queued for the worker */
+    bool stop;
 };
+
+/* Never called: a batch's copies fit in batch->out (minifying never grows). */
+static int batch_sink_full(struct sink *s, struct error *err)
+{
+    (void)s;
+    return error_set(err, ERR_OUT_OF_MEMORY, "batch copy buffer overflow");
+}
+
+/* Validates and minifies every Output of the batch into b->out; stops at the
+ * first invalid one (b->failed, b->err). */
+static void validate_batch(struct batch *b)
+{
+    size_t start = 0;
+    struct sink copy = {.buf = b->out, .cap = b->cap, .flush = batch_sink_full};
+    b->failed = -1;
+    for (int i = 0; i < b->count; i++) {
+        struct batch_entry *e = &b->e[i];
+        if (json_copy_document(b->in + start, e->in_end - start, &copy, ERR_INVALID_OUTPUT,
+                               &b->err) != 0) {
+            b->failed = i;
+            return;
+        }
+        e->out_end = copy.len;
+        start = e->in_end;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct result_reader *r = arg;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (!r->queued && !r->stop)
+            pthread_cond_wait(&r->cond, &r->lock);
+        if (!r->queued)
+            break;
+        struct batch *b = &r->batches[r->queue_next];
+        r->queue_next = (r->queue_next + 1) % BATCHES;
+        r->queued--;
+        pthread_mutex_unlock(&r->lock);
+        validate_batch(b);
+        pthread_mutex_lock(&r->lock);
+        b->state = BATCH_DONE;
+        pthread_cond_broadcast(&r->cond);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
 
 struct result_reader *result_reader_new(struct error *err)
 {
     struct result_reader *r = calloc(1, sizeof *r);
-    if (r)
+    if (r) {
         r->read_buf = malloc(READ_BUFFER);
-    if (!r || !r->read_buf) {
+        r->batches = calloc(BATCHES, sizeof *r->batches);
+    }
+    if (!r || !r->read_buf || !r->batches) {
+        if (r) {
+            free(r->read_buf);
+            free(r->batches);
+        }
         free(r);
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory for the read buffer");
         return NULL;
@@ -28,6 +127,11 @@ struct result_reader *result_reader_new(struct error *err)
     buf_init(&r->output, RESULT_OUTPUT_MAX);
     buf_init(&r->key, KEY_MAX);
     buf_init(&r->name, NAME_MAX_BYTES);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    /* With one CPU, or if the thread cannot start, batches are validated here. */
+    r->worker = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+                pthread_create(&r->thread, NULL, worker_main, r) == 0;
     return r;
 }
 
@@ -35,6 +139,20 @@ void result_reader_free(struct result_reader *r)
 {
     if (!r)
         return;
+    if (r->worker) {
+        pthread_mutex_lock(&r->lock);
+        r->stop = true;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(r->thread, NULL);
+    }
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cond);
+    for (int i = 0; i < BATCHES; i++) {
+        free(r->batches[i].in);
+        free(r->batches[i].out);
+    }
+    free(r->batches);
     buf_free(&r->output);
     buf_free(&r->key);
     buf_free(&r->name);
@@ -71,6 +189,163 @@ static void prefix_place(struct error *err, const struct entry_place *at)
                      at->index, at->offset);
 }
 
+/* Hands the batch being filled to the worker (or validates it here). */
+static void submit_batch(struct result_reader *r)
+{
+    struct batch *b = &r->batches[r->fill];
+    r->fill = (r->fill + 1) % BATCHES;
+    r->submitted++;
+    if (!r->worker) {
+        validate_batch(b);
+        b->state = BATCH_DONE;
+        return;
+    }
+    pthread_mutex_lock(&r->lock);
+    b->state = BATCH_QUEUED;
+    r->queued++;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Writes the oldest submitted batch's copies to the output, waiting for the
+ * worker if `wait`. Returns 1 if it was not done yet (and !wait), 0 when
+ * retired, -1 with err set (final, with the entry's place) on failure. */
+static int retire_oldest(struct result_reader *r, bool wait, struct output *out,
+                         struct step_stats *stats, struct error *err)
+{
+    struct batch *b = &r->batches[r->oldest];
+    if (r->worker) {
+        pthread_mutex_lock(&r->lock);
+        while (wait && b->state != BATCH_DONE)
+            pthread_cond_wait(&r->cond, &r->lock);
+        bool done = b->state == BATCH_DONE;
+        pthread_mutex_unlock(&r->lock);
+        if (!done)
+            return 1;
+    }
+    size_t start = 0;
+    for (int i = 0; i < b->count; i++) {
+        struct batch_entry *e = &b->e[i];
+        struct buf name = {.data = (uint8_t *)e->name, .len = strlen(e->name)};
+        struct entry_place at = {r->where, e->index, e->offset, &name};
+        if (i == b->failed) {
+            *err = b->err;
+            if (strcmp(err->type, ERR_INVALID_OUTPUT) == 0)
+                error_prefix(err, "Output is not one valid JSON document: ");
+            prefix_place(err, &at);
+            return -1;
+        }
+        if (output_next(out, err) != 0 ||
+            sink_write(&out->sink, b->out + start, e->out_end - start, err) != 0) {
+            prefix_place(err, &at);
+            return -1;
+        }
+        stats->entries++;
+        start = e->out_end;
+    }
+    b->count = 0;
+    b->in_len = 0;
+    b->state = BATCH_FREE;
+    /* A batch grown for one huge Output goes back to its usual size. */
+    if (b->cap > 4 * BATCH_BYTES) {
+        free(b->in);
+        free(b->out);
+        b->in = b->out = NULL;
+        b->cap = 0;
+    }
+    r->oldest = (r->oldest + 1) % BATCHES;
+    r->submitted--;
+    return 0;
+}
+
+/* Retires what the worker has finished, without waiting. */
+static int retire_done(struct result_reader *r, struct output *out, struct step_stats *stats,
+                       struct error *err)
+{
+    while (r->submitted) {
+        int rc = retire_oldest(r, false, out, stats, err);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            break;
+    }
+    return 0;
+}
+
+/* Submits the batch being filled and retires every batch, in order. */
+static int finish_batches(struct result_reader *r, struct output *out, struct step_stats *stats,
+                          struct error *err)
+{
+    if (r->batches[r->fill].count)
+        submit_batch(r);
+    while (r->submitted)
+        if (retire_oldest(r, true, out, stats, err) != 0)
+            return -1;
+    return 0;
+}
+
+/* After a failure: waits for the worker and drops every batch. */
+static void drop_batches(struct result_reader *r)
+{
+    if (r->worker) {
+        pthread_mutex_lock(&r->lock);
+        for (int i = 0; i < BATCHES; i++)
+            while (r->batches[i].state == BATCH_QUEUED)
+                pthread_cond_wait(&r->cond, &r->lock);
+        pthread_mutex_unlock(&r->lock);
+    }
+    for (int i = 0; i < BATCHES; i++) {
+        r->batches[i].count = 0;
+        r->batches[i].in_len = 0;
+        r->batches[i].state = BATCH_FREE;
+    }
+    r->fill = r->oldest = r->submitted = 0;
+    r->queue_next = 0;
+}
+
+/* Adds the current entry's decoded Output (r->output) to the batch being
+ * filled, submitting and retiring batches as they fill. Returns -1 with err
+ * final (and r->failed set) if an earlier entry failed when retired. */
+static int batch_add(struct result_reader *r, const struct entry_place *at, struct output *out,
+                     struct step_stats *stats, struct error *err)
+{
+    size_t n = r->output.len;
+    struct batch *b = &r->batches[r->fill];
+    if (b->count == BATCH_ENTRIES || (b->count && b->in_len + n > BATCH_BYTES)) {
+        submit_batch(r);
+        if (retire_done(r, out, stats, err) != 0)
+            return r->failed = true, -1;
+        b = &r->batches[r->fill];
+        /* The next batch in turn may still be in flight: retire up to it. */
+        while (b->state != BATCH_FREE)
+            if (retire_oldest(r, true, out, stats, err) != 0)
+                return r->failed = true, -1;
+    }
+    if (b->in_len + n > b->cap) {
+        size_t cap = b->in_len + n > BATCH_BYTES ? b->in_len + n : BATCH_BYTES;
+        uint8_t *in = realloc(b->in, cap);
+        if (in)
+            b->in = in;
+        uint8_t *copy = in ? realloc(b->out, cap) : NULL;
+        if (!copy)
+            return error_set(err, ERR_OUT_OF_MEMORY, "out of memory for %zu bytes of Outputs", cap);
+        b->out = copy;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->in + b->in_len, r->output.data, n);
+    b->in_len += n;
+    struct batch_entry *e = &b->e[b->count++];
+    e->index = at->index;
+    e->offset = at->offset;
+    e->in_end = b->in_len;
+    size_t name_len = r->name.len < NAME_MAX_BYTES ? r->name.len : NAME_MAX_BYTES;
+    if (name_len)
+        memcpy(e->name, r->name.data, name_len);
+    e->name[name_len] = '\0';
+    return 0;
+}
+
 static bool buf_equals(const struct buf *b, const char *s)
 {
     size_t n = strlen(s);
@@ -79,7 +354,7 @@ static bool buf_equals(const struct buf *b, const char *s)
 
 /* Reads one entry object of a NONE-transformation file and emits its Output. */
 static int entry_none(struct result_reader *r, struct json_src *src, struct entry_place *at,
-                      struct output *out, struct error *err)
+                      struct output *out, struct step_stats *stats, struct error *err)
 {
     bool have_output = false, key_overflow;
     buf_reset(&r->output);
@@ -124,15 +399,8 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
     if (!have_output)
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "the entry has no Output (was the ResultWriter told to leave it out?)");
-    if (output_next(out, err) != 0)
-        return -1;
-    if (json_copy_document(r->output.data, r->output.len, &out->sink, ERR_INVALID_OUTPUT, err) !=
-        0) {
-        if (strcmp(err->type, ERR_INVALID_OUTPUT) == 0)
-            error_prefix(err, "Output is not one valid JSON document: ");
-        return -1;
-    }
-    return 0;
+    /* Validated, minified and written when its batch is retired. */
+    return batch_add(r, at, out, stats, err);
 }
 
 /* Emits one raw output (COMPACT), or the elements of an array output (FLATTEN). */
@@ -164,9 +432,9 @@ static int entry_raw(struct json_src *src, enum transformation transformation, s
     }
 }
 
-int result_reader_stream_source(struct result_reader *r, struct json_src *src, const char *where,
-                                enum transformation transformation, struct output *out,
-                                struct step_stats *stats, struct error *err)
+static int stream_entries(struct result_reader *r, struct json_src *src, const char *where,
+                          enum transformation transformation, struct output *out,
+                          struct step_stats *stats, struct error *err)
 {
     struct entry_place at = {where, 0, 0, NULL};
     int b = json_peek(src, err);
@@ -191,13 +459,15 @@ int result_reader_stream_source(struct result_reader *r, struct json_src *src, c
             return -1;
         at.offset = json_src_offset(src); /* where the entry itself starts */
         uint64_t before = out->count;
-        int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, err)
+        int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, stats, err)
                                                   : entry_raw(src, transformation, out, err);
         if (rc != 0) {
-            prefix_place(err, &at);
+            if (!r->failed) /* else err is an earlier entry's, placed already */
+                prefix_place(err, &at);
             return -1;
         }
-        stats->entries += out->count - before;
+        if (transformation != TRANSFORM_NONE) /* NONE: counted as batches are retired */
+            stats->entries += out->count - before;
         at.index++;
         at.name = NULL;
         b = json_peek(src, err);
@@ -233,6 +503,35 @@ end:
                              ? ""
                              : " (JSON Lines whose first output is an array cannot be told "
                                "from a JSON array file)");
+    return 0;
+}
+
+int result_reader_stream_source(struct result_reader *r, struct json_src *src, const char *where,
+                                enum transformation transformation, struct output *out,
+                                struct step_stats *stats, struct error *err)
+{
+    r->where = where;
+    r->failed = false;
+    int rc = stream_entries(r, src, where, transformation, out, stats, err);
+    if (transformation != TRANSFORM_NONE)
+        return rc;
+    if (rc != 0 && r->failed) {
+        drop_batches(r);
+        return -1;
+    }
+    /* Entries still in batches come before this thread's error, if any: an
+     * invalid Output among them is the error to report. */
+    struct error own;
+    if (rc != 0)
+        own = *err;
+    if (finish_batches(r, out, stats, err) != 0) {
+        drop_batches(r);
+        return -1;
+    }
+    if (rc != 0) {
+        *err = own;
+        return -1;
+    }
     return 0;
 }
 
