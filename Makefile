@@ -58,10 +58,10 @@ test: deps package
 
 # Side by side with the Python reference: prints a table; docs/benchmarks.md has one.
 # BENCH_ARGS picks the cases (see bench/bench.py --help).
-BENCH_ARGS ?= --sizes 1000,10000,100000 --big-gib 5 --s3
+BENCH_ARGS ?= --sizes 1000,10000,100000 --big-gib 5 --s3 --package $(BUILD)/function.zip
 .PHONY: bench
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all package
 	@bench/run.sh $(BUILD) $(BENCH_ARGS)
 
 # build/function.zip: the AWS Lambda package, bootstrap at its root, with every

@@ -10,7 +10,10 @@ measures, in one run on this machine:
   - s3:    (--s3) the same export in s3rver on loopback: the C program (--endpoint-url), the
            reference (boto3) and the transfer floor (curl: GET of every input, PUT of a body of
            the output's size);
-  - lambda: (--lambda) first and warm invocations under the Runtime API emulator.
+  - lambda: (--package function.zip) first and warm invocations under the Runtime API emulator
+           (@vercel/fun, tests/lambda/invoke.js) on a 20-entry export in s3rver: the package
+           against the Python reference handler (bench/lambda_ref.py). Time as invoke.js
+           measures it (the invocation round trip; a first one includes starting the process).
 Each timing is the median of --repeat runs (the reference's large runs once); peak RSS is the
 largest ru_maxrss of the runs (wait4). Before every timed run the page cache's dirty pages are
 written back (sync), so one run's output does not slow the next one down; inputs are warm.
@@ -80,7 +83,7 @@ class Result:
 
 def generate(data, n, files=2):
     """Generates (once) an export of n entries; returns (store dir, event path, inputs)."""
-    store = os.path.join(data, "d%d" % n)
+    store = os.path.join(data, "d%d" % n if files == 2 else "d%d-%d" % (n, files))
     event = store + ".event"
     if not os.path.exists(event):
         shutil.rmtree(store, ignore_errors=True)
@@ -241,18 +244,8 @@ def s3_case(args, n, results):
     server = S3Server(s3dir)
     try:
         env = dict(os.environ, **S3_ENV)
-        # Upload the export (untimed): every file under the bucket directory.
+        upload_export(server, store)
         root = os.path.join(store, BUCKET)
-        keys = []
-        for dirpath, _, names in os.walk(root):
-            for name in names:
-                path = os.path.join(dirpath, name)
-                key = os.path.relpath(path, root)
-                if "/" not in key or not (key.endswith(".json")):
-                    continue
-                keys.append(key)
-                subprocess.run(["curl", "-sfS", "-o", "/dev/null", "-T", path,
-                                "%s/%s/%s" % (server.url, BUCKET, key)], check=True)
         in_bytes = sum(os.path.getsize(p) for p in inputs)
         c = Result("s3", "C", n, in_bytes)
         ref = Result("s3", "Python", n, in_bytes)
@@ -301,6 +294,78 @@ def s3_case(args, n, results):
         shutil.rmtree(s3dir, ignore_errors=True)
 
 
+def upload_export(server, store):
+    """Puts every object of a generated export into s3rver (untimed); returns their keys."""
+    root = os.path.join(store, BUCKET)
+    keys = []
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            key = os.path.relpath(path, root)
+            if "/" not in key or not key.endswith(".json"):
+                continue
+            keys.append(key)
+            subprocess.run(["curl", "-sfS", "-o", "/dev/null", "-T", path,
+                            "%s/%s/%s" % (server.url, BUCKET, key)], check=True)
+    return keys
+
+
+def invoke_plan(plan, data):
+    """Runs tests/lambda/invoke.js on a plan; returns the invocations' results."""
+    path = os.path.join(data, "plan.json")
+    with open(path, "w") as f:
+        json.dump(plan, f)
+    p = subprocess.run(["node", os.path.join(ROOT, "tests", "lambda", "invoke.js"), path],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("invoke.js failed: %s" % p.stderr[-2000:])
+    results = json.loads(p.stdout)["results"]
+    for r in results:
+        if r["functionError"]:
+            raise RuntimeError("invocation failed: %s" % r["payload"][:2000])
+    return results
+
+
+def lambda_case(args, results, n=20, warm=5):
+    """Cold start (first invocation of a fresh function) and warm invocations under the
+    @vercel/fun Runtime API emulator: the package (function.zip) against the Python reference
+    handler (bench/lambda_ref.py, a `provided` function too), both on s3rver."""
+    store, event, inputs = generate(args.data, n, files=1)
+    with open(event) as f:
+        payload = f.read()
+    s3dir = os.path.join(args.data, "s3rver-lambda")
+    shutil.rmtree(s3dir, ignore_errors=True)
+    os.makedirs(s3dir)
+    server = S3Server(s3dir)
+    try:
+        upload_export(server, store)
+        in_bytes = sum(os.path.getsize(p) for p in inputs)
+        common = {"name": "backend-checks-results", "region": "eu-west-2",
+                  "accessKeyId": "S3RVER", "secretAccessKey": "S3RVER", "timeout": 60,
+                  "memory": 512, "invocations": [{"payload": payload}] * (1 + warm)}
+        plans = {
+            "C": dict(common, code={"zip": args.package},
+                      env={"AWS_ENDPOINT_URL_S3": server.url}),
+            "Python": dict(common, code={"command": [args.python,
+                                                     os.path.join(HERE, "lambda_ref.py")],
+                                         "set": {"BENCH_S3_ENDPOINT": server.url}}, env={}),
+        }
+        for impl in ("C", "Python"):
+            cold = Result("lambda cold", impl, n, in_bytes)
+            hot = Result("lambda warm", impl, n, in_bytes)
+            for i in range(args.repeat):
+                res = invoke_plan(plans[impl], args.data)
+                cold.add(res[0]["ms"] / 1000, 0, 0, 0)
+                for r in res[1:]:
+                    hot.add(r["ms"] / 1000, 0, 0, 0)
+            log("  lambda %8d entries  %s cold %.3f s, warm %.4f s" % (n, impl, cold.seconds,
+                                                                    hot.seconds))
+            results += [cold, hot]
+    finally:
+        server.stop()
+        shutil.rmtree(s3dir, ignore_errors=True)
+
+
 def fmt_table(results):
     by = {(r.case, r.impl, r.entries): r for r in results}
     rows = ["| case | implementation | entries | input MB | output MB | seconds | MB/s (input) "
@@ -317,12 +382,13 @@ def fmt_table(results):
                 (r.case, "transfer floor", r.entries))
             if fl:
                 parts.append("%.2f× the %s" % (r.seconds / fl.seconds, fl.impl))
-            if ref:
+            if ref and r.rss:
                 parts.append("%.0f× less memory" % (ref.rss / r.rss))
             ratio = ", ".join(parts)
-        rows.append("| %s | %s | %d | %.1f | %.1f | %.3f | %.0f | %.1f | %s |" % (
-            r.case, r.impl, r.entries, r.in_bytes / 1e6, r.out_bytes / 1e6, r.seconds,
-            r.in_bytes / 1e6 / r.seconds, r.rss / 1024, ratio))
+        rows.append("| %s | %s | %d | %.1f | %s | %.3f | %.0f | %s | %s |" % (
+            r.case, r.impl, r.entries, r.in_bytes / 1e6,
+            "%.1f" % (r.out_bytes / 1e6) if r.out_bytes else "-", r.seconds,
+            r.in_bytes / 1e6 / r.seconds, "%.1f" % (r.rss / 1024) if r.rss else "-", ratio))
     return "\n".join(rows)
 
 
@@ -339,6 +405,7 @@ def main():
     ap.add_argument("--big-gib", type=float, default=0)
     ap.add_argument("--s3", action="store_true")
     ap.add_argument("--s3-sizes", default="100000")
+    ap.add_argument("--package", help="function.zip: measure Lambda cold and warm starts")
     ap.add_argument("--no-verify", dest="verify", action="store_false")
     ap.add_argument("--keep-data", action="store_true")
     args = ap.parse_args()
@@ -355,6 +422,8 @@ def main():
         if args.s3:
             for n in [int(x) for x in args.s3_sizes.split(",") if x]:
                 s3_case(args, n, results)
+        if args.package:
+            lambda_case(args, results)
     finally:
         if not args.keep_data:
             shutil.rmtree(args.data, ignore_errors=True)

@@ -7,7 +7,7 @@
  * exits with the command's status. The command is forked from this small
  * process rather than from the driver: ru_maxrss survives exec, so a child
  * forked from a large interpreter would report the interpreter's size. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
