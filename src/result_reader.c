@@ -19,6 +19,10 @@ enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16, NAME_MAX_BYTES = 256 };
  * Output found invalid by the worker is reported before any later error of
  * this thread, and nothing after it is written. */
 enum { BATCH_BYTES = 64 * 1024, BATCH_ENTRIES = 64, BATCHES = 4 };
+/* A batch's buffers: the Output being decoded goes straight into the batch
+ * (no copy), so there is room for one more of the largest after BATCH_BYTES.
+ * Only the bytes used become resident. */
+#define BATCH_CAP ((size_t)BATCH_BYTES + RESULT_OUTPUT_MAX + 1)
 
 struct batch_entry {
     uint64_t index, offset;
@@ -30,8 +34,8 @@ struct batch_entry {
 enum batch_state { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
 
 struct batch {
-    uint8_t *in, *out; /* decoded Outputs, and their copies, back to back */
-    size_t in_len, cap;
+    uint8_t *in, *out; /* BATCH_CAP each: decoded Outputs, and their copies */
+    size_t in_len;
     int count;
     int failed;       /* the entry whose Output is invalid, or -1 (worker) */
     struct error err; /* its error (worker) */
@@ -41,9 +45,8 @@ struct batch {
 
 struct result_reader {
     uint8_t *read_buf;
-    struct buf output; /* the decoded Output of the current entry */
-    struct buf key;    /* the current member name */
-    struct buf name;   /* the current entry's Name, for messages */
+    struct buf key;  /* the current member name */
+    struct buf name; /* the current entry's Name, for messages */
 
     const char *where;     /* the file being read, for messages */
     struct batch *batches; /* BATCHES, used in turn */
@@ -72,7 +75,7 @@ static int batch_sink_full(struct sink *s, struct error *err)
 static void validate_batch(struct batch *b)
 {
     size_t start = 0;
-    struct sink copy = {.buf = b->out, .cap = b->cap, .flush = batch_sink_full};
+    struct sink copy = {.buf = b->out, .cap = BATCH_CAP, .flush = batch_sink_full};
     b->failed = -1;
     for (int i = 0; i < b->count; i++) {
         struct batch_entry *e = &b->e[i];
@@ -124,14 +127,13 @@ struct result_reader *result_reader_new(struct error *err)
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory for the read buffer");
         return NULL;
     }
-    buf_init(&r->output, RESULT_OUTPUT_MAX);
     buf_init(&r->key, KEY_MAX);
     buf_init(&r->name, NAME_MAX_BYTES);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     /* With one CPU, or if the thread cannot start, batches are validated here. */
-    r->worker = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-                pthread_create(&r->thread, NULL, worker_main, r) == 0;
+    r->worker =
+        sysconf(_SC_NPROCESSORS_ONLN) > 1 && pthread_create(&r->thread, NULL, worker_main, r) == 0;
     return r;
 }
 
@@ -153,7 +155,6 @@ void result_reader_free(struct result_reader *r)
         free(r->batches[i].out);
     }
     free(r->batches);
-    buf_free(&r->output);
     buf_free(&r->key);
     buf_free(&r->name);
     free(r->read_buf);
@@ -246,13 +247,6 @@ static int retire_oldest(struct result_reader *r, bool wait, struct output *out,
     b->count = 0;
     b->in_len = 0;
     b->state = BATCH_FREE;
-    /* A batch grown for one huge Output goes back to its usual size. */
-    if (b->cap > 4 * BATCH_BYTES) {
-        free(b->in);
-        free(b->out);
-        b->in = b->out = NULL;
-        b->cap = 0;
-    }
     r->oldest = (r->oldest + 1) % BATCHES;
     r->submitted--;
     return 0;
@@ -303,37 +297,35 @@ static void drop_batches(struct result_reader *r)
     r->queue_next = 0;
 }
 
-/* Adds the current entry's decoded Output (r->output) to the batch being
- * filled, submitting and retiring batches as they fill. Returns -1 with err
- * final (and r->failed set) if an earlier entry failed when retired. */
-static int batch_add(struct result_reader *r, const struct entry_place *at, struct output *out,
-                     struct step_stats *stats, struct error *err)
+/* Where the next Output is decoded: the free room of the batch being filled
+ * (at least RESULT_OUTPUT_MAX + 1 bytes, so the buffer never has to grow). */
+static int output_view(struct result_reader *r, struct buf *view, struct error *err)
 {
-    size_t n = r->output.len;
     struct batch *b = &r->batches[r->fill];
-    if (b->count == BATCH_ENTRIES || (b->count && b->in_len + n > BATCH_BYTES)) {
-        submit_batch(r);
-        if (retire_done(r, out, stats, err) != 0)
-            return r->failed = true, -1;
-        b = &r->batches[r->fill];
-        /* The next batch in turn may still be in flight: retire up to it. */
-        while (b->state != BATCH_FREE)
-            if (retire_oldest(r, true, out, stats, err) != 0)
-                return r->failed = true, -1;
+    if (!b->in) {
+        b->in = malloc(BATCH_CAP);
+        b->out = b->in ? malloc(BATCH_CAP) : NULL;
+        if (!b->out) {
+            free(b->in);
+            b->in = NULL;
+            return error_set(err, ERR_OUT_OF_MEMORY, "out of memory for a batch of Outputs");
+        }
     }
-    if (b->in_len + n > b->cap) {
-        size_t cap = b->in_len + n > BATCH_BYTES ? b->in_len + n : BATCH_BYTES;
-        uint8_t *in = realloc(b->in, cap);
-        if (in)
-            b->in = in;
-        uint8_t *copy = in ? realloc(b->out, cap) : NULL;
-        if (!copy)
-            return error_set(err, ERR_OUT_OF_MEMORY, "out of memory for %zu bytes of Outputs", cap);
-        b->out = copy;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->in + b->in_len, r->output.data, n);
+    /* cap = max + 1, as buf_reserve makes it: the decoder's inline paths rely
+     * on that to enforce max. */
+    *view = (struct buf){
+        .data = b->in + b->in_len, .cap = RESULT_OUTPUT_MAX + 1, .max = RESULT_OUTPUT_MAX};
+    return 0;
+}
+
+/* Adds the entry whose Output was decoded into output_view's room (n bytes)
+ * to the batch being filled; submits it when full, retiring what is done and
+ * waiting for the next batch in turn. Returns -1 with err final (and
+ * r->failed set) if an earlier entry failed when retired. */
+static int batch_add(struct result_reader *r, size_t n, const struct entry_place *at,
+                     struct output *out, struct step_stats *stats, struct error *err)
+{
+    struct batch *b = &r->batches[r->fill];
     b->in_len += n;
     struct batch_entry *e = &b->e[b->count++];
     e->index = at->index;
@@ -343,6 +335,14 @@ static int batch_add(struct result_reader *r, const struct entry_place *at, stru
     if (name_len)
         memcpy(e->name, r->name.data, name_len);
     e->name[name_len] = '\0';
+    if (b->count < BATCH_ENTRIES && b->in_len < BATCH_BYTES)
+        return 0;
+    submit_batch(r);
+    if (retire_done(r, out, stats, err) != 0)
+        return r->failed = true, -1;
+    while (r->batches[r->fill].state != BATCH_FREE)
+        if (retire_oldest(r, true, out, stats, err) != 0)
+            return r->failed = true, -1;
     return 0;
 }
 
@@ -357,7 +357,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
                       struct output *out, struct step_stats *stats, struct error *err)
 {
     bool have_output = false, key_overflow;
-    buf_reset(&r->output);
+    struct buf output = {0}; /* the decoded Output, in the batch being filled */
     buf_reset(&r->name);
     at->name = &r->name;
     if (json_expect(src, '{', ERR_INVALID_RESULT_FILE, err) != 0)
@@ -381,7 +381,8 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
                                  "Output is not a string (a JSON document encoded as a string "
                                  "is expected; is the file from a COMPACT or FLATTEN writer?)");
             have_output = true;
-            if (json_decode_string(src, &r->output, NULL, ERR_INVALID_OUTPUT, err) != 0)
+            if (output_view(r, &output, err) != 0 ||
+                json_decode_string(src, &output, NULL, ERR_INVALID_OUTPUT, err) != 0)
                 return -1;
         } else if (!key_overflow && buf_equals(&r->key, "Name") && b == '"') {
             bool name_overflow;
@@ -400,7 +401,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "the entry has no Output (was the ResultWriter told to leave it out?)");
     /* Validated, minified and written when its batch is retired. */
-    return batch_add(r, at, out, stats, err);
+    return batch_add(r, output.len, at, out, stats, err);
 }
 
 /* Emits one raw output (COMPACT), or the elements of an array output (FLATTEN). */
