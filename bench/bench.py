@@ -437,9 +437,19 @@ def main():
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(table + "\n")
     print(table)
+    # One gnuplot data block per series, named by its first line ("# dir C").
+    with open(os.path.join(args.out, "plot.dat"), "w") as f:
+        series = {}
+        for r in results:
+            series.setdefault("%s %s" % (r.case, r.impl), []).append(r)
+        for name, rows in series.items():
+            f.write("# %s\n" % name)
+            for r in sorted(rows, key=lambda r: r.entries):
+                f.write("%d %.6f %.3f\n" % (r.entries, r.seconds, r.rss / 1024))
+            f.write("\n\n")
     if shutil.which("gnuplot"):
         subprocess.run(["gnuplot", "-e", "data='%s'; out='%s'" % (
-            os.path.join(args.out, "results.tsv"), os.path.join(args.out, "benchmarks.svg")),
+            os.path.join(args.out, "plot.dat"), os.path.join(args.out, "benchmarks.svg")),
                         os.path.join(HERE, "plot.gp")], check=True)
         log("plot: %s" % os.path.join(args.out, "benchmarks.svg"))
 
