@@ -584,8 +584,22 @@ static inline void copy_runs(uint8_t *d, const uint8_t *s, size_t n)
                          _mm_loadu_si128((const __m128i *)(const void *)(s + k)));
 }
 
+/* Bit i set where byte i of the block is escaped (preceded by an odd run of
+ * backslashes), for a block that does not start inside an escape. */
+static inline uint64_t find_escaped(uint64_t bs)
+{
+    const uint64_t even = 0x5555555555555555ULL;
+    uint64_t follows = bs << 1;
+    uint64_t odd_starts = bs & ~even & ~follows;
+    uint64_t even_starts_sum;
+    (void)__builtin_add_overflow(odd_starts, bs, &even_starts_sum);
+    return (even ^ (even_starts_sum << 1)) & follows;
+}
+
 /* Decodes plain bytes and the simple escapes (\" \\ \/ \b \f \n \r \t) from
- * *sp to *d, a 64-byte block at a time: the block's backslashes are taken in
+ * *sp to *d, a 64-byte block at a time: the block's escaped bytes are found
+ * from its backslash mask at once (odd runs of backslashes), then the escapes
+ * before the first unescaped quote, control or non-ASCII byte are taken in
  * order from a bit mask, so consecutive escapes cost a few instructions each
  * and no reload. Stops before any byte the general loop must see (the closing
  * quote, \u, an invalid escape, a control or non-ASCII byte), when fewer than
@@ -598,12 +612,11 @@ static void decode_fast(const uint8_t **sp_io, const uint8_t *end, uint8_t **d_i
     while (end - sp >= DECODE_FAST_READ && d <= d_last) {
         uint64_t bs, other;
         block_masks(sp, &bs, &other);
+        uint64_t escaped = find_escaped(bs);
+        uint64_t stop = other & ~escaped;
+        uint64_t esc = bs & ~escaped & (stop ? (stop & (0 - stop)) - 1 : ~(uint64_t)0);
         unsigned pos = 0; /* bytes of the block consumed */
-        for (;;) {
-            uint64_t before_other = other ? (other & (0 - other)) - 1 : ~(uint64_t)0;
-            uint64_t esc = bs & before_other;
-            if (!esc)
-                break;
+        while (esc) {
             unsigned b = (unsigned)__builtin_ctzll(esc);
             copy_runs(d, sp + pos, b - pos);
             d += b - pos;
@@ -615,13 +628,10 @@ static void decode_fast(const uint8_t **sp_io, const uint8_t *end, uint8_t **d_i
             }
             *d++ = value;
             pos = b + 2;
-            /* The escaped byte (a backslash or a quote) is no delimiter. */
-            uint64_t clear = b < 63 ? (uint64_t)3 << b : (uint64_t)1 << 63;
-            bs &= ~clear;
-            other &= ~clear;
+            esc &= esc - 1;
         }
-        if (other) {
-            unsigned f = (unsigned)__builtin_ctzll(other);
+        if (stop) {
+            unsigned f = (unsigned)__builtin_ctzll(stop);
             copy_runs(d, sp + pos, f - pos);
             *d_io = d + (f - pos);
             *sp_io = sp + f;
