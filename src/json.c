@@ -662,6 +662,26 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     if (b != '"')
         return scan_unexpected(&s, b, "a string");
     src->pos++;
+#ifdef __SSE2__
+    /* A short plain string (a member name, mostly): one 16-byte load and
+     * store when its closing quote is among the first 16 bytes and dst has
+     * room for 16 more (cap <= max + 1, so max holds). */
+    if (storing && dst->data && dst->cap - dst->len >= 17 && src->end - src->pos >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src->pos);
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                       _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        int mask = _mm_movemask_epi8(special);
+        unsigned t = mask ? (unsigned)__builtin_ctz((unsigned)mask) : 16;
+        if (t < 16 && src->pos[t] == '"') {
+            _mm_storeu_si128((__m128i *)(void *)(dst->data + dst->len), v);
+            dst->len += t;
+            dst->data[dst->len] = '\0';
+            src->pos += t + 1;
+            return 0;
+        }
+    }
+#endif
     for (;;) {
 #ifdef __SSE2__
         if (storing && dst->max >= 256 && src->end - src->pos >= DECODE_FAST_READ) {
