@@ -12,8 +12,10 @@ measures, in one run on this machine:
            the output's size);
   - lambda: (--package function.zip) first and warm invocations under the Runtime API emulator
            (@vercel/fun, tests/lambda/invoke.js) on a 20-entry export in s3rver: the package
-           against the Python reference handler (bench/lambda_ref.py). Time as invoke.js
-           measures it (the invocation round trip; a first one includes starting the process).
+           against the Python reference handler (bench/lambda_ref.py), and the emulator's floor
+           (bench/lambda_floor, a function that answers {} and does nothing else). Time as
+           invoke.js measures it (the invocation round trip; a first one includes starting the
+           process).
 Each timing is the median of --repeat runs (the reference's large runs once); peak RSS is the
 largest ru_maxrss of the runs (wait4). Before every timed run the page cache's dirty pages are
 written back (sync), so one run's output does not slow the next one down; inputs are warm.
@@ -350,7 +352,9 @@ def lambda_case(args, results, n=20, warm=5):
                                                      os.path.join(HERE, "lambda_ref.py")],
                                          "set": {"BENCH_S3_ENDPOINT": server.url}}, env={}),
         }
-        for impl in ("C", "Python"):
+        if args.lambda_floor:
+            plans["emulator floor"] = dict(common, code={"command": [args.lambda_floor]}, env={})
+        for impl in plans:
             cold = Result("lambda cold", impl, n, in_bytes)
             hot = Result("lambda warm", impl, n, in_bytes)
             for i in range(args.repeat):
@@ -378,8 +382,9 @@ def fmt_table(results):
             ref = by.get((r.case, "Python", r.entries))
             if ref:
                 parts.append("%.1f× faster than Python" % (ref.seconds / r.seconds))
-            fl = by.get((r.case, "copy floor", r.entries)) or by.get(
-                (r.case, "transfer floor", r.entries))
+            fl = (by.get((r.case, "copy floor", r.entries)) or
+                  by.get((r.case, "transfer floor", r.entries)) or
+                  by.get((r.case, "emulator floor", r.entries)))
             if fl:
                 parts.append("%.2f× the %s" % (r.seconds / fl.seconds, fl.impl))
             if ref and r.rss:
@@ -406,6 +411,7 @@ def main():
     ap.add_argument("--s3", action="store_true")
     ap.add_argument("--s3-sizes", default="100000")
     ap.add_argument("--package", help="function.zip: measure Lambda cold and warm starts")
+    ap.add_argument("--lambda-floor", help="bench/lambda_floor: the emulator's own floor")
     ap.add_argument("--no-verify", dest="verify", action="store_false")
     ap.add_argument("--keep-data", action="store_true")
     args = ap.parse_args()

@@ -27,10 +27,11 @@ fi
 
 cc=${CC:-cc}
 mkdir -p "$build/bench-tools"
-for tool in copyfloor measure; do
+for tool in copyfloor measure lambda_floor; do
     "$cc" -std=c11 -O2 -Wall -Wextra -o "$build/bench-tools/$tool" "bench/$tool.c"
 done
 
 exec "$python" bench/bench.py --bin "$build/backend-checks-results" \
     --copyfloor "$build/bench-tools/copyfloor" --measure "$build/bench-tools/measure" \
+    --lambda-floor "$PWD/$build/bench-tools/lambda_floor" \
     --data "$build/bench-data" --out "$build/bench-out" "$@"
