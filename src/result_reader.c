@@ -340,7 +340,8 @@ static int batch_add(struct result_reader *r, size_t n, const struct entry_place
     submit_batch(r);
     if (retire_done(r, out, stats, err) != 0)
         return r->failed = true, -1;
-    while (r->batches[r->fill].state != BATCH_FREE)
+    /* The batch next in turn is still in flight when all of them are. */
+    while (r->submitted == BATCHES)
         if (retire_oldest(r, true, out, stats, err) != 0)
             return r->failed = true, -1;
     return 0;
