@@ -1,0 +1,133 @@
+/* No secret in any output: the secret access key, the session token and any
+ * signature never appear on stdout or stderr, at the most verbose log level,
+ * in either log format, whether the run succeeds or fails (wrong secret,
+ * missing object, every attempt throttled). Against s3rver through the
+ * signature-checking proxy (tests/support/s3env.h), multipart path included. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "s3env.h"
+
+#define BUCKET "tdr-backend-checks-intg"
+#define TOKEN "IQoJb3JpZ2luX2VjEXAMPLE/session+token=SENTINEL0123456789"
+#define OTHER_SECRET "wrong/secret+KEY=SENTINEL9876543210zyx"
+
+static struct s3env env;
+static bool server_up;
+static char *root;
+static struct export_info info;
+static char event_path[4200];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"AWS_PROFILE",      "AWS_SHARED_CREDENTIALS_FILE",
+                                       "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                                       "AWS_MAX_ATTEMPTS", "BCR_S3_PART_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        unsetenv(vars[i]);
+    root = harness_tmpdir();
+    if (!s3env_node_available())
+        return 0;
+    struct s3env_options options = {.session_token = TOKEN, .min_part_size = 64 * 1024};
+    if (s3env_start(&env, &options) != 0)
+        return -1;
+    server_up = true;
+    struct export_spec spec = {BUCKET, 3000, 2, false, 5};
+    harness_generate_export(root, &spec, NULL, &info);
+    snprintf(event_path, sizeof event_path, "%s/event.json", root);
+    harness_write_file(event_path, info.event, strlen(info.event));
+    return s3env_upload_tree(&env, root) > 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    s3env_stop(&env);
+    harness_rmtree(root);
+    free(root);
+    return 0;
+}
+
+/* Runs the CLI with TRACE logs in `format` plus `extra` environment, returns
+ * its exit status and checks that nothing secret was printed. */
+static int run_and_check(const char *format, const char *event_file, const char *extra_var)
+{
+    char format_var[64];
+    snprintf(format_var, sizeof format_var, "AWS_LAMBDA_LOG_FORMAT=%s", format);
+    char *extra[] = {format_var,
+                     "AWS_LAMBDA_LOG_LEVEL=TRACE",
+                     "BCR_S3_PART_SIZE=65536",
+                     "AWS_MAX_ATTEMPTS=2",
+                     (char *)extra_var,
+                     NULL};
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, (char *)event_file,
+                    NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, extra), 120, &res);
+    static const char *const secrets[] = {S3ENV_SECRET_KEY, TOKEN,         OTHER_SECRET,
+                                          "Signature=",     "Credential=", "AWS4-HMAC-SHA256"};
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        if (strstr(res.out, secrets[i]) || strstr(res.err, secrets[i]))
+            fail_msg("\"%s\" printed (format %s): %s", secrets[i], format, res.err);
+    }
+    /* The check means something only if the run did log its requests. */
+    assert_non_null(strstr(res.err, "s3 request"));
+    int status = res.status;
+    run_result_free(&res);
+    return status;
+}
+
+static void test_success_prints_no_secret(void **state)
+{
+    (void)state;
+    if (!server_up)
+        skip();
+    /* 3000 entries make a results.json of several 64 KiB parts: multipart. */
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(run_and_check("JSON", event_path, NULL), 0);
+    assert_true(s3env_stat(&env, "by_op.UploadPart") > 1);
+    assert_int_equal(run_and_check("Text", event_path, NULL), 0);
+}
+
+static void test_failures_print_no_secret(void **state)
+{
+    (void)state;
+    if (!server_up)
+        skip();
+    char missing_path[4200];
+    snprintf(missing_path, sizeof missing_path, "%s/missing.json", root);
+    const char *missing = "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
+                          "\", \"Key\": \"c/none/manifest.json\"}}}";
+    harness_write_file(missing_path, missing, strlen(missing));
+    static const char *const formats[] = {"JSON", "Text"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run_and_check(formats[i], missing_path, NULL), 1);
+        assert_int_equal(
+            run_and_check(formats[i], event_path, "AWS_SECRET_ACCESS_KEY=" OTHER_SECRET), 1);
+        assert_int_equal(
+            s3env_set_faults(&env,
+                             "[{\"method\": \"PUT\", \"action\": \"slowdown\", \"count\": -1}]"),
+            0);
+        assert_int_equal(run_and_check(formats[i], event_path, NULL), 1);
+        assert_int_equal(s3env_clear_faults(&env), 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_success_prints_no_secret),
+        cmocka_unit_test(test_failures_print_no_secret),
+    };
+    return cmocka_run_group_tests_name("secrets", tests, group_setup, group_teardown);
+}
