@@ -19,12 +19,12 @@ set title "time"
 plot data index "dir Python" using 1:2 with linespoints lw 2 pt 7 title "Python reference", \
      data index "dir C" using 1:2 with linespoints lw 2 pt 5 title "C", \
      data index "dir copy floor" using 1:2 with linespoints lw 1 dt 2 pt 1 title "copy floor", \
-     data index "big C" using 1:2 with points pt 4 ps 1.5 title "C, ~5 GiB in many files"
+     data index "big C" using 1:2 with points pt 4 ps 1.5 title "C, 5 GiB in 44 files"
 
 set ylabel "peak RSS (MiB)"
 set title "peak memory"
 set yrange [1:10000]
 plot data index "dir Python" using 1:3 with linespoints lw 2 pt 7 title "Python reference", \
      data index "dir C" using 1:3 with linespoints lw 2 pt 5 title "C", \
-     data index "big C" using 1:3 with points pt 4 ps 1.5 title "C, ~5 GiB in many files"
+     data index "big C" using 1:3 with points pt 4 ps 1.5 title "C, 5 GiB in 44 files"
 unset multiplot
