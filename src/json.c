@@ -323,6 +323,37 @@ static int scan_number(struct scan *s)
     return b == -2 ? -1 : 0;
 }
 
+/* The common case of scan_string inline (pos at the opening quote): a string
+ * of plain bytes whose closing quote is within the next 32 bytes. Returns
+ * true having consumed it, or false having consumed nothing (scan_string then
+ * does the work, with its errors). */
+static inline bool scan_short_string(struct scan *s)
+{
+#ifdef __SSE2__
+    const uint8_t *p = s->src->pos + 1;
+    if (s->src->end - p < 32)
+        return false;
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    for (int k = 0; k < 2; k++, p += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int mask = _mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                         _mm_cmplt_epi8(v, space)));
+        if (mask) {
+            p += __builtin_ctz((unsigned)mask);
+            if (*p != '"')
+                return false;
+            s->src->pos = p + 1;
+            return true;
+        }
+    }
+#else
+    (void)s;
+#endif
+    return false;
+}
+
 static int scan_literal(struct scan *s, const char *word)
 {
     size_t n = strlen(word);
@@ -368,7 +399,7 @@ value:
         goto value;
     }
     case '"':
-        if (scan_string(s) != 0)
+        if (!scan_short_string(s) && scan_string(s) != 0)
             return -1;
         goto after;
     case 't':
@@ -400,7 +431,7 @@ key:
         return -1;
     if (b != '"')
         return scan_unexpected(s, b, "a string key");
-    if (scan_string(s) != 0)
+    if (!scan_short_string(s) && scan_string(s) != 0)
         return -1;
     b = scan_peek(s);
     if (b == -2)
