@@ -370,7 +370,10 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
         src->pos++;
     while (b != '}') {
         buf_reset(&r->key);
-        if (json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
+        /* json_peek skips the whitespace before the name inline; the decoder
+         * would take its slow path for it. */
+        if (json_peek(src, err) == -2 ||
+            json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
             json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
             return -1;
         b = json_peek(src, err);
