@@ -14,16 +14,7 @@ missing=()
 "$python" -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
 command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
-if ((${#missing[@]})); then
-    if [[ $(id -u) != 0 ]]; then
-        echo "bench: missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
-        exit 1
-    fi
-    echo "bench: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/apt-install.sh bench ${missing[@]+"${missing[@]}"}
 
 cc=${CC:-cc}
 mkdir -p "$build/bench-tools"

@@ -28,16 +28,7 @@ for pair in "${needs[@]}"; do
     esac
 done
 
-if ((${#missing[@]})); then
-    if [[ $(id -u) != 0 ]]; then
-        echo "install-deps: missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
-        exit 1
-    fi
-    echo "install-deps: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/apt-install.sh install-deps ${missing[@]+"${missing[@]}"}
 
 # The S3 server and Lambda emulator used by the integration tests.
 if [[ -f package-lock.json ]] && [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
