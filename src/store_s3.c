@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct store_s3 {
     CURL *easy;   /* for one-shot requests (everything but GetObject) */
     int64_t deadline_ms;
     uint64_t rng;
+    /* The upload connection's store, kept for the next writer; NULL in an
+     * upload connection itself and while a writer holds it. */
+    struct store_s3 *uploader;
 };
 
 /* What to send: one S3 operation, re-signed for each attempt. */
@@ -89,11 +93,26 @@ struct store_reader {
     uint8_t spill[SPILL_CAP];
 };
 
+/* A multipart upload's parts go out from a thread of their own, on a
+ * connection of its own (`up`: a second store_s3 sharing the first's
+ * configuration and credentials), so that the caller fills part N+1 while part
+ * N is hashed and sent. The thread owns `up`, `job` and everything about the
+ * upload (upload_id, parts, xml, the MD5s) while a job is pending; the caller
+ * touches them only once the thread is idle or gone. */
 struct store_writer {
     struct store_s3 *s3;
+    struct store_s3 *up; /* the upload connection; NULL until the first part */
     char *bucket, *key;
-    struct buf part; /* up to one part */
+    struct buf part; /* up to one part, being filled */
+    struct buf job;  /* up to one part, being uploaded */
     bool multipart, failed;
+    bool thread_started;
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards what follows */
+    pthread_cond_t cond;  /* signalled when any of it changes */
+    bool job_pending, stop, job_failed;
+    int64_t job_deadline_ms;
+    struct error job_err;
     char upload_id[UPLOAD_ID_MAX];
     int parts;
     struct buf xml; /* the <Part> elements of CompleteMultipartUpload so far */
@@ -836,6 +855,59 @@ static void request_body(struct request *req, const void *data, size_t len, char
     req->headers[req->header_count++] = (struct sigv4_param){"content-md5", md5_b64};
 }
 
+/* ---- the upload connection ---------------------------------------------- */
+
+/* A second store_s3 for a writer's thread: the same configuration and
+ * credentials (borrowed, never cleared through it), its own libcurl handles,
+ * deadline and jitter. The store keeps one for the next writer. */
+static struct store_s3 *upload_conn_take(struct store_s3 *s, struct error *err)
+{
+    struct store_s3 *u = s->uploader;
+    if (u) {
+        s->uploader = NULL;
+        return u;
+    }
+    u = calloc(1, sizeof *u);
+    if (u) {
+        u->multi = curl_multi_init();
+        u->easy = curl_easy_init();
+    }
+    if (!u || !u->multi || !u->easy) {
+        if (u && u->easy)
+            curl_easy_cleanup(u->easy);
+        if (u && u->multi)
+            curl_multi_cleanup(u->multi);
+        free(u);
+        error_set(err, ERR_OUT_OF_MEMORY, "cannot create libcurl handles for an upload");
+        return NULL;
+    }
+    u->base.ops = s->base.ops;
+    u->cfg = s->cfg;
+    u->creds = s->creds;
+    u->rng = (uint64_t)(random_unit(s) * 9007199254740992.0) | 1;
+    return u;
+}
+
+static void upload_conn_free(struct store_s3 *u)
+{
+    if (!u)
+        return;
+    curl_easy_cleanup(u->easy);
+    curl_multi_cleanup(u->multi);
+    free(u);
+}
+
+static void upload_conn_give_back(struct store_s3 *s, struct store_s3 *u)
+{
+    if (!u)
+        return;
+    if (!s->uploader) {
+        s->uploader = u;
+        return;
+    }
+    upload_conn_free(u);
+}
+
 static int put_object(struct store_writer *w, struct error *err)
 {
     struct request req;
@@ -862,8 +934,8 @@ static int create_upload(struct store_writer *w, struct error *err)
     writer_request(w, &req, "CreateMultipartUpload", "POST");
     req.query[req.query_count++] = (struct sigv4_param){"uploads", ""};
     struct xfer x;
-    xfer_init(&x, w->s3, w->s3->easy);
-    int rc = perform(w->s3, &x, &req, err);
+    xfer_init(&x, w->up, w->up->easy);
+    int rc = perform(w->up, &x, &req, err);
     if (rc == 0 && !s3_xml_find_text((const char *)x.body.data, x.body.len, "UploadId",
                                      w->upload_id, sizeof w->upload_id)) {
         rc = error_set(err, ERR_IO,
@@ -889,7 +961,8 @@ static bool xml_escape_append(struct buf *b, const char *s)
     return true;
 }
 
-static int upload_part(struct store_writer *w, struct error *err)
+/* Uploads `data` as the next part (on the writer's thread), and empties it. */
+static int upload_part(struct store_writer *w, struct buf *data, struct error *err)
 {
     if (w->parts >= S3_MAX_PARTS)
         return error_set(err, ERR_IO,
@@ -904,10 +977,10 @@ static int upload_part(struct store_writer *w, struct error *err)
     req.query[req.query_count++] = (struct sigv4_param){"partNumber", number_text};
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     unsigned char digest[EVP_MAX_MD_SIZE];
-    request_body(&req, w->part.data, w->part.len, md5, digest);
+    request_body(&req, data->data, data->len, md5, digest);
     struct xfer x;
-    xfer_init(&x, w->s3, w->s3->easy);
-    int rc = perform(w->s3, &x, &req, err);
+    xfer_init(&x, w->up, w->up->easy);
+    int rc = perform(w->up, &x, &req, err);
     buf_free(&x.body);
     if (rc != 0)
         return -1;
@@ -924,11 +997,11 @@ static int upload_part(struct store_writer *w, struct error *err)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory recording part %d of s3://%s/%s",
                          number, w->bucket, w->key);
     if (EVP_DigestUpdate(w->md5_parts, digest, 16) != 1 ||
-        EVP_DigestUpdate(w->md5_whole, w->part.data, w->part.len) != 1)
+        EVP_DigestUpdate(w->md5_whole, data->data, data->len) != 1)
         return error_set(err, ERR_OUT_OF_MEMORY, "MD5 of part %d of s3://%s/%s failed", number,
                          w->bucket, w->key);
     w->parts = number;
-    buf_reset(&w->part);
+    buf_reset(data);
     return 0;
 }
 
@@ -958,8 +1031,8 @@ static bool completed_anyway(struct store_writer *w)
     struct xfer x;
     struct error err;
     error_clear(&err);
-    xfer_init(&x, w->s3, w->s3->easy);
-    bool ok = perform(w->s3, &x, &req, &err) == 0;
+    xfer_init(&x, w->up, w->up->easy);
+    bool ok = perform(w->up, &x, &req, &err) == 0;
     buf_free(&x.body);
     char etag[HTTP_ETAG_MAX];
     const char *src = x.resp.etag + (x.resp.etag[0] == '"');
@@ -999,8 +1072,8 @@ static int complete_upload(struct store_writer *w, struct error *err)
     req.content_type = "application/xml";
     sha256_hex(body.data, body.len, req.payload_hash);
     struct xfer x;
-    xfer_init(&x, w->s3, w->s3->easy);
-    int rc = perform(w->s3, &x, &req, err);
+    xfer_init(&x, w->up, w->up->easy);
+    int rc = perform(w->up, &x, &req, err);
     buf_free(&x.body);
     buf_free(&body);
     if (rc != 0 && strcmp(err->type, "NoSuchUpload") == 0 && completed_anyway(w))
@@ -1019,15 +1092,17 @@ static void abort_upload(struct store_writer *w)
     struct xfer x;
     struct error err;
     error_clear(&err);
-    xfer_init(&x, w->s3, w->s3->easy);
+    xfer_init(&x, w->up, w->up->easy);
     /* Cleaning up, often after the deadline itself cut a request short: the
      * abort gets a short grace past it so that no upload is left behind. */
     enum { ABORT_GRACE_MS = 500 }; /* within the second the Lambda loop keeps back */
     int64_t deadline = w->s3->deadline_ms;
     if (deadline > 0)
-        w->s3->deadline_ms = (now_ms() > deadline ? now_ms() : deadline) + ABORT_GRACE_MS;
-    int rc = perform(w->s3, &x, &req, &err);
-    w->s3->deadline_ms = deadline;
+        w->up->deadline_ms = (now_ms() > deadline ? now_ms() : deadline) + ABORT_GRACE_MS;
+    else
+        w->up->deadline_ms = 0;
+    int rc = perform(w->up, &x, &req, &err);
+    w->up->deadline_ms = deadline;
     if (rc != 0 && strcmp(err.type, "NoSuchUpload") != 0)
         log_fields(LOG_ERROR,
                    "s3 multipart upload not aborted; its parts remain until a "
@@ -1038,12 +1113,112 @@ static void abort_upload(struct store_writer *w)
     w->multipart = false;
 }
 
+/* ---- the upload thread -------------------------------------------------- */
+
+/* Uploads each part handed over (creating the upload before the first), until
+ * told to stop; after a failure it takes no more parts. */
+static void *upload_thread(void *arg)
+{
+    struct store_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->job_pending && !w->stop)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (!w->job_pending)
+            break;
+        w->up->deadline_ms = w->job_deadline_ms;
+        pthread_mutex_unlock(&w->lock);
+        struct error err;
+        error_clear(&err);
+        int rc = (!w->multipart && create_upload(w, &err) != 0) || upload_part(w, &w->job, &err) != 0
+                     ? -1
+                     : 0;
+        pthread_mutex_lock(&w->lock);
+        if (rc != 0) {
+            w->job_err = err;
+            w->job_failed = true;
+        }
+        w->job_pending = false;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Hands the full part over to the thread (starting it for the first), once
+ * the previous part is uploaded. Fails with the thread's error if an upload
+ * has failed. */
+static int hand_off(struct store_writer *w, struct error *err)
+{
+    if (!w->thread_started) {
+        if (!w->up && !(w->up = upload_conn_take(w->s3, err)))
+            return -1;
+        if (pthread_create(&w->thread, NULL, upload_thread, w) != 0)
+            return error_set(err, ERR_OUT_OF_MEMORY,
+                             "cannot start the upload thread for s3://%s/%s", w->bucket, w->key);
+        w->thread_started = true;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (w->job_pending)
+        pthread_cond_wait(&w->cond, &w->lock);
+    if (w->job_failed) {
+        *err = w->job_err;
+        pthread_mutex_unlock(&w->lock);
+        return -1;
+    }
+    struct buf t = w->job;
+    w->job = w->part;
+    w->part = t;
+    buf_reset(&w->part);
+    w->job_deadline_ms = w->s3->deadline_ms;
+    w->job_pending = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+/* True (with the thread's error in err) if an upload has failed. */
+static bool upload_failed(struct store_writer *w, struct error *err)
+{
+    if (!w->thread_started)
+        return false;
+    pthread_mutex_lock(&w->lock);
+    bool failed = w->job_failed;
+    if (failed)
+        *err = w->job_err;
+    pthread_mutex_unlock(&w->lock);
+    return failed;
+}
+
+/* Lets the thread finish its part and end. Returns -1 with the thread's error
+ * (if err is not NULL) if an upload failed. */
+static int upload_finish(struct store_writer *w, struct error *err)
+{
+    if (!w->thread_started)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    w->thread_started = false;
+    if (!w->job_failed)
+        return 0;
+    if (err)
+        *err = w->job_err;
+    return -1;
+}
+
 static void writer_free(struct store_writer *w)
 {
     EVP_MD_CTX_free(w->md5_whole);
     EVP_MD_CTX_free(w->md5_parts);
     buf_free(&w->part);
+    buf_free(&w->job);
     buf_free(&w->xml);
+    upload_conn_give_back(w->s3, w->up);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
     free(w->bucket);
     free(w->key);
     free(w);
@@ -1071,7 +1246,10 @@ static int s3_open_write(struct store *base, const char *bucket, const char *key
                          bucket, key);
     }
     w->s3 = s;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
     buf_init(&w->part, s->cfg.part_size);
+    buf_init(&w->job, s->cfg.part_size);
     buf_init(&w->xml, PART_XML_MAX);
     *out = w;
     return 0;
@@ -1095,8 +1273,7 @@ static int s3_write(struct store_writer *w, const void *p, size_t n, struct erro
         bytes += take;
         n -= take;
         w->written += take;
-        if (w->part.len == w->s3->cfg.part_size &&
-            ((!w->multipart && create_upload(w, err) != 0) || upload_part(w, err) != 0)) {
+        if (w->part.len == w->s3->cfg.part_size && hand_off(w, err) != 0) {
             w->failed = true;
             return -1;
         }
@@ -1106,20 +1283,37 @@ static int s3_write(struct store_writer *w, const void *p, size_t n, struct erro
 
 static void s3_abort(struct store_writer *w)
 {
-    abort_upload(w);
+    upload_finish(w, NULL);
+    if (w->up) {
+        w->up->deadline_ms = w->s3->deadline_ms;
+        abort_upload(w);
+    }
     writer_free(w);
 }
 
 static int s3_commit(struct store_writer *w, struct error *err)
 {
     int rc;
-    if (w->failed)
+    if (w->failed) {
         rc = error_set(err, ERR_IO, "committing s3://%s/%s after an earlier failure", w->bucket,
                        w->key);
-    else if (!w->multipart)
-        rc = put_object(w, err);
-    else
-        rc = (w->part.len > 0 ? upload_part(w, err) : 0) == 0 ? complete_upload(w, err) : -1;
+    } else if (!w->thread_started) {
+        rc = put_object(w, err); /* never a full part: one PutObject */
+    } else if (upload_failed(w, err)) {
+        rc = -1;
+    } else {
+        rc = w->part.len > 0 ? hand_off(w, err) : 0;
+        struct error thread_err;
+        error_clear(&thread_err);
+        if (upload_finish(w, &thread_err) != 0 && rc == 0) {
+            *err = thread_err;
+            rc = -1;
+        }
+        if (rc == 0) {
+            w->up->deadline_ms = w->s3->deadline_ms;
+            rc = complete_upload(w, err);
+        }
+    }
     if (rc != 0) {
         s3_abort(w);
         return -1;
@@ -1135,6 +1329,7 @@ static int s3_commit(struct store_writer *w, struct error *err)
 static void s3_destroy(struct store *base)
 {
     struct store_s3 *s = (struct store_s3 *)base;
+    upload_conn_free(s->uploader);
     if (s->easy)
         curl_easy_cleanup(s->easy);
     if (s->multi)
