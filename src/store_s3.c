@@ -117,9 +117,8 @@ struct store_writer {
     int parts;
     struct buf xml; /* the <Part> elements of CompleteMultipartUpload so far */
     uint64_t written;
-    /* MD5 of all the bytes, and of the parts' MD5s: the two ETags the completed
-     * object can have (S3's multipart form, or a plain MD5 as s3rver gives). */
-    EVP_MD_CTX *md5_whole, *md5_parts;
+    /* MD5 of the parts' MD5s: S3's ETag for the completed object. */
+    EVP_MD_CTX *md5_parts;
 };
 
 static int64_t now_ms(void)
@@ -842,14 +841,20 @@ static void writer_request(const struct store_writer *w, struct request *req, co
     memcpy(req->payload_hash, SIGV4_EMPTY_SHA256, sizeof req->payload_hash);
 }
 
-/* Sets the body, its SHA-256 (signed) and Content-MD5 (S3 checks it). */
-static void request_body(struct request *req, const void *data, size_t len, char md5_b64[25],
-                         unsigned char md5[EVP_MAX_MD_SIZE])
+/* Sets the body and its Content-MD5 (S3 checks it). Over HTTPS, where TLS
+ * protects the body, the payload is not signed (UNSIGNED-PAYLOAD, as botocore
+ * does for S3): one hash of each byte instead of two. Over plain HTTP the
+ * SHA-256 is signed as well. */
+static void request_body(const struct store_s3 *s, struct request *req, const void *data,
+                         size_t len, char md5_b64[25], unsigned char md5[EVP_MAX_MD_SIZE])
 {
     unsigned int md5_len = 0;
     req->body = data;
     req->body_len = len;
-    sha256_hex(data ? data : "", len, req->payload_hash);
+    if (s->cfg.https)
+        memcpy(req->payload_hash, SIGV4_UNSIGNED_PAYLOAD, sizeof SIGV4_UNSIGNED_PAYLOAD);
+    else
+        sha256_hex(data ? data : "", len, req->payload_hash);
     EVP_Digest(data ? data : "", len, md5, &md5_len, EVP_md5(), NULL);
     EVP_EncodeBlock((unsigned char *)md5_b64, md5, (int)md5_len);
     req->headers[req->header_count++] = (struct sigv4_param){"content-md5", md5_b64};
@@ -914,7 +919,7 @@ static int put_object(struct store_writer *w, struct error *err)
     char md5[25];
     unsigned char digest[EVP_MAX_MD_SIZE];
     writer_request(w, &req, "PutObject", "PUT");
-    request_body(&req, w->part.data, w->part.len, md5, digest);
+    request_body(w->s3, &req, w->part.data, w->part.len, md5, digest);
     struct xfer x;
     xfer_init(&x, w->s3, w->s3->easy);
     int rc = perform(w->s3, &x, &req, err);
@@ -925,10 +930,8 @@ static int put_object(struct store_writer *w, struct error *err)
 static int create_upload(struct store_writer *w, struct error *err)
 {
     struct request req;
-    w->md5_whole = EVP_MD_CTX_new();
     w->md5_parts = EVP_MD_CTX_new();
-    if (!w->md5_whole || !w->md5_parts || EVP_DigestInit_ex(w->md5_whole, EVP_md5(), NULL) != 1 ||
-        EVP_DigestInit_ex(w->md5_parts, EVP_md5(), NULL) != 1)
+    if (!w->md5_parts || EVP_DigestInit_ex(w->md5_parts, EVP_md5(), NULL) != 1)
         return error_set(err, ERR_OUT_OF_MEMORY, "cannot set up MD5 for s3://%s/%s", w->bucket,
                          w->key);
     writer_request(w, &req, "CreateMultipartUpload", "POST");
@@ -977,7 +980,7 @@ static int upload_part(struct store_writer *w, struct buf *data, struct error *e
     req.query[req.query_count++] = (struct sigv4_param){"partNumber", number_text};
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     unsigned char digest[EVP_MAX_MD_SIZE];
-    request_body(&req, data->data, data->len, md5, digest);
+    request_body(w->up, &req, data->data, data->len, md5, digest);
     struct xfer x;
     xfer_init(&x, w->up, w->up->easy);
     int rc = perform(w->up, &x, &req, err);
@@ -996,8 +999,7 @@ static int upload_part(struct store_writer *w, struct buf *data, struct error *e
     if (!ok)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory recording part %d of s3://%s/%s",
                          number, w->bucket, w->key);
-    if (EVP_DigestUpdate(w->md5_parts, digest, 16) != 1 ||
-        EVP_DigestUpdate(w->md5_whole, data->data, data->len) != 1)
+    if (EVP_DigestUpdate(w->md5_parts, digest, 16) != 1)
         return error_set(err, ERR_OUT_OF_MEMORY, "MD5 of part %d of s3://%s/%s failed", number,
                          w->bucket, w->key);
     w->parts = number;
@@ -1013,16 +1015,16 @@ static void hex(const unsigned char *p, size_t n, char *out)
 
 /* A CompleteMultipartUpload retried after its response was lost finds the
  * upload gone (NoSuchUpload). If the object now there has the ETag our parts
- * give, the first attempt did complete it. */
+ * give (S3's multipart form: the MD5 of the parts' MD5s, "-", the part
+ * count), the first attempt did complete it. A server that gives completed
+ * uploads a plain MD5 ETag (s3rver) is not believed: the error stands. */
 static bool completed_anyway(struct store_writer *w)
 {
-    unsigned char whole[EVP_MAX_MD_SIZE], parts[EVP_MAX_MD_SIZE];
-    unsigned int n1 = 0, n2 = 0;
-    if (EVP_DigestFinal_ex(w->md5_whole, whole, &n1) != 1 ||
-        EVP_DigestFinal_ex(w->md5_parts, parts, &n2) != 1 || n1 != 16 || n2 != 16)
+    unsigned char parts[EVP_MAX_MD_SIZE];
+    unsigned int n2 = 0;
+    if (EVP_DigestFinal_ex(w->md5_parts, parts, &n2) != 1 || n2 != 16)
         return false;
-    char plain[40], multipart[64];
-    hex(whole, 16, plain);
+    char multipart[64];
     hex(parts, 16, multipart);
     snprintf(multipart + 32, sizeof multipart - 32, "-%d", w->parts);
 
@@ -1041,7 +1043,7 @@ static bool completed_anyway(struct store_writer *w)
     etag[len] = '\0';
     if (len > 0 && etag[len - 1] == '"')
         etag[len - 1] = '\0';
-    ok = ok && (strcasecmp(etag, plain) == 0 || strcasecmp(etag, multipart) == 0);
+    ok = ok && strcasecmp(etag, multipart) == 0;
     log_fields(LOG_WARN,
                ok ? "CompleteMultipartUpload was retried after it had succeeded; the object "
                     "has the expected ETag"
@@ -1211,7 +1213,6 @@ static int upload_finish(struct store_writer *w, struct error *err)
 
 static void writer_free(struct store_writer *w)
 {
-    EVP_MD_CTX_free(w->md5_whole);
     EVP_MD_CTX_free(w->md5_parts);
     buf_free(&w->part);
     buf_free(&w->job);
