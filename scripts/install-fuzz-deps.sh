@@ -3,19 +3,10 @@
 # sanitizer runtimes (Debian 12: clang 14). Separate from install-deps.sh,
 # which the ordinary build and tests use; this one is only for fuzzing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || missing+=(clang-14)
 compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null ||
     missing+=(libclang-rt-14-dev)
-
-if ((${#missing[@]})); then
-    if [[ $(id -u) != 0 ]]; then
-        echo "install-fuzz-deps: missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
-        exit 1
-    fi
-    echo "install-fuzz-deps: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/apt-install.sh install-fuzz-deps "${missing[@]}"
