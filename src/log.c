@@ -59,6 +59,27 @@ static void timestamp(char *buf, size_t cap)
     snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* Appends text for a plain-text line: control characters become escapes, so
+ * a value (an object key, say) can never start a forged line of its own. */
+static void text_escaped(struct jsonw *w, const char *text)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f) {
+            jsonw_rawn(w, (const char *)p, 1);
+        } else if (*p == '\n') {
+            jsonw_raw(w, "\\n");
+        } else if (*p == '\r') {
+            jsonw_raw(w, "\\r");
+        } else if (*p == '\t') {
+            jsonw_raw(w, "\\t");
+        } else {
+            char escape[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+            jsonw_rawn(w, escape, sizeof escape);
+        }
+    }
+}
+
 /* One line, built whole and written with one call so concurrent writers (the
  * Lambda service reads stderr) never see half a line. */
 static void emit(enum log_level level, const char *message, va_list *fields)
@@ -95,13 +116,13 @@ static void emit(enum log_level level, const char *message, va_list *fields)
             jsonw_raw(&w, state.request_id);
         }
         jsonw_raw(&w, " ");
-        jsonw_raw(&w, message);
+        text_escaped(&w, message);
         for (const char *name; fields && (name = va_arg(*fields, const char *));) {
             const char *value = va_arg(*fields, const char *);
             jsonw_raw(&w, " ");
-            jsonw_raw(&w, name);
+            text_escaped(&w, name);
             jsonw_raw(&w, "=");
-            jsonw_raw(&w, value ? value : "");
+            text_escaped(&w, value ? value : "");
         }
     }
     int n = jsonw_finish(&w);

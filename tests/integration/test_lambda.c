@@ -24,19 +24,6 @@
 #include "harness.h"
 #include "s3env.h"
 
-/* make sanitize builds everything with AddressSanitizer: valgrind cannot run
- * such a program, and its runtime needs the /proc a bare root lacks. */
-#if defined(__SANITIZE_ADDRESS__)
-#define BUILT_WITH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BUILT_WITH_ASAN 1
-#endif
-#endif
-#ifndef BUILT_WITH_ASAN
-#define BUILT_WITH_ASAN 0
-#endif
-
 #define FUNCTION_NAME "tdr-backend-checks-results-test"
 #define KIB 1024L
 #define MIB (1024L * 1024L)

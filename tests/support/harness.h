@@ -7,6 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1 when this test (and so the program, built alike) uses AddressSanitizer:
+ * valgrind cannot run such a program, its memory use is not the product's,
+ * and its runtime needs the /proc that a bare root lacks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BUILT_WITH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BUILT_WITH_ASAN 1
+#endif
+#endif
+#ifndef BUILT_WITH_ASAN
+#define BUILT_WITH_ASAN 0
+#endif
+
 /* Path of the built program: $BCR_BIN, else build/backend-checks-results. */
 const char *harness_bin(void);
 

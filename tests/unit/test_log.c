@@ -249,6 +249,21 @@ static void test_overlong_line_keeps_the_format(void **state)
     free(c.text);
 }
 
+/* In text format a value cannot forge a line: control characters are escaped. */
+static void test_text_format_escapes_control_characters(void **state)
+{
+    (void)state;
+    struct capture c;
+    start(&c, NULL, NULL);
+    log_fields(LOG_INFO, "reading\r", "key", "r/a\n2026-11-21T00:00:00.000Z ERROR forged\x01",
+               LOG_END);
+    const char *text = finish(&c);
+    assert_int_equal(count_lines(text), 1);
+    assert_non_null(
+        strstr(text, "reading\\r key=r/a\\n2026-11-21T00:00:00.000Z ERROR forged\\x01\n"));
+    free(c.text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_levels_filter),
         cmocka_unit_test(test_raw_lines),
         cmocka_unit_test(test_overlong_line_keeps_the_format),
+        cmocka_unit_test(test_text_format_escapes_control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
