@@ -233,7 +233,8 @@ bool s3_xml_root(const char *doc, size_t len, char *out, size_t cap)
         const char *name;
         size_t n;
         read_name(&c, &name, &n);
-        if (n == 0 || n >= cap)
+        /* A NUL byte is no part of an XML name: such a document is not S3's. */
+        if (n == 0 || n >= cap || memchr(name, '\0', n))
             return false;
         memcpy(out, name, n);
         out[n] = '\0';

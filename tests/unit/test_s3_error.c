@@ -127,6 +127,9 @@ static void test_find_text_and_root(void **state)
     assert_string_equal(out, "VXBsb2FkIElE&+/=");
     assert_false(s3_xml_find_text(doc, strlen(doc), "Upload", out, sizeof out));
     assert_false(s3_xml_root("  text only", 11, out, sizeof out));
+    /* NUL bytes in a name: not an XML document S3 would send */
+    assert_false(s3_xml_root("<\0\0>", 4, out, sizeof out));
+    assert_false(s3_xml_root("<Error\0junk><Code>X</Code></Error>", 34, out, sizeof out));
     char small[4];
     assert_false(s3_xml_root(doc, strlen(doc), small, sizeof small));
 }
