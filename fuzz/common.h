@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "memsink.h"
 #include "sink.h"
 
 /* What libFuzzer calls; declared here for -Wmissing-prototypes. */
@@ -24,20 +25,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* A sink that collects into a growing heap buffer through a small buffer (so
- * it flushes often). */
-struct memsink {
-    struct sink sink;
-    uint8_t small[61]; /* odd size on purpose */
-    char *data;        /* NUL-terminated */
-    size_t len;
-};
-
-void memsink_init(struct memsink *m);
-/* Flushes and returns the text collected so far. */
-const char *memsink_text(struct memsink *m);
-void memsink_free(struct memsink *m);
 
 /* A heap copy of data with no terminating NUL and no slack, so a read past the
  * end is caught by AddressSanitizer. Caller frees. */

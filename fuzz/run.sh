@@ -40,10 +40,11 @@ $make --no-print-directory -s BUILD="$build" CC="$cc" WERROR=-Werror OPT="$opt" 
 
 # The targets.
 mkdir -p "$build/bin" "$build/logs" "$build/artifacts"
-cflags="-std=c11 -D_DEFAULT_SOURCE $warnings -Werror $opt -Isrc -Ifuzz"
-for support in common split; do
+cflags="-std=c11 -D_DEFAULT_SOURCE $warnings -Werror $opt -Isrc -Ifuzz -Itests/support"
+for support in fuzz/common.c fuzz/split.c tests/support/memsink.c; do
+    name=$(basename "$support" .c)
     # shellcheck disable=SC2086
-    $cc $cflags $instrument -c "fuzz/$support.c" -o "$build/obj/fuzz_support_$support.o" || exit 1
+    $cc $cflags $instrument -c "$support" -o "$build/obj/fuzz_support_$name.o" || exit 1
 done
 if [[ -n ${FUZZ_TARGETS:-} ]]; then
     targets=($FUZZ_TARGETS)
@@ -57,7 +58,8 @@ fi
 for t in "${targets[@]}"; do
     # shellcheck disable=SC2086
     $cc $cflags $instrument $link -o "$build/bin/$t" "fuzz/$t.c" \
-        "$build/obj/fuzz_support_common.o" "$build/obj/fuzz_support_split.o" "$build/libbcr.a" \
+        "$build/obj/fuzz_support_common.o" "$build/obj/fuzz_support_split.o" \
+        "$build/obj/fuzz_support_memsink.o" "$build/libbcr.a" \
         -lcurl -lcrypto -ljansson -lm || exit 1
 done
 

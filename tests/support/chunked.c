@@ -38,36 +38,3 @@ void chunked_free(struct chunked *c)
 {
     free(c->window);
 }
-
-static int collect_flush(struct sink *s, struct error *err)
-{
-    (void)err;
-    struct collected *c = s->ctx;
-    c->data = realloc(c->data, c->len + s->len + 1);
-    memcpy(c->data + c->len, s->buf, s->len);
-    c->len += s->len;
-    c->data[c->len] = '\0';
-    s->len = 0;
-    return 0;
-}
-
-void collected_init(struct collected *c)
-{
-    memset(c, 0, sizeof *c);
-    c->sink.buf = c->buf;
-    c->sink.cap = sizeof c->buf;
-    c->sink.flush = collect_flush;
-    c->sink.ctx = c;
-    c->data = calloc(1, 1);
-}
-
-const char *collected_text(struct collected *c)
-{
-    sink_flush(&c->sink, NULL);
-    return c->data;
-}
-
-void collected_free(struct collected *c)
-{
-    free(c->data);
-}

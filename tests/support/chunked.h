@@ -15,17 +15,4 @@ struct chunked {
 void chunked_init(struct chunked *c, const void *data, size_t len, size_t chunk);
 void chunked_free(struct chunked *c);
 
-/* A sink that collects everything written into a growing heap buffer. */
-struct collected {
-    struct sink sink;
-    uint8_t buf[64]; /* small on purpose: flushes often */
-    char *data;      /* owned, NUL-terminated */
-    size_t len;
-};
-
-void collected_init(struct collected *c);
-/* Flushes and returns the collected text (owned by c). */
-const char *collected_text(struct collected *c);
-void collected_free(struct collected *c);
-
 #endif

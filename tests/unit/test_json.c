@@ -11,22 +11,23 @@
 #include <string.h>
 
 #include "chunked.h"
+#include "memsink.h"
 #include "json.h"
 
 /* Runs json_copy_document, returning the minified text or "ERR <type>". */
 static char *copy_doc(const char *text)
 {
-    struct collected c;
-    collected_init(&c);
+    struct memsink c;
+    memsink_init(&c);
     struct error err = {{0}, {0}};
     char *result;
     if (json_copy_document(text, strlen(text), &c.sink, "T", &err) == 0) {
-        result = strdup(collected_text(&c));
+        result = strdup(memsink_text(&c));
     } else {
         result = malloc(strlen(err.message) + 8);
         sprintf(result, "ERR %s", err.message);
     }
-    collected_free(&c);
+    memsink_free(&c);
     return result;
 }
 
@@ -35,16 +36,16 @@ static char *copy_chunked(const char *text, size_t chunk)
 {
     struct chunked src;
     chunked_init(&src, text, strlen(text), chunk);
-    struct collected c;
-    collected_init(&c);
+    struct memsink c;
+    memsink_init(&c);
     struct error err = {{0}, {0}};
     char *result;
     if (json_copy_value(&src.src, &c.sink, "T", &err) == 0 && json_peek(&src.src, &err) == -1) {
-        result = strdup(collected_text(&c));
+        result = strdup(memsink_text(&c));
     } else {
         result = strdup("ERR");
     }
-    collected_free(&c);
+    memsink_free(&c);
     chunked_free(&src);
     return result;
 }

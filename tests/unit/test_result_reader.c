@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "chunked.h"
+#include "memsink.h"
 #include "result_reader.h"
 
 struct outcome {
@@ -27,19 +28,19 @@ static void stream(const char *file, enum transformation t, size_t chunk, struct
     assert_non_null(r);
     struct chunked src;
     chunked_init(&src, file, strlen(file), chunk);
-    struct collected c;
-    collected_init(&c);
+    struct memsink c;
+    memsink_init(&c);
     struct output out = {.sink = c.sink};
     out.sink.ctx = &c;
     struct step_stats stats = {0};
     o->ok = result_reader_stream_source(r, &src.src, "s3://b/f.json", t, &out, &stats, &err) == 0;
     c.sink = out.sink;
     if (o->ok)
-        snprintf(o->text, sizeof o->text, "%s", collected_text(&c));
+        snprintf(o->text, sizeof o->text, "%s", memsink_text(&c));
     else
         snprintf(o->text, sizeof o->text, "%s: %s", err.type, err.message);
     o->entries = stats.entries;
-    collected_free(&c);
+    memsink_free(&c);
     chunked_free(&src);
     result_reader_free(r);
 }

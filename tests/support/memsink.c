@@ -1,0 +1,43 @@
+#include "memsink.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int memsink_flush(struct sink *s, struct error *err)
+{
+    (void)err;
+    struct memsink *m = s->ctx;
+    char *grown = realloc(m->data, m->len + s->len + 1);
+    if (!grown)
+        abort();
+    m->data = grown;
+    memcpy(m->data + m->len, s->buf, s->len);
+    m->len += s->len;
+    m->data[m->len] = '\0';
+    s->len = 0;
+    return 0;
+}
+
+void memsink_init(struct memsink *m)
+{
+    memset(m, 0, sizeof *m);
+    m->sink.buf = m->small;
+    m->sink.cap = sizeof m->small;
+    m->sink.flush = memsink_flush;
+    m->sink.ctx = m;
+    m->data = calloc(1, 1);
+    if (!m->data)
+        abort();
+}
+
+const char *memsink_text(struct memsink *m)
+{
+    sink_flush(&m->sink, NULL);
+    return m->data;
+}
+
+void memsink_free(struct memsink *m)
+{
+    free(m->data);
+    m->data = NULL;
+}

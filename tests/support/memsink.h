@@ -1,0 +1,24 @@
+/* memsink: a sink that collects everything written into a growing heap
+ * buffer, through a small odd-sized buffer so that it flushes often. For the
+ * unit tests and the fuzz targets. Aborts if memory runs out. */
+#ifndef BCR_TEST_MEMSINK_H
+#define BCR_TEST_MEMSINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sink.h"
+
+struct memsink {
+    struct sink sink;  /* write here; its ctx is the memsink */
+    uint8_t small[61]; /* odd size on purpose */
+    char *data;        /* owned, NUL-terminated */
+    size_t len;
+};
+
+void memsink_init(struct memsink *m);
+/* Flushes and returns the text collected so far (owned by m). */
+const char *memsink_text(struct memsink *m);
+void memsink_free(struct memsink *m);
+
+#endif
