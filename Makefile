@@ -70,11 +70,13 @@ bench: deps
 package: $(BIN)
 	@scripts/package.sh $(BIN) $(BUILD)/function.zip
 
+FORMATTED = $(wildcard src/*.[ch] tests/*/*.[ch] fuzz/*.[ch] scripts/*.c bench/*.c)
+
 format:
-	clang-format -i src/*.[ch] tests/*/*.[ch]
+	clang-format -i $(FORMATTED)
 
 check-format:
-	clang-format --dry-run --Werror src/*.[ch] tests/*/*.[ch]
+	clang-format --dry-run --Werror $(FORMATTED)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

@@ -1132,9 +1132,10 @@ static void *upload_thread(void *arg)
         pthread_mutex_unlock(&w->lock);
         struct error err;
         error_clear(&err);
-        int rc = (!w->multipart && create_upload(w, &err) != 0) || upload_part(w, &w->job, &err) != 0
-                     ? -1
-                     : 0;
+        int rc =
+            (!w->multipart && create_upload(w, &err) != 0) || upload_part(w, &w->job, &err) != 0
+                ? -1
+                : 0;
         pthread_mutex_lock(&w->lock);
         if (rc != 0) {
             w->job_err = err;
