@@ -14,7 +14,7 @@ needs=(
     "libjansson-dev:/usr/include/jansson.h"
     "libcmocka-dev:/usr/include/cmocka.h"
     "python3-botocore:/usr/lib/python3/dist-packages/botocore/auth.py"
-    "zip:zip" "unzip:unzip" "valgrind:valgrind"
+    "zip:zip" "unzip:unzip" "valgrind:valgrind" "clang-format:clang-format" "cppcheck:cppcheck"
     "nodejs:node" "npm:npm"
     "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
 )
