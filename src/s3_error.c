@@ -219,28 +219,34 @@ static bool read_text(struct cursor *c, struct sink *s)
     return false;
 }
 
-bool s3_xml_root(const char *doc, size_t len, char *out, size_t cap)
+/* Moves to the next element's start tag and reads its name; false at the end. */
+static bool next_element(struct cursor *c, const char **name, size_t *n)
 {
-    struct cursor c = {doc, doc + len};
-    out[0] = '\0';
-    while (c.p < c.end) {
-        if (*c.p != '<') {
-            c.p++;
+    while (c->p < c->end) {
+        if (*c->p != '<') {
+            c->p++;
             continue;
         }
-        if (skip_non_element(&c))
+        if (skip_non_element(c))
             continue;
-        const char *name;
-        size_t n;
-        read_name(&c, &name, &n);
-        /* A NUL byte is no part of an XML name: such a document is not S3's. */
-        if (n == 0 || n >= cap || memchr(name, '\0', n))
-            return false;
-        memcpy(out, name, n);
-        out[n] = '\0';
+        read_name(c, name, n);
         return true;
     }
     return false;
+}
+
+bool s3_xml_root(const char *doc, size_t len, char *out, size_t cap)
+{
+    struct cursor c = {doc, doc + len};
+    const char *name;
+    size_t n;
+    out[0] = '\0';
+    /* A NUL byte is no part of an XML name: such a document is not S3's. */
+    if (!next_element(&c, &name, &n) || n == 0 || n >= cap || memchr(name, '\0', n))
+        return false;
+    memcpy(out, name, n);
+    out[n] = '\0';
+    return true;
 }
 
 bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, size_t cap)
@@ -248,16 +254,9 @@ bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, 
     struct cursor c = {doc, doc + len};
     size_t want = strlen(name);
     out[0] = '\0';
-    while (c.p < c.end) {
-        if (*c.p != '<') {
-            c.p++;
-            continue;
-        }
-        if (skip_non_element(&c))
-            continue;
-        const char *tag;
-        size_t n;
-        read_name(&c, &tag, &n);
+    const char *tag;
+    size_t n;
+    while (next_element(&c, &tag, &n)) {
         bool empty = false;
         if (!skip_attributes(&c, &empty))
             return false;
