@@ -81,26 +81,7 @@ static void build_path(const char *name, char *out, size_t cap)
 static int group_setup(void **state)
 {
     (void)state;
-    /* Nothing from the caller's environment may steer the programs elsewhere. */
-    const char *vars[] = {"AWS_PROFILE",
-                          "AWS_SHARED_CREDENTIALS_FILE",
-                          "AWS_CONFIG_FILE",
-                          "AWS_ENDPOINT_URL",
-                          "AWS_ENDPOINT_URL_S3",
-                          "AWS_DEFAULT_REGION",
-                          "AWS_MAX_ATTEMPTS",
-                          "AWS_SESSION_TOKEN",
-                          "BCR_S3_PART_SIZE",
-                          "BCR_TRANSFORMATION",
-                          "AWS_LAMBDA_LOG_FORMAT",
-                          "AWS_LAMBDA_LOG_LEVEL",
-                          "AWS_LAMBDA_RUNTIME_API",
-                          "HTTP_PROXY",
-                          "http_proxy",
-                          "ALL_PROXY",
-                          "all_proxy"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        unsetenv(vars[i]);
+    s3env_isolate_environment();
     if (!s3env_node_available() || !fun_available())
         return 0;
 

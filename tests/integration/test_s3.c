@@ -38,27 +38,7 @@ struct fx {
 static int group_setup(void **state)
 {
     (void)state;
-    /* Nothing from the caller's environment may steer the product elsewhere. */
-    const char *vars[] = {"AWS_PROFILE",
-                          "AWS_SHARED_CREDENTIALS_FILE",
-                          "AWS_CONFIG_FILE",
-                          "AWS_ENDPOINT_URL",
-                          "AWS_ENDPOINT_URL_S3",
-                          "AWS_DEFAULT_REGION",
-                          "AWS_MAX_ATTEMPTS",
-                          "AWS_SESSION_TOKEN",
-                          "BCR_S3_PART_SIZE",
-                          "BCR_S3_LOW_SPEED_LIMIT",
-                          "BCR_S3_LOW_SPEED_TIME",
-                          "BCR_S3_CONNECT_TIMEOUT_MS",
-                          "HTTP_PROXY",
-                          "http_proxy",
-                          "HTTPS_PROXY",
-                          "https_proxy",
-                          "ALL_PROXY",
-                          "all_proxy"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        unsetenv(vars[i]);
+    s3env_isolate_environment();
     if (!s3env_node_available())
         return 0;
     if (s3env_start(&env, NULL) != 0)

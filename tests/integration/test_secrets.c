@@ -30,11 +30,7 @@ static char event_path[4200];
 static int group_setup(void **state)
 {
     (void)state;
-    static const char *const vars[] = {"AWS_PROFILE",      "AWS_SHARED_CREDENTIALS_FILE",
-                                       "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-                                       "AWS_MAX_ATTEMPTS", "BCR_S3_PART_SIZE"};
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
-        unsetenv(vars[i]);
+    s3env_isolate_environment();
     root = harness_tmpdir();
     if (!s3env_node_available())
         return 0;

@@ -27,6 +27,36 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void s3env_isolate_environment(void)
+{
+    static const char *const vars[] = {
+        "AWS_PROFILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_DEFAULT_REGION",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_SESSION_TOKEN",
+        "BCR_S3_PART_SIZE",
+        "BCR_S3_LOW_SPEED_LIMIT",
+        "BCR_S3_LOW_SPEED_TIME",
+        "BCR_S3_CONNECT_TIMEOUT_MS",
+        "BCR_TRANSFORMATION",
+        "AWS_LAMBDA_LOG_FORMAT",
+        "AWS_LAMBDA_LOG_LEVEL",
+        "AWS_LAMBDA_RUNTIME_API",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    };
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        unsetenv(vars[i]);
+}
+
 bool s3env_node_available(void)
 {
     static int known = -1;

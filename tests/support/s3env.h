@@ -57,6 +57,11 @@ struct s3env {
     char env_text[8192];
 };
 
+/* Unsets every variable of the caller's environment that could steer the
+ * program under test elsewhere (profiles, endpoints, region, retries, tunables,
+ * log settings, the Runtime API, HTTP proxies). Call in group setup. */
+void s3env_isolate_environment(void);
+
 /* True if `node` runs; otherwise prints why (once) on stderr. */
 bool s3env_node_available(void);
 
