@@ -237,7 +237,7 @@ static int count_outputs(const char *consignment)
 
 /* Requests in the proxy's log (since the test's reset) for which every given
  * condition holds: op (or NULL), key suffix (or NULL), and a flag set. */
-enum { WITH_RANGE = 1, WITH_IF_MATCH = 2, WITH_MD5 = 4, FAULTED = 8 };
+enum { WITH_RANGE = 1, WITH_IF_MATCH = 2, SIGNED_PAYLOAD = 4, FAULTED = 8 };
 static int count_requests(const char *op, const char *key_suffix, int flags)
 {
     char *text = s3env_control(&env, "GET", "/__control/requests", NULL);
@@ -263,7 +263,8 @@ static int count_requests(const char *op, const char *key_suffix, int flags)
             continue;
         if ((flags & WITH_IF_MATCH) && !json_is_string(json_object_get(r, "if_match")))
             continue;
-        if ((flags & WITH_MD5) && !json_is_true(json_object_get(r, "content_md5")))
+        const char *payload = json_string_value(json_object_get(r, "payload"));
+        if ((flags & SIGNED_PAYLOAD) && (!payload || strcmp(payload, "signed") != 0))
             continue;
         if ((flags & FAULTED) && !json_is_string(json_object_get(r, "fault")))
             continue;
@@ -308,10 +309,11 @@ static void test_same_output_as_directory_store(void **state)
         assert_int_equal(count_outputs(f->info.consignment_id), 1);
         assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     }
-    /* Small output: one PutObject, with Content-MD5; every result file read. */
+    /* Small output: one PutObject, its SHA-256 signed (the proxy checks it
+     * against the body); every result file read. */
     assert_int_equal(count_requests("CreateMultipartUpload", NULL, 0), 0);
     assert_int_equal(count_requests("PutObject", "/results.json", 0), 2);
-    assert_int_equal(count_requests("PutObject", "/results.json", WITH_MD5), 2);
+    assert_int_equal(count_requests("PutObject", "/results.json", SIGNED_PAYLOAD), 2);
     assert_true(count_requests("GetObject", "/SUCCEEDED_2.json", 0) >= 2);
     assert_clean_signatures();
 }
@@ -446,7 +448,7 @@ static void test_multipart_output(void **state)
     run_result_free(&res);
     assert_int_equal(count_requests("CreateMultipartUpload", "/results.json", 0), 1);
     assert_int_equal(count_requests("UploadPart", "/results.json", 0), parts);
-    assert_int_equal(count_requests("UploadPart", "/results.json", WITH_MD5), parts);
+    assert_int_equal(count_requests("UploadPart", "/results.json", SIGNED_PAYLOAD), parts);
     assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 1);
     assert_int_equal(count_requests("PutObject", NULL, 0), 0);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
@@ -798,6 +800,58 @@ static void test_no_orphan_when_the_abort_is_throttled(void **state)
                      "AccessDenied", "UploadPart");
 }
 
+/* CompleteMultipartUpload succeeds upstream but its response is lost (the
+ * connection resets): the retry finds NoSuchUpload, and a HeadObject showing
+ * S3's multipart ETag for our part count and our length proves the object
+ * ours. The run succeeds with the output whole. */
+static void test_completion_retried_after_it_succeeded(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 3000, 3, false, 1016);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"CompleteMultipartUpload\","
+                                            "\"action\":\"reset\",\"forward\":true}]"),
+                     0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    assert_ok("CompleteMultipartUpload response lost", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    assert_non_null(strstr(res.err, "retried after it had succeeded"));
+    run_result_free(&res);
+    assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 2);
+    assert_int_equal(count_requests("HeadObject", "/results.json", 0), 1);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_clean_signatures();
+}
+
+/* The same, but the object cannot be shown to be ours (HeadObject denied):
+ * the NoSuchUpload stands, so the run fails rather than claim an output it
+ * has not verified. */
+static void test_completion_unverified_is_an_error(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 3000, 3, false, 1017);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"CompleteMultipartUpload\","
+                                            "\"action\":\"reset\",\"forward\":true},"
+                                            "{\"op\":\"HeadObject\",\"action\":\"deny\"}]"),
+                     0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", NULL};
+    struct run_result res;
+    run_s3(f, extra, &res);
+    assert_error(&res, "NoSuchUpload",
+                 "An error occurred (NoSuchUpload) when calling the CompleteMultipartUpload "
+                 "operation: ");
+    assert_non_null(strstr(res.err, "the object is not ours"));
+    run_result_free(&res);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_clean_signatures();
+}
+
 /* Faults drawn at random (seeded, so the same ones every run) across every
  * kind of request; with enough attempts the run succeeds unchanged. */
 static void test_random_faults(void **state)
@@ -851,6 +905,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_orphan_when_a_later_read_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_when_the_abort_is_throttled, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_completion_retried_after_it_succeeded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_signature_failures_in_suite, setup, teardown),
     };

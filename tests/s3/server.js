@@ -26,7 +26,9 @@
 //    RequestTimeTooSkewed, AuthorizationHeaderMalformed) and are counted.
 //  - fills what s3rver lacks, as S3 does it: AbortMultipartUpload,
 //    ListMultipartUploads, NoSuchUpload, InvalidPart / InvalidPartOrder /
-//    EntityTooSmall on CompleteMultipartUpload, If-Match on GET/HEAD (412).
+//    EntityTooSmall on CompleteMultipartUpload, If-Match on GET/HEAD (412),
+//    and the ETag of an object made by CompleteMultipartUpload (the MD5 of
+//    the parts' MD5s, "-", the part count; s3rver gives the whole object's MD5).
 //  - applies fault rules (see FAULT RULES below), then forwards the request,
 //    without its credentials, to s3rver.
 //
@@ -635,6 +637,7 @@ function emulate(ctx) {
             return true;
         }
     }
+    ctx.multipartEtag = crypto.createHash('md5').update(Buffer.concat(parts.map(p => Buffer.from(p.etag, 'hex')))).digest('hex') + `-${parts.length}`;
     for (let i = 0; i < parts.length; i++) {
         const p = parts[i];
         let md5;
@@ -811,6 +814,21 @@ async function handle(req, res) {
     forward(ctx, fault);
 }
 
+// "bucket/key" -> the S3 ETag of an object CompleteMultipartUpload made, until
+// the object is written or deleted again.
+const multipartEtags = new Map();
+
+function objectEtag(bucket, key, s3rverEtag) {
+    const e = multipartEtags.get(`${bucket}/${key}`);
+    return e === undefined ? s3rverEtag : `"${e}"`;
+}
+
+function noteWrite(ctx, status) {
+    const id = `${ctx.bucket}/${ctx.key}`;
+    if (ctx.op === 'CompleteMultipartUpload' && status === 200) multipartEtags.set(id, ctx.multipartEtag);
+    else if (['PutObject', 'CopyObject', 'DeleteObject'].includes(ctx.op) && status < 300) multipartEtags.delete(id);
+}
+
 function etagMatches(ifMatch, etag) {
     const norm = t => t.trim().replace(/^W\//, '').replace(/"/g, '');
     return ifMatch.split(',').some(t => t.trim() === '*' || norm(t) === norm(etag || ''));
@@ -839,7 +857,7 @@ function forward(ctx, fault) {
         ctx.ifMatchChecked = true;
         const head = http.request({ host: '127.0.0.1', port: s3Port, method: 'HEAD', path: upPath.split('?')[0], headers: { host: headers.host }, agent: upstreamAgent }, hres => {
             hres.resume();
-            if (hres.statusCode === 200 && !etagMatches(ifMatch, hres.headers.etag)) {
+            if (hres.statusCode === 200 && !etagMatches(ifMatch, objectEtag(ctx.bucket, ctx.key, hres.headers.etag))) {
                 stats.precondition_failures++;
                 return sendError(ctx, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
             }
@@ -850,11 +868,14 @@ function forward(ctx, fault) {
         return;
     }
     const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: upPath, headers, agent: upstreamAgent }, ures => {
+        noteWrite(ctx, ures.statusCode); // done upstream, even if the client never hears of it
         if (fault && fault.action === 'reset') {
             ures.resume();
             ctx.status = -1;
             return resetSocket(req.socket);
         }
+        if ((req.method === 'GET' || req.method === 'HEAD') && ures.headers.etag !== undefined)
+            ures.headers.etag = objectEtag(ctx.bucket, ctx.key, ures.headers.etag);
         if (ifMatch && (req.method === 'GET' || req.method === 'HEAD') && ures.statusCode < 300) {
             if (!etagMatches(ifMatch, ures.headers.etag)) {
                 ures.resume();
@@ -988,7 +1009,7 @@ async function control(req, res) {
                 const prefix = u.searchParams.get('prefix') || '';
                 if (!bucket || !bucketExists(bucket)) return sendJson(res, 404, { error: 'NoSuchBucket' });
                 const r = await s3.store.listObjects(bucket, { prefix });
-                const list = r.objects.map(o => ({ key: o.key, size: o.size, etag: o.metadata.etag.replace(/"/g, '') }));
+                const list = r.objects.map(o => ({ key: o.key, size: o.size, etag: objectEtag(bucket, o.key, o.metadata.etag).replace(/"/g, '') }));
                 list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
                 return sendJson(res, 200, list);
             }
