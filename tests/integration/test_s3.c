@@ -702,22 +702,30 @@ static void test_s3_errors_pass_through(void **state)
     assert_clean_signatures();
 }
 
+/* A 3,000-entry export (output about 3.6 MiB) written in 1 MiB parts while the
+ * proxy applies `faults`; `attempts` is an extra "NAME=value" or NULL. */
+static void run_multipart_with_faults(struct fx *f, uint32_t seed, const char *faults,
+                                      const char *attempts, struct run_result *res)
+{
+    make_export(f, 3000, 3, false, seed);
+    assert_true(f->expected_len > 3 * MIB);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    assert_int_equal(s3env_set_faults(&env, faults), 0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", (char *)attempts, NULL};
+    run_s3(f, extra, res);
+}
+
 /* A failure in the middle of a multipart upload leaves no upload behind and
  * no results.json; the error names the failed operation. faults: the rules;
  * type/operation: the expected errorType and S3 operation (NULL: only that it
- * failed). Output about 3.6 MiB, in 1 MiB parts. */
+ * failed). */
 static void assert_no_orphan(void **state, uint32_t seed, const char *faults, const char *type,
                              const char *operation)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    make_export(f, 3000, 3, false, seed);
-    assert_true(f->expected_len > 3 * MIB);
-    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
-    assert_int_equal(s3env_set_faults(&env, faults), 0);
-    char *extra[] = {"BCR_S3_PART_SIZE=1048576", "AWS_MAX_ATTEMPTS=2", NULL};
     struct run_result res;
-    run_s3(f, extra, &res);
+    run_multipart_with_faults(f, seed, faults, "AWS_MAX_ATTEMPTS=2", &res);
     if (res.status != 1)
         show("expected a failure", &res);
     assert_int_equal(res.status, 1);
@@ -808,14 +816,11 @@ static void test_completion_retried_after_it_succeeded(void **state)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    make_export(f, 3000, 3, false, 1016);
-    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
-    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"CompleteMultipartUpload\","
-                                            "\"action\":\"reset\",\"forward\":true}]"),
-                     0);
-    char *extra[] = {"BCR_S3_PART_SIZE=1048576", NULL};
     struct run_result res;
-    run_s3(f, extra, &res);
+    run_multipart_with_faults(f, 1016,
+                              "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"reset\","
+                              "\"forward\":true}]",
+                              NULL, &res);
     assert_ok("CompleteMultipartUpload response lost", &res);
     assert_output(f, &res, f->info.consignment_id);
     assert_non_null(strstr(res.err, "retried after it had succeeded"));
@@ -834,15 +839,11 @@ static void test_completion_unverified_is_an_error(void **state)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    make_export(f, 3000, 3, false, 1017);
-    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
-    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"CompleteMultipartUpload\","
-                                            "\"action\":\"reset\",\"forward\":true},"
-                                            "{\"op\":\"HeadObject\",\"action\":\"deny\"}]"),
-                     0);
-    char *extra[] = {"BCR_S3_PART_SIZE=1048576", NULL};
     struct run_result res;
-    run_s3(f, extra, &res);
+    run_multipart_with_faults(f, 1017,
+                              "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"reset\","
+                              "\"forward\":true},{\"op\":\"HeadObject\",\"action\":\"deny\"}]",
+                              NULL, &res);
     assert_error(&res, "NoSuchUpload",
                  "An error occurred (NoSuchUpload) when calling the CompleteMultipartUpload "
                  "operation: ");
