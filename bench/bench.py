@@ -8,14 +8,17 @@ measures, in one run on this machine:
   - big:   (--big-gib) several GiB of results in many files: the C program and the copy floor
            only (the reference would need ~4 GB of RAM per GB of results);
   - s3:    (--s3) the same export in s3rver on loopback: the C program (--endpoint-url), the
-           reference (boto3) and the transfer floor (curl: GET of every input, PUT of a body of
-           the output's size);
+           reference (boto3), the transfer floor (curl: GET of every input, PUT of a body of
+           the output's size) and the multipart floor (bench/multipartfloor, one connection:
+           GET of every input, then a body of the output's size as a multipart upload in 8 MiB
+           parts, as the program must upload an output of unknown length);
   - lambda: (--package function.zip) first and warm invocations under the Runtime API emulator
            (@vercel/fun, tests/lambda/invoke.js) on a 20-entry export in s3rver: the package
            against the Python reference handler (bench/lambda_ref.py), and the emulator's floor
            (bench/lambda_floor, a function that answers {} and does nothing else). Time as
            invoke.js measures it (the invocation round trip; a first one includes starting the
-           process).
+           process), and the init phase (Lambda's "Init Duration": from starting the process
+           until it first asks for an invocation, invoke.js's initMs).
 Each timing is the median of --repeat runs (the reference's large runs once); peak RSS is the
 largest ru_maxrss of the runs (wait4). Before every timed run the page cache's dirty pages are
 written back (sync), so one run's output does not slow the next one down; inputs are warm.
@@ -252,6 +255,7 @@ def s3_case(args, n, results):
         c = Result("s3", "C", n, in_bytes)
         ref = Result("s3", "Python", n, in_bytes)
         floor = Result("s3", "transfer floor", n, in_bytes)
+        mfloor = Result("s3", "multipart floor", n, in_bytes)
         for i in range(args.repeat):
             settle()
             s, rss, u, sy, out = measure([args.bin, "--endpoint-url", server.url, event],
@@ -260,10 +264,7 @@ def s3_case(args, n, results):
             key = json.loads(out)["key"]
             if i == 0:
                 c_key = key
-        head = subprocess.run(["curl", "-sfSI", "%s/%s/%s" % (server.url, BUCKET, c_key)],
-                              check=True, capture_output=True, text=True).stdout
-        c.out_bytes = int([l.split(":")[1] for l in head.splitlines()
-                           if l.lower().startswith("content-length")][0])
+        c.out_bytes = object_size(server, c_key)
         log("  s3     %8d entries  C %.3f s" % (n, c.seconds))
         ref_repeat = 1 if n >= 50000 else args.repeat
         for i in range(ref_repeat):
@@ -273,14 +274,14 @@ def s3_case(args, n, results):
             ref.add(s, rss, u, sy)
         ref.out_bytes = c.out_bytes
         log("  s3     %8d entries  Python %.3f s" % (n, ref.seconds))
-        # The floor: one curl, one connection: GET every input, then PUT a body of the
+        # The transfer floor: one curl, one connection: GET every input, then PUT a body of the
         # output's size.
         body = os.path.join(args.data, "s3-body")
         with open(body, "wb") as f:
             f.truncate(c.out_bytes)
+        keys = [os.path.relpath(p, root) for p in inputs]
         urls = []
-        for p in inputs:
-            key = os.path.relpath(p, root)
+        for key in keys:
             urls += ["-o", "/dev/null", "%s/%s/%s" % (server.url, BUCKET, key)]
         for i in range(args.repeat):
             settle()
@@ -289,11 +290,33 @@ def s3_case(args, n, results):
                                         "%s/%s/floor/results.json" % (server.url, BUCKET)])
             floor.add(s, rss, u, sy)
         floor.out_bytes = c.out_bytes
+        log("  s3     %8d entries  transfer floor %.3f s" % (n, floor.seconds))
+        # The multipart floor: the same GETs, then the body as a multipart upload in 8 MiB
+        # parts on the same connection (s3rver's CompleteMultipartUpload writes the object
+        # again, which the single PUT above does not pay).
+        for i in range(args.repeat):
+            settle()
+            s, rss, u, sy, _ = measure([args.multipartfloor, server.url, BUCKET,
+                                        "multipart-floor/results.json", body] + keys)
+            mfloor.add(s, rss, u, sy)
+        mfloor.out_bytes = object_size(server, "multipart-floor/results.json")
+        if mfloor.out_bytes != c.out_bytes:
+            raise RuntimeError("multipart floor: uploaded %d bytes, not %d" % (mfloor.out_bytes,
+                                                                              c.out_bytes))
+        log("  s3     %8d entries  multipart floor %.3f s" % (n, mfloor.seconds))
         os.unlink(body)
-        results += [c, ref, floor]
+        results += [c, ref, floor, mfloor]
     finally:
         server.stop()
         shutil.rmtree(s3dir, ignore_errors=True)
+
+
+def object_size(server, key):
+    """The size of an object in s3rver (a HEAD's Content-Length)."""
+    head = subprocess.run(["curl", "-sfSI", "%s/%s/%s" % (server.url, BUCKET, key)],
+                          check=True, capture_output=True, text=True).stdout
+    return int([l.split(":")[1] for l in head.splitlines()
+                if l.lower().startswith("content-length")][0])
 
 
 def upload_export(server, store):
@@ -329,9 +352,10 @@ def invoke_plan(plan, data):
 
 
 def lambda_case(args, results, n=20, warm=5):
-    """Cold start (first invocation of a fresh function) and warm invocations under the
-    @vercel/fun Runtime API emulator: the package (function.zip) against the Python reference
-    handler (bench/lambda_ref.py, a `provided` function too), both on s3rver."""
+    """Cold start (first invocation of a fresh function), its init phase (process start to
+    the first request for an invocation) and warm invocations under the @vercel/fun Runtime API
+    emulator: the package (function.zip) against the Python reference handler
+    (bench/lambda_ref.py, a `provided` function too), both on s3rver."""
     store, event, inputs = generate(args.data, n, files=1)
     with open(event) as f:
         payload = f.read()
@@ -357,14 +381,20 @@ def lambda_case(args, results, n=20, warm=5):
         for impl in plans:
             cold = Result("lambda cold", impl, n, in_bytes)
             hot = Result("lambda warm", impl, n, in_bytes)
+            init = Result("lambda init", impl, n, in_bytes)
             for i in range(args.repeat):
                 res = invoke_plan(plans[impl], args.data)
                 cold.add(res[0]["ms"] / 1000, 0, 0, 0)
                 for r in res[1:]:
                     hot.add(r["ms"] / 1000, 0, 0, 0)
-            log("  lambda %8d entries  %s cold %.3f s, warm %.4f s" % (n, impl, cold.seconds,
-                                                                    hot.seconds))
-            results += [cold, hot]
+                # One process serves them all: only the first result has an init phase.
+                if res[0]["initMs"] is None or any(r["initMs"] is not None for r in res[1:]):
+                    raise RuntimeError("%s: expected one init, in the first invocation: %s" % (
+                        impl, [r["initMs"] for r in res]))
+                init.add(res[0]["initMs"] / 1000, 0, 0, 0)
+            log("  lambda %8d entries  %s cold %.3f s, warm %.4f s, init %.4f s" % (
+                n, impl, cold.seconds, hot.seconds, init.seconds))
+            results += [cold, hot, init]
     finally:
         server.stop()
         shutil.rmtree(s3dir, ignore_errors=True)
@@ -382,11 +412,10 @@ def fmt_table(results):
             ref = by.get((r.case, "Python", r.entries))
             if ref:
                 parts.append("%.1f× faster than Python" % (ref.seconds / r.seconds))
-            fl = (by.get((r.case, "copy floor", r.entries)) or
-                  by.get((r.case, "transfer floor", r.entries)) or
-                  by.get((r.case, "emulator floor", r.entries)))
-            if fl:
-                parts.append("%.2f× the %s" % (r.seconds / fl.seconds, fl.impl))
+            for name in ("copy floor", "transfer floor", "multipart floor", "emulator floor"):
+                fl = by.get((r.case, name, r.entries))
+                if fl:
+                    parts.append("%.2f× the %s" % (r.seconds / fl.seconds, fl.impl))
             if ref and r.rss:
                 parts.append("%.0f× less memory" % (ref.rss / r.rss))
             ratio = ", ".join(parts)
@@ -401,6 +430,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--copyfloor", required=True)
+    ap.add_argument("--multipartfloor", required=True, help="bench/multipartfloor (--s3)")
     ap.add_argument("--measure", required=True, help="the bench/measure tool")
     ap.add_argument("--data", required=True, help="scratch directory for generated data")
     ap.add_argument("--out", required=True, help="where results.tsv, table.md, the plot go")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh BUILD [bench.py args...]: what `make bench` runs. Installs what the benchmark
-# needs (Debian's python3-boto3 for the reference, gnuplot-nox for the plot), builds the two
-# small tools, then runs bench/bench.py. Data goes under BUILD/bench-data and is removed after
+# needs (Debian's python3-boto3 for the reference, gnuplot-nox for the plot), builds the small
+# tools, then runs bench/bench.py. Data goes under BUILD/bench-data and is removed after
 # the run; the table, results.tsv and the plot go to BUILD/bench-out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +18,12 @@ scripts/apt-install.sh bench ${missing[@]+"${missing[@]}"}
 
 cc=${CC:-cc}
 mkdir -p "$build/bench-tools"
-for tool in copyfloor measure lambda_floor; do
+for tool in copyfloor measure lambda_floor multipartfloor; do
     "$cc" -std=c11 -O2 -Wall -Wextra -o "$build/bench-tools/$tool" "bench/$tool.c"
 done
 
 exec "$python" bench/bench.py --bin "$build/backend-checks-results" \
     --copyfloor "$build/bench-tools/copyfloor" --measure "$build/bench-tools/measure" \
+    --multipartfloor "$build/bench-tools/multipartfloor" \
     --lambda-floor "$PWD/$build/bench-tools/lambda_floor" \
     --data "$build/bench-data" --out "$build/bench-out" "$@"

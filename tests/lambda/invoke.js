@@ -26,11 +26,19 @@
 //                requests made first (e.g. to a test server's control endpoints)
 //
 // Prints one JSON document on stdout:
-//   {"results": [{"statusCode", "functionError", "payload", "ms", "traceId", "sockets"}]}
+//   {"results": [{"statusCode", "functionError", "payload", "ms", "traceId", "sockets",
+//                 "initMs"}]}
 // where functionError is null, "Handled" (the function posted .../error) or
-// "Unhandled" (init error, or the process died). The function's own output
-// goes to this process's stdout and stderr (fun's stdio: inherit); it writes
-// its logs to stderr, so stdout stays this document alone.
+// "Unhandled" (init error, or the process died); ms is the invocation's round
+// trip as the caller sees it (a first one includes starting the process); and
+// initMs is the init phase, what Lambda reports as "Init Duration": from fun
+// spawning the bootstrap until its first GET .../runtime/invocation/next
+// arrives (not until fun answers it: fun holds the answer until there is an
+// invocation). initMs is null when the invocation started no process (a warm
+// one), or when the process it started never asked for an invocation (an init
+// error, or it died first). The function's own output goes to this process's
+// stdout and stderr (fun's stdio: inherit); it writes its logs to stderr, so
+// stdout stays this document alone.
 //
 // Two things fun 1.3.0 leaves out are filled in here, as Lambda sends them:
 // Lambda-Runtime-Deadline-Ms is a fixed 5000 in fun (a TODO in its source),
@@ -38,6 +46,7 @@
 // Lambda-Runtime-Trace-Id; one is added per invocation, and reported.
 'use strict';
 
+const childProcess = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
@@ -55,6 +64,36 @@ http.ServerResponse.prototype.setHeader = function (name, value) {
         if (currentTrace) setHeader.call(this, 'Lambda-Runtime-Trace-Id', currentTrace);
     }
     return setHeader.call(this, name, value);
+};
+
+// The init phase: fun spawns the bootstrap with AWS_LAMBDA_RUNTIME_API set to
+// the port of a runtime server of its own, one per process; the process is
+// initialised when the first request for an invocation reaches that server.
+// Both hooks go in before fun is loaded; spawns without AWS_LAMBDA_RUNTIME_API
+// (tree-kill's ps) are not the function's. Times are process.hrtime.bigint().
+const spawnedAt = new Map(); // runtime API port -> when its process was spawned
+const initMsByPort = new Map(); // runtime API port -> init phase in ms
+let spawnedPorts = []; // ports of the processes spawned during the current invocation
+const spawn = childProcess.spawn;
+childProcess.spawn = function (command, args, options) {
+    const api = options && options.env && options.env.AWS_LAMBDA_RUNTIME_API;
+    if (api) {
+        const port = Number(String(api).split(':').pop());
+        spawnedAt.set(port, process.hrtime.bigint());
+        spawnedPorts.push(port);
+    }
+    return spawn.apply(this, arguments);
+};
+const emit = http.Server.prototype.emit;
+http.Server.prototype.emit = function (event, req) {
+    // 'request' is emitted as soon as a request's headers are parsed.
+    if (event === 'request' && /\/runtime\/invocation\/next(\?|$)/.test(req.url)) {
+        const address = this.address();
+        const port = address && address.port;
+        if (spawnedAt.has(port) && !initMsByPort.has(port))
+            initMsByPort.set(port, Number(process.hrtime.bigint() - spawnedAt.get(port)) / 1e6);
+    }
+    return emit.apply(this, arguments);
 };
 
 const { createFunction } = require('@vercel/fun');
@@ -110,6 +149,13 @@ function childSockets(port) {
     return ports.sort((a, b) => a - b);
 }
 
+// The init phase of the process started during an invocation (fun starts at
+// most one per invocation), or null.
+function initMsOf(ports) {
+    for (const port of ports) if (initMsByPort.has(port)) return initMsByPort.get(port);
+    return null;
+}
+
 async function main() {
     const code = plan.code || {};
     let Code;
@@ -143,6 +189,7 @@ async function main() {
                 `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-` +
                 `${crypto.randomBytes(12).toString('hex')};` +
                 `Parent=${crypto.randomBytes(8).toString('hex')};Sampled=0`;
+            spawnedPorts = [];
             const start = process.hrtime.bigint();
             const r = await fn.invoke({
                 InvocationType: 'RequestResponse',
@@ -156,6 +203,7 @@ async function main() {
                 ms,
                 traceId: currentTrace,
                 sockets: plan.probePort ? childSockets(plan.probePort) : null,
+                initMs: initMsOf(spawnedPorts),
             });
         }
     } finally {
