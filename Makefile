@@ -105,4 +105,34 @@ fuzz:
 	@FUZZ_SECONDS='$(or $(FUZZ_SECONDS),60)' FUZZ_TARGETS='$(FUZZ_TARGETS)' \
 	WARNINGS='$(WARNINGS)' MAKE='$(MAKE)' fuzz/run.sh
 
+# The JSON scanner's SIMD fast paths (src/simd.h) against its scalar code and
+# a reference decoder (tests/simd/json_paths.c), three ways: this machine's
+# SIMD (SSE2) under ASan and UBSan, the scalar build (-DSIMD_DISABLE), and
+# NEON, cross-compiled for arm64 (Graviton) and run under qemu-user.
+# scripts/check-arm64.sh installs what it lacks. Optional: not in `make test`.
+SIMD_CHECK_SRC := tests/simd/json_paths.c tests/simd/json_scalar.c src/json.c src/utf8.c \
+                  src/buf.c src/sink.c src/error.c src/jsonw.c tests/support/chunked.c \
+                  tests/support/memsink.c
+SIMD_CHECK_DEPS := $(SIMD_CHECK_SRC) $(wildcard src/*.h tests/simd/*.h tests/support/*.h)
+SIMD_CHECK_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) -Isrc \
+                    -Itests/support
+ARM64_CC ?= aarch64-linux-gnu-gcc
+
+$(BUILD)/simd/json_paths: $(SIMD_CHECK_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SIMD_CHECK_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -o $@ $(SIMD_CHECK_SRC)
+
+$(BUILD)/simd/json_paths_scalar: $(SIMD_CHECK_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SIMD_CHECK_CFLAGS) -DSIMD_DISABLE -o $@ $(SIMD_CHECK_SRC)
+
+$(BUILD)/simd/json_paths_arm64: $(SIMD_CHECK_DEPS)
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) $(SIMD_CHECK_CFLAGS) -o $@ $(SIMD_CHECK_SRC)
+
+.PHONY: check-arm64
+check-arm64:
+	@MAKE='$(MAKE)' scripts/check-arm64.sh $(BUILD)
+
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/support/*.d $(BUILD)/tests/*/*.d)

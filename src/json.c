@@ -1,10 +1,8 @@
 #include "json.h"
 
 #include <stdio.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
+#include "simd.h"
 #include "utf8.h"
 
 enum { BYTE_PLAIN = 0, BYTE_QUOTE, BYTE_BACKSLASH, BYTE_CONTROL, BYTE_NON_ASCII };
@@ -21,22 +19,25 @@ static const uint8_t string_class[256] = {
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
-/* Returns the first byte in [p, end) that is not plain string content. SSE2
- * (every x86-64) checks 16 bytes at a time: a signed compare below 0x20 also
- * catches bytes >= 0x80, which are checked as UTF-8 one sequence at a time. */
+#ifdef SIMD16
+/* Set where a byte of string content is not plain: a quote, a backslash, a
+ * control byte or (the signed compare below 0x20 catches it too) a byte >=
+ * 0x80, which is checked as UTF-8 one sequence at a time. */
+static inline simd16 string_special(simd16 v)
+{
+    return simd16_or(simd16_or(simd16_eq(v, '"'), simd16_eq(v, '\\')), simd16_lt_signed(v, 0x20));
+}
+#endif
+
+/* Returns the first byte in [p, end) that is not plain string content, 16
+ * bytes at a time where there is SIMD (simd.h: every x86-64 and arm64). */
 static inline const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
 {
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
+#ifdef SIMD16
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i special =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                         _mm_cmplt_epi8(v, space));
-        int mask = _mm_movemask_epi8(special);
-        if (mask)
-            return p + __builtin_ctz((unsigned)mask);
+        simd16_bits_t bits = simd16_bits(string_special(simd16_load(p)));
+        if (bits)
+            return p + simd16_first(bits);
         p += 16;
     }
 #endif
@@ -329,19 +330,14 @@ static int scan_number(struct scan *s)
  * does the work, with its errors). */
 static inline bool scan_short_string(struct scan *s)
 {
-#ifdef __SSE2__
+#ifdef SIMD16
     const uint8_t *p = s->src->pos + 1;
     if (s->src->end - p < 32)
         return false;
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
     for (int k = 0; k < 2; k++, p += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        int mask = _mm_movemask_epi8(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                         _mm_cmplt_epi8(v, space)));
-        if (mask) {
-            p += __builtin_ctz((unsigned)mask);
+        simd16_bits_t bits = simd16_bits(string_special(simd16_load(p)));
+        if (bits) {
+            p += simd16_first(bits);
             if (*p != '"')
                 return false;
             s->src->pos = p + 1;
@@ -582,37 +578,36 @@ static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflow
     return 0;
 }
 
-#ifdef __SSE2__
+#ifdef SIMD16
 /* The fast path of json_decode_string reads 64-byte blocks (and up to 15
  * bytes past a run, and the byte after an escape), and writes up to 79 bytes
  * past d: it runs while DECODE_FAST_READ bytes are readable and
  * DECODE_FAST_ROOM bytes (with the final NUL) are free in dst. */
 enum { DECODE_FAST_READ = 80, DECODE_FAST_ROOM = 96 };
 
+static inline simd16 quote_or_control(simd16 v)
+{
+    return simd16_or(simd16_eq(v, '"'), simd16_lt_signed(v, 0x20));
+}
+
 /* Bit i set where byte i of the 64 at p is a backslash (*bs), or a quote, a
  * control byte or a non-ASCII byte (*other). */
 static inline void block_masks(const uint8_t *p, uint64_t *bs, uint64_t *other)
 {
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
-    uint64_t b = 0, o = 0;
-    for (int i = 0; i < 4; i++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
-        b |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) << (16 * i);
-        o |= (uint64_t)(uint32_t)_mm_movemask_epi8(
-                 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmplt_epi8(v, space)))
-             << (16 * i);
-    }
-    *bs = b;
-    *other = o;
+    /* Named vectors, not arrays: gcc keeps arrays of vectors on the stack. */
+    simd16 v0 = simd16_load(p), v1 = simd16_load(p + 16), v2 = simd16_load(p + 32),
+           v3 = simd16_load(p + 48);
+    *bs = simd16_mask64(simd16_eq(v0, '\\'), simd16_eq(v1, '\\'), simd16_eq(v2, '\\'),
+                        simd16_eq(v3, '\\'));
+    *other = simd16_mask64(quote_or_control(v0), quote_or_control(v1), quote_or_control(v2),
+                           quote_or_control(v3));
 }
 
 /* Copies n bytes in 16-byte steps (writing and reading up to 15 more). */
 static inline void copy_runs(uint8_t *d, const uint8_t *s, size_t n)
 {
     for (size_t k = 0; k < n; k += 16)
-        _mm_storeu_si128((__m128i *)(void *)(d + k),
-                         _mm_loadu_si128((const __m128i *)(const void *)(s + k)));
+        simd16_store(d + k, simd16_load(s + k));
 }
 
 /* Bit i set where byte i of the block is escaped (preceded by an odd run of
@@ -693,19 +688,16 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     if (b != '"')
         return scan_unexpected(&s, b, "a string");
     src->pos++;
-#ifdef __SSE2__
+#ifdef SIMD16
     /* A short plain string (a member name, mostly): one 16-byte load and
      * store when its closing quote is among the first 16 bytes and dst has
      * room for 16 more (cap <= max + 1, so max holds). */
     if (storing && dst->data && dst->cap - dst->len >= 17 && src->end - src->pos >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src->pos);
-        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                       _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-        int mask = _mm_movemask_epi8(special);
-        unsigned t = mask ? (unsigned)__builtin_ctz((unsigned)mask) : 16;
+        simd16 v = simd16_load(src->pos);
+        simd16_bits_t bits = simd16_bits(string_special(v));
+        unsigned t = bits ? simd16_first(bits) : 16;
         if (t < 16 && src->pos[t] == '"') {
-            _mm_storeu_si128((__m128i *)(void *)(dst->data + dst->len), v);
+            simd16_store(dst->data + dst->len, v);
             dst->len += t;
             dst->data[dst->len] = '\0';
             src->pos += t + 1;
@@ -714,7 +706,7 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     }
 #endif
     for (;;) {
-#ifdef __SSE2__
+#ifdef SIMD16
         if (storing && dst->max >= 256 && src->end - src->pos >= DECODE_FAST_READ) {
             if (dst->cap - dst->len < DECODE_FAST_ROOM && buf_reserve(dst, 256, err) < 0)
                 return -1;
