@@ -70,7 +70,7 @@ bench: deps
 package: $(BIN)
 	@scripts/package.sh $(BIN) $(BUILD)/function.zip
 
-FORMATTED = $(wildcard src/*.[ch] tests/*/*.[ch] fuzz/*.[ch] scripts/*.c bench/*.c)
+FORMATTED = $(wildcard src/*.[ch] tests/*/*.[ch] fuzz/*.[ch] scripts/*.c bench/*.[ch])
 
 format:
 	clang-format -i $(FORMATTED)

@@ -17,25 +17,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "write_all.h"
+
 enum { CHUNK = 256 * 1024 };
 
 static void die(const char *what)
 {
     fprintf(stderr, "copyfloor: %s: %s\n", what, strerror(errno));
     exit(1);
-}
-
-static void write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done < 0)
-            die("write");
-        p += done;
-        n -= (size_t)done;
-    }
 }
 
 int main(int argc, char **argv)
@@ -95,7 +84,8 @@ int main(int argc, char **argv)
             uint64_t due = in_size ? (uint64_t)((double)out_size * read_total / in_size) : 0;
             while (due - written >= CHUNK || (due > written && read_total == in_size)) {
                 size_t take = due - written < CHUNK ? (size_t)(due - written) : CHUNK;
-                write_all(out, buf, take);
+                if (write_all(out, buf, take) != 0)
+                    die("write");
                 written += take;
             }
         }
@@ -103,7 +93,8 @@ int main(int argc, char **argv)
     }
     while (written < out_size) {
         size_t take = out_size - written < CHUNK ? (size_t)(out_size - written) : CHUNK;
-        write_all(out, buf, take);
+        if (write_all(out, buf, take) != 0)
+            die("write");
         written += take;
     }
     if (do_fsync && fsync(out) != 0)

@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "write_all.h"
+
 enum { PART = 8 * 1024 * 1024, BUF = 256 * 1024, HEAD_MAX = 64 * 1024, CAPTURE = 64 * 1024 };
 
 static void die(const char *what, const char *detail)
@@ -81,19 +83,6 @@ static void connect_to(const char *endpoint)
     /* As curl does: a request's last small segment must not wait for an ACK. */
     int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-static void write_all(const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t done = write(c.fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done < 0)
-            die_errno("write");
-        p += done;
-        n -= (size_t)done;
-    }
 }
 
 /* Reads more of the response into the buffer (moving what is left to its front). */
@@ -211,9 +200,10 @@ static void send_request(const char *method, const char *path, const char *body,
                  method, path, host_header, n);
     if (len < 0 || (size_t)len >= sizeof head)
         die(path, "request line too long");
-    write_all(head, (size_t)len);
-    if (n)
-        write_all(body, n);
+    if (write_all(c.fd, head, (size_t)len) != 0)
+        die_errno("write");
+    if (n && write_all(c.fd, body, n) != 0)
+        die_errno("write");
 }
 
 static void check(const struct resp *r, const char *what)
