@@ -52,9 +52,12 @@ demo: deps
 	@scripts/demo.sh $(BIN)
 
 # Every test binary runs even if an earlier one fails; the last line sums up.
+# The SIMD check (below) runs here for this machine's fast paths and the
+# scalar build; `make check-arm64` adds the NEON build.
+SIMD_CHECK_BIN = $(BUILD)/simd/json_paths $(BUILD)/simd/json_paths_scalar
 test: deps package
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
-	@scripts/run-tests.sh $(BIN) $(TEST_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SIMD_CHECK_BIN)
+	@scripts/run-tests.sh $(BIN) $(TEST_BIN) $(SIMD_CHECK_BIN)
 
 # Side by side with the Python reference: prints a table; docs/benchmarks.md has one.
 # BENCH_ARGS picks the cases (see bench/bench.py --help).
