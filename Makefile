@@ -89,13 +89,13 @@ clean:
 	rm -rf $(BUILD)
 
 # The whole suite (unit and integration tests, the same scripts/run-tests.sh)
-# on an AddressSanitizer + UndefinedBehaviorSanitizer build in build/sanitize.
+# on an AddressSanitizer + UndefinedBehaviorSanitizer build in $(BUILD)/sanitize.
 # A report aborts the process, so the test that caused it fails.
 .PHONY: sanitize
 sanitize: deps
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-	$(MAKE) --no-print-directory BUILD=build/sanitize \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize \
 	    EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    LDFLAGS='-fsanitize=address,undefined' test
 
