@@ -9,9 +9,10 @@ static int invalid(struct error *err, const char *where, const char *what)
     return error_set(err, ERR_INVALID_MANIFEST, "manifest %s: %s", where, what);
 }
 
-/* Counts a FAILED or PENDING list: absent is empty, anything else must be an array. */
+/* Counts a FAILED or PENDING list and keeps its first keys: absent is empty,
+ * anything else must be an array of {"Key": "..."}. */
 static int count_list(json_t *files, const char *name, const char *where, size_t *count,
-                      struct error *err)
+                      char *keys[MANIFEST_LISTED_KEYS], struct error *err)
 {
     json_t *list = json_object_get(files, name);
     *count = 0;
@@ -21,6 +22,15 @@ static int count_list(json_t *files, const char *name, const char *where, size_t
         return error_set(err, ERR_INVALID_MANIFEST, "manifest %s: ResultFiles.%s is not an array",
                          where, name);
     *count = json_array_size(list);
+    for (size_t i = 0; i < *count && i < MANIFEST_LISTED_KEYS; i++) {
+        json_t *key = json_object_get(json_array_get(list, i), "Key");
+        if (!json_is_string(key) || json_string_length(key) == 0)
+            return error_set(err, ERR_INVALID_MANIFEST,
+                             "manifest %s: ResultFiles.%s[%zu].Key must be a non-empty string",
+                             where, name, i);
+        if (!(keys[i] = strdup(json_string_value(key))))
+            return error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading manifest %s", where);
+    }
     return 0;
 }
 
@@ -59,8 +69,8 @@ static int parse_root(json_t *root, const char *where, struct manifest *out, str
     json_t *files = json_object_get(root, "ResultFiles");
     if (!json_is_object(files))
         return invalid(err, where, "ResultFiles must be an object");
-    if (count_list(files, "FAILED", where, &out->failed_count, err) != 0 ||
-        count_list(files, "PENDING", where, &out->pending_count, err) != 0)
+    if (count_list(files, "FAILED", where, &out->failed_count, out->failed_keys, err) != 0 ||
+        count_list(files, "PENDING", where, &out->pending_count, out->pending_keys, err) != 0)
         return -1;
     json_t *succeeded = json_object_get(files, "SUCCEEDED");
     if (!json_is_array(succeeded))
@@ -103,6 +113,10 @@ void manifest_free(struct manifest *m)
     for (size_t i = 0; i < m->succeeded_count; i++)
         free(m->succeeded[i].key);
     free(m->succeeded);
+    for (size_t i = 0; i < MANIFEST_LISTED_KEYS; i++) {
+        free(m->failed_keys[i]);
+        free(m->pending_keys[i]);
+    }
     free(m->destination_bucket);
     memset(m, 0, sizeof *m);
 }

@@ -17,12 +17,19 @@ struct result_file {
     int64_t size; /* bytes, or -1 when the manifest gives none */
 };
 
+/* How many FAILED and PENDING keys are kept, in manifest order, for the
+ * warning that names what a tolerated Map Run left out. */
+enum { MANIFEST_LISTED_KEYS = 5 };
+
 struct manifest {
     char *destination_bucket;      /* owned; NULL when absent */
     struct result_file *succeeded; /* owned array, in manifest order */
     size_t succeeded_count;
     size_t failed_count;
     size_t pending_count;
+    /* owned; the first min(count, MANIFEST_LISTED_KEYS) keys of each list */
+    char *failed_keys[MANIFEST_LISTED_KEYS];
+    char *pending_keys[MANIFEST_LISTED_KEYS];
 };
 
 /* Parses len bytes of JSON (borrowed). `where` (e.g. "s3://bucket/key") starts
