@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "textw.h"
+
 enum {
     SHA256_LEN = 32,
     /* Bounds on the scope parts, so the string to sign has a fixed size. */
@@ -16,56 +18,6 @@ enum {
     /* HMAC takes an int key length; real secrets are 40 characters. */
     SECRET_MAX = 4096,
 };
-
-static const char hex_upper[] = "0123456789ABCDEF";
-static const char hex_lower[] = "0123456789abcdef";
-
-/* Writes into a caller's buffer while counting every byte, so the same code
- * measures (cap 0) and writes, and an overflow is caught once, at the end. */
-struct writer {
-    char *buf;
-    size_t cap;
-    size_t len; /* bytes the text needs; may exceed cap */
-};
-
-static void w_init(struct writer *w, char *buf, size_t cap)
-{
-    w->buf = buf;
-    w->cap = buf ? cap : 0;
-    w->len = 0;
-}
-
-static void w_bytes(struct writer *w, const void *p, size_t n)
-{
-    if (w->len < w->cap) {
-        size_t room = w->cap - w->len;
-        memcpy(w->buf + w->len, p, n < room ? n : room);
-    }
-    w->len = n > SIZE_MAX - w->len ? SIZE_MAX : w->len + n;
-}
-
-static void w_str(struct writer *w, const char *s)
-{
-    w_bytes(w, s, strlen(s));
-}
-
-static void w_char(struct writer *w, char c)
-{
-    w_bytes(w, &c, 1);
-}
-
-/* NUL-terminates. Returns the length, or -1 (out emptied) if the text and its
- * NUL did not fit or the length does not fit an int. */
-static int w_finish(struct writer *w)
-{
-    if (w->len >= w->cap || w->len > INT_MAX) {
-        if (w->cap > 0)
-            w->buf[0] = '\0';
-        return -1;
-    }
-    w->buf[w->len] = '\0';
-    return (int)w->len;
-}
 
 static bool is_alnum(unsigned char c)
 {
@@ -93,17 +45,17 @@ static char ascii_lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-static void w_uri_encode(struct writer *w, const char *in, size_t n, bool keep_slash)
+static void w_uri_encode(struct textw *w, const char *in, size_t n, bool keep_slash)
 {
     const unsigned char *p = (const unsigned char *)in, *end = p + n;
     while (p < end) {
         const unsigned char *run = p;
         while (p < end && (is_unreserved(*p) || (keep_slash && *p == '/')))
             p++;
-        w_bytes(w, run, (size_t)(p - run));
+        textw_bytes(w, run, (size_t)(p - run));
         if (p < end) {
             char e[3] = {'%', hex_upper[*p >> 4], hex_upper[*p & 15]};
-            w_bytes(w, e, 3);
+            textw_bytes(w, e, 3);
             p++;
         }
     }
@@ -111,10 +63,10 @@ static void w_uri_encode(struct writer *w, const char *in, size_t n, bool keep_s
 
 int sigv4_uri_encode(const char *in, size_t in_len, bool keep_slash, char *out, size_t cap)
 {
-    struct writer w;
-    w_init(&w, out, cap);
+    struct textw w;
+    textw_init(&w, out, cap);
     w_uri_encode(&w, in, in_len, keep_slash);
-    return w_finish(&w);
+    return textw_finish(&w);
 }
 
 static void hex_encode(const unsigned char *p, size_t n, char *out)
@@ -185,10 +137,10 @@ static char *encode_alloc(const char *s)
     char *out = malloc(3 * n + 1);
     if (!out)
         return NULL;
-    struct writer w;
-    w_init(&w, out, 3 * n + 1);
+    struct textw w;
+    textw_init(&w, out, 3 * n + 1);
     w_uri_encode(&w, s, n, false);
-    w_finish(&w); /* cannot overflow: each byte takes at most 3 */
+    textw_finish(&w); /* cannot overflow: each byte takes at most 3 */
     return out;
 }
 
@@ -224,14 +176,14 @@ static int query_prepare(const struct sigv4_param *params, size_t n, struct quer
     return 0;
 }
 
-static void query_write(struct writer *w, const struct query *q)
+static void query_write(struct textw *w, const struct query *q)
 {
     for (size_t i = 0; i < q->n; i++) {
         if (i > 0)
-            w_char(w, '&');
-        w_str(w, q->items[i].name);
-        w_char(w, '=');
-        w_str(w, q->items[i].value);
+            textw_char(w, '&');
+        textw_str(w, q->items[i].name);
+        textw_char(w, '=');
+        textw_str(w, q->items[i].value);
     }
 }
 
@@ -243,11 +195,11 @@ int sigv4_canonical_query(const struct sigv4_param *params, size_t n, char *out,
             out[0] = '\0';
         return -1;
     }
-    struct writer w;
-    w_init(&w, out, cap);
+    struct textw w;
+    textw_init(&w, out, cap);
     query_write(&w, &q);
     query_free(&q);
-    return w_finish(&w);
+    return textw_finish(&w);
 }
 
 /* ---- canonical headers ---- */
@@ -329,7 +281,7 @@ static int headers_prepare(const struct sigv4_request *req, const struct sigv4_c
 }
 
 /* Trimmed, with each inner run of spaces and tabs written as one space. */
-static void w_header_value(struct writer *w, const char *v)
+static void w_header_value(struct textw *w, const char *v)
 {
     bool space = false;
     const char *p = v;
@@ -345,47 +297,47 @@ static void w_header_value(struct writer *w, const char *v)
         while (*p && *p != ' ' && *p != '\t')
             p++;
         if (space)
-            w_char(w, ' ');
+            textw_char(w, ' ');
         space = false;
-        w_bytes(w, run, (size_t)(p - run));
+        textw_bytes(w, run, (size_t)(p - run));
     }
 }
 
-static void w_signed_headers(struct writer *w, const struct headers *h)
+static void w_signed_headers(struct textw *w, const struct headers *h)
 {
     for (size_t i = 0; i < h->n; i++) {
         if (i > 0 && strcmp(h->items[i].name, h->items[i - 1].name) == 0)
             continue;
         if (i > 0)
-            w_char(w, ';');
-        w_str(w, h->items[i].name);
+            textw_char(w, ';');
+        textw_str(w, h->items[i].name);
     }
 }
 
-static void w_canonical_request(struct writer *w, const struct sigv4_request *req,
+static void w_canonical_request(struct textw *w, const struct sigv4_request *req,
                                 const struct query *q, const struct headers *h)
 {
-    w_str(w, req->method);
-    w_char(w, '\n');
-    w_str(w, req->encoded_path);
-    w_char(w, '\n');
+    textw_str(w, req->method);
+    textw_char(w, '\n');
+    textw_str(w, req->encoded_path);
+    textw_char(w, '\n');
     query_write(w, q);
-    w_char(w, '\n');
+    textw_char(w, '\n');
     for (size_t i = 0; i < h->n; i++) {
         if (i > 0 && strcmp(h->items[i].name, h->items[i - 1].name) == 0) {
-            w_char(w, ',');
+            textw_char(w, ',');
         } else {
             if (i > 0)
-                w_char(w, '\n');
-            w_str(w, h->items[i].name);
-            w_char(w, ':');
+                textw_char(w, '\n');
+            textw_str(w, h->items[i].name);
+            textw_char(w, ':');
         }
         w_header_value(w, h->items[i].value);
     }
-    w_str(w, "\n\n");
+    textw_str(w, "\n\n");
     w_signed_headers(w, h);
-    w_char(w, '\n');
-    w_str(w, req->payload_hash);
+    textw_char(w, '\n');
+    textw_str(w, req->payload_hash);
 }
 
 /* ---- validation ---- */
@@ -607,19 +559,19 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
             out[0] = '\0';
         return -1;
     }
-    struct writer w;
-    w_init(&w, out, cap);
+    struct textw w;
+    textw_init(&w, out, cap);
     w_canonical_request(&w, req, &pr.query, &pr.headers);
     prepared_free(&pr);
-    return w_finish(&w);
+    return textw_finish(&w);
 }
 
 /* The canonical request in a fresh heap string (caller frees). */
 static char *canonical_request_alloc(const struct sigv4_request *req, const struct prepared *pr,
                                      size_t *len, struct error *err)
 {
-    struct writer w;
-    w_init(&w, NULL, 0);
+    struct textw w;
+    textw_init(&w, NULL, 0);
     w_canonical_request(&w, req, &pr->query, &pr->headers);
     if (w.len == SIZE_MAX || w.len > INT_MAX) {
         error_set(err, ERR_CONFIG, "sigv4: request too large to sign");
@@ -631,25 +583,25 @@ static char *canonical_request_alloc(const struct sigv4_request *req, const stru
                   w.len);
         return NULL;
     }
-    w_init(&w, s, w.len + 1);
+    textw_init(&w, s, w.len + 1);
     w_canonical_request(&w, req, &pr->query, &pr->headers);
-    *len = (size_t)w_finish(&w);
+    *len = (size_t)textw_finish(&w);
     return s;
 }
 
-static void w_string_to_sign(struct writer *w, const struct sigv4_context *ctx,
-                             const char *amz_date, const char *creq_hash)
+static void w_string_to_sign(struct textw *w, const struct sigv4_context *ctx, const char *amz_date,
+                             const char *creq_hash)
 {
-    w_str(w, SIGV4_ALGORITHM "\n");
-    w_str(w, amz_date);
-    w_char(w, '\n');
-    w_bytes(w, amz_date, 8);
-    w_char(w, '/');
-    w_str(w, ctx->region);
-    w_char(w, '/');
-    w_str(w, ctx->service);
-    w_str(w, "/aws4_request\n");
-    w_str(w, creq_hash);
+    textw_str(w, SIGV4_ALGORITHM "\n");
+    textw_str(w, amz_date);
+    textw_char(w, '\n');
+    textw_bytes(w, amz_date, 8);
+    textw_char(w, '/');
+    textw_str(w, ctx->region);
+    textw_char(w, '/');
+    textw_str(w, ctx->service);
+    textw_str(w, "/aws4_request\n");
+    textw_str(w, creq_hash);
 }
 
 /* Hashes the canonical request for pr into hash. */
@@ -684,10 +636,10 @@ int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_con
             out[0] = '\0';
         return -1;
     }
-    struct writer w;
-    w_init(&w, out, cap);
+    struct textw w;
+    textw_init(&w, out, cap);
     w_string_to_sign(&w, ctx, amz_date, hash);
-    return w_finish(&w);
+    return textw_finish(&w);
 }
 
 /* signature = HMAC(kSigning, sts) with kSigning derived from the secret through
@@ -746,31 +698,31 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_context *ctx,
 
     /* Fits: the scope parts are bounded by validation. */
     char sts[3 * SCOPE_PART_MAX + 128];
-    struct writer w;
-    w_init(&w, sts, sizeof sts);
+    struct textw w;
+    textw_init(&w, sts, sizeof sts);
     w_string_to_sign(&w, ctx, out->amz_date, hash);
-    int sts_len = w_finish(&w);
+    int sts_len = textw_finish(&w);
     char sig[65];
     if (sts_len < 0 || compute_signature(ctx, out->amz_date, sts, (size_t)sts_len, sig) != 0) {
         prepared_free(&pr);
         return error_set(err, ERR_OUT_OF_MEMORY, "sigv4: computing the signature failed");
     }
 
-    w_init(&w, out->authorization, sizeof out->authorization);
-    w_str(&w, SIGV4_ALGORITHM " Credential=");
-    w_str(&w, ctx->credentials->access_key_id);
-    w_char(&w, '/');
-    w_bytes(&w, out->amz_date, 8);
-    w_char(&w, '/');
-    w_str(&w, ctx->region);
-    w_char(&w, '/');
-    w_str(&w, ctx->service);
-    w_str(&w, "/aws4_request, SignedHeaders=");
+    textw_init(&w, out->authorization, sizeof out->authorization);
+    textw_str(&w, SIGV4_ALGORITHM " Credential=");
+    textw_str(&w, ctx->credentials->access_key_id);
+    textw_char(&w, '/');
+    textw_bytes(&w, out->amz_date, 8);
+    textw_char(&w, '/');
+    textw_str(&w, ctx->region);
+    textw_char(&w, '/');
+    textw_str(&w, ctx->service);
+    textw_str(&w, "/aws4_request, SignedHeaders=");
     w_signed_headers(&w, &pr.headers);
-    w_str(&w, ", Signature=");
-    w_str(&w, sig);
+    textw_str(&w, ", Signature=");
+    textw_str(&w, sig);
     prepared_free(&pr);
-    if (w_finish(&w) < 0)
+    if (textw_finish(&w) < 0)
         return error_set(err, ERR_CONFIG,
                          "sigv4: Authorization header would be %zu bytes, over the %zu allowed "
                          "(too many signed headers)",
