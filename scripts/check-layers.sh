@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The architecture, in one place: the layers of src/, lowest first. A module
+# (a .c/.h pair, named by its path below src/ without the extension) may
+# include modules of its own layer and of the layers above it in this list,
+# never one further down: layers only point down. Every module must be listed,
+# so a new file is placed deliberately. Run by `make check-layers` (CI).
+set -euo pipefail
+cd "$(dirname "$0")/../src"
+
+layers=(
+    "version simd textw utf8"            # base: text, bytes
+    "jsonw"                              # base: small JSON texts
+    "error"                              # base: typed errors (as JSON, for replies)
+    "buf sink uuid util worker log"      # base: bounded memory, threads, logging
+    "json http"                          # the streaming JSON scanner; HTTP response headers
+    "s3/sigv4 s3/credentials"            # S3 protocol pieces
+    "s3/config s3/error"
+    "store"                              # the object-store interface
+    "store_dir s3/client"                # the directory store; the S3 transfer engine
+    "s3/get s3/put"                      # S3 requests, one file per kind
+    "s3/store_s3"                        # the S3 store: constructor and vtable
+    "event manifest output"              # the step's documents
+    "result_reader"                      # result files into the output
+    "step"                               # the step: (event, store) -> results.json
+    "emf cli lambda"                     # the shells
+    "main"
+)
+
+declare -A level
+for i in "${!layers[@]}"; do
+    for m in ${layers[$i]}; do level[$m]=$i; done
+done
+
+status=0
+while IFS= read -r file; do
+    mod=${file%.*}
+    if [[ -z ${level[$mod]+x} ]]; then
+        echo "check-layers: src/$file: module '$mod' has no layer (add it to scripts/check-layers.sh)" >&2
+        status=1
+        continue
+    fi
+    while IFS= read -r inc; do
+        # Includes are written relative to src/ ("s3/client.h") or, inside
+        # a subdirectory, to the including file's own directory.
+        target=${inc%.h}
+        if [[ -z ${level[$target]+x} && $mod == */* ]]; then target=${mod%/*}/$target; fi
+        if [[ -z ${level[$target]+x} ]]; then
+            echo "check-layers: src/$file includes \"$inc\", which is no module of src/" >&2
+            status=1
+        elif ((level[$target] > level[$mod])); then
+            echo "check-layers: src/$file ($mod, layer $((level[$mod] + 1))) includes \"$inc\" from layer $((level[$target] + 1)), above it" >&2
+            status=1
+        fi
+    done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
+done < <(find . -name '*.[ch]' -printf '%P\n' | sort)
+
+((status == 0)) && echo "check-layers: every include of src/ points down (${#layers[@]} layers)"
+exit $status
