@@ -1,6 +1,7 @@
 #include "store_fd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,12 @@ static int fd_open_write(struct store *store, const char *bucket, const char *ke
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s", s->name);
     struct stat st;
     w->s = s;
-    w->start = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) ? lseek(s->fd, 0, SEEK_CUR) : -1;
+    w->start = -1;
+    if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* An O_APPEND descriptor (`>>`) writes at the end, wherever its offset is. */
+        int flags = fcntl(s->fd, F_GETFL);
+        w->start = flags >= 0 && (flags & O_APPEND) ? st.st_size : lseek(s->fd, 0, SEEK_CUR);
+    }
     s->writing = true;
     *out = w;
     return 0;
