@@ -877,6 +877,35 @@ static void test_random_faults(void **state)
 }
 
 /* Across the whole suite, the proxy never saw a wrongly signed request. */
+/* --manifest s3://BUCKET/KEY --output -: the same bytes as the upload would
+ * hold, on stdout, and nothing written to the bucket. */
+static void test_manifest_to_stdout(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 2000, 2, false, 41);
+    s3env_reset_stats(&env);
+    char manifest[1200];
+    snprintf(manifest, sizeof manifest, "s3://%s/%s", BUCKET, f->info.manifest_key);
+    char *argv[] = {(char *)harness_bin(),
+                    "--endpoint-url",
+                    env.endpoint,
+                    "--manifest",
+                    manifest,
+                    "--output",
+                    "-",
+                    NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, NULL), 120, &res);
+    assert_ok("--manifest --output -", &res);
+    assert_int_equal(res.out_len, f->expected_len);
+    assert_memory_equal(res.out, f->expected, res.out_len);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_int_equal(count_requests("PutObject", NULL, 0), 0);
+    assert_int_equal(count_requests("CreateMultipartUpload", NULL, 0), 0);
+    run_result_free(&res);
+}
+
 static void test_zero_signature_failures_in_suite(void **state)
 {
     (void)state;
@@ -910,6 +939,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_to_stdout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_signature_failures_in_suite, setup, teardown),
     };
     return cmocka_run_group_tests_name("s3", tests, group_setup, group_teardown);
