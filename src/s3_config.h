@@ -42,7 +42,8 @@ struct s3_config {
 
 /* Fills c from the two options (either may be NULL) and the environment:
  *   region:   region, else AWS_REGION, else AWS_DEFAULT_REGION (empty counts as
- *             unset); none is a ConfigurationError.
+ *             unset), else the profile's region in the AWS config file
+ *             (credentials_profile_region); none is a ConfigurationError.
  *   endpoint: endpoint_url, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL;
  *             must be http:// or https://; none means AWS itself.
  *   CA bundle, AWS_MAX_ATTEMPTS (1..100) and the BCR_S3_* tunables: see
