@@ -118,6 +118,14 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
         env_long("BCR_S3_LOW_SPEED_TIME", 1, 3600, &time_s, err) != 0 ||
         env_long("BCR_S3_CONNECT_TIMEOUT_MS", 1, 600000, &connect_ms, err) != 0)
         return -1;
+    const char *owner = env("BCR_EXPECTED_BUCKET_OWNER");
+    if (owner) {
+        if (strlen(owner) != 12 || strspn(owner, "0123456789") != 12)
+            return error_set(err, ERR_CONFIG,
+                             "BCR_EXPECTED_BUCKET_OWNER=%.40s is not an AWS account id (12 digits)",
+                             owner);
+        strcpy(c->expected_bucket_owner, owner);
+    }
     c->max_attempts = (int)attempts;
     c->part_size = (size_t)part;
     c->low_speed_limit = (long)limit;

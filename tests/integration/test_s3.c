@@ -906,6 +906,32 @@ static void test_manifest_to_stdout(void **state)
     run_result_free(&res);
 }
 
+/* BCR_EXPECTED_BUCKET_OWNER: requests carry it, signed; a bucket owned by
+ * another account is refused and nothing is written. */
+static void test_expected_bucket_owner(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 42);
+    assert_non_null(
+        s3env_control(&env, "POST", "/__control/owners", "{\"" BUCKET "\": \"111122223333\"}"));
+    char *mine[] = {"BCR_EXPECTED_BUCKET_OWNER=111122223333", NULL};
+    struct run_result res;
+    run_s3(f, mine, &res);
+    assert_ok("owner as expected", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "owner_mismatches"), 0);
+
+    char *other[] = {"BCR_EXPECTED_BUCKET_OWNER=999988887777", NULL};
+    run_s3(f, other, &res);
+    assert_error(&res, "AccessDenied", "An error occurred (AccessDenied) when calling the");
+    run_result_free(&res);
+    assert_true(s3env_stat(&env, "owner_mismatches") > 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    free(s3env_control(&env, "POST", "/__control/owners", "{}"));
+}
+
 static void test_zero_signature_failures_in_suite(void **state)
 {
     (void)state;
@@ -940,6 +966,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_to_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expected_bucket_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_signature_failures_in_suite, setup, teardown),
     };
     return cmocka_run_group_tests_name("s3", tests, group_setup, group_teardown);
