@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,25 +13,40 @@
 #include "buf.h"
 #include "event.h"
 #include "log.h"
+#include "jsonw.h"
 #include "store_dir.h"
+#include "store_fd.h"
 #include "store_s3.h"
 #include "version.h"
 
 static const char usage[] =
     "usage: backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]\n"
-    "                              [--region REGION] [--endpoint-url URL] [EVENT_FILE|-]\n"
+    "                              [--region REGION] [--endpoint-url URL] [--output -]\n"
+    "                              [--manifest s3://BUCKET/KEY | EVENT_FILE|-]\n"
     "\n"
     "Aggregates the results of a Step Functions Distributed Map (the manifest named by the\n"
     "event, and every SUCCEEDED result file) into {consignment_id}/{uuid}/results.json.\n"
     "The event is read from EVENT_FILE, or stdin when it is '-' or absent.\n"
     "\n"
+    "  --manifest URL        replay a Map Run by hand: the event is built from the manifest's\n"
+    "                        s3://BUCKET/KEY (with --store, BUCKET/KEY also does); the\n"
+    "                        consignment id is the first '/'-segment of KEY\n"
+    "  --output -            write results.json to stdout instead of the store, and the reply\n"
+    "                        to stderr. On failure stdout holds at most an incomplete document\n"
+    "                        (never its closing byte; a redirected file is cut back to empty),\n"
+    "                        the error document is the last line of stderr, and the exit is 1\n"
     "  --store DIR           directory object store: object BUCKET/KEY is DIR/BUCKET/KEY\n"
     "                        (default: S3, with credentials and region from the environment)\n"
     "  --transformation T    the ResultWriter's Transformation: NONE (default), COMPACT, FLATTEN\n"
-    "  --region REGION       S3 region (default: AWS_REGION, then AWS_DEFAULT_REGION)\n"
+    "  --region REGION       S3 region (default: AWS_REGION, then AWS_DEFAULT_REGION, then\n"
+    "                        the profile's region in AWS_CONFIG_FILE or ~/.aws/config)\n"
     "  --endpoint-url URL    S3 endpoint, path-style (default: AWS_ENDPOINT_URL_S3,\n"
     "                        then AWS_ENDPOINT_URL, then AWS)\n"
     "  --help, --version\n"
+    "\n"
+    "Credentials as the AWS CLI finds them: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else\n"
+    "the AWS_PROFILE profile (default \"default\") of the shared credentials file, then of\n"
+    "the config file (static keys, then credential_process, which serves SSO sign-ins).\n"
     "\n"
     "Prints {\"key\": ..., \"bucket\": ...} on success (exit 0). On failure prints nothing on\n"
     "stdout and {\"errorType\": ..., \"errorMessage\": ...} as the last line of stderr (exit 1).\n"
@@ -38,12 +54,23 @@ static const char usage[] =
 
 int cli_parse(int argc, char **argv, struct cli_options *opts)
 {
-    enum { OPT_STORE = 256, OPT_TRANSFORMATION, OPT_REGION, OPT_ENDPOINT, OPT_HELP, OPT_VERSION };
+    enum {
+        OPT_STORE = 256,
+        OPT_TRANSFORMATION,
+        OPT_REGION,
+        OPT_ENDPOINT,
+        OPT_MANIFEST,
+        OPT_OUTPUT,
+        OPT_HELP,
+        OPT_VERSION
+    };
     static const struct option longopts[] = {
         {"store", required_argument, NULL, OPT_STORE},
         {"transformation", required_argument, NULL, OPT_TRANSFORMATION},
         {"region", required_argument, NULL, OPT_REGION},
         {"endpoint-url", required_argument, NULL, OPT_ENDPOINT},
+        {"manifest", required_argument, NULL, OPT_MANIFEST},
+        {"output", required_argument, NULL, OPT_OUTPUT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -70,6 +97,18 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
         case OPT_ENDPOINT:
             opts->endpoint_url = optarg;
             break;
+        case OPT_MANIFEST:
+            opts->manifest = optarg;
+            break;
+        case OPT_OUTPUT:
+            if (strcmp(optarg, "-") != 0) {
+                fprintf(stderr,
+                        "backend-checks-results: --output takes only '-' (stdout), not '%s'\n%s",
+                        optarg, usage);
+                return CLI_USAGE;
+            }
+            opts->output_stdout = true;
+            break;
         case OPT_HELP:
             fputs(usage, stdout);
             return CLI_EXIT;
@@ -87,6 +126,20 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
         return CLI_USAGE;
     }
     opts->event_path = optind < argc ? argv[optind] : NULL;
+    if (opts->manifest && opts->event_path) {
+        fprintf(stderr,
+                "backend-checks-results: --manifest and an event file (%s) are mutually "
+                "exclusive: the event is built from the manifest\n%s",
+                opts->event_path, usage);
+        return CLI_USAGE;
+    }
+    if (opts->manifest && strncmp(opts->manifest, "s3://", 5) != 0 && !opts->store_dir) {
+        fprintf(stderr,
+                "backend-checks-results: --manifest %s is not s3://BUCKET/KEY (a plain "
+                "BUCKET/KEY needs --store)\n%s",
+                opts->manifest, usage);
+        return CLI_USAGE;
+    }
     return CLI_OK;
 }
 
@@ -154,12 +207,46 @@ static void show_progress(const struct step_stats *stats, void *ctx)
     p->drawn = true;
 }
 
+int cli_manifest_event(const char *manifest, char **event, size_t *len, struct error *err)
+{
+    const char *path = strncmp(manifest, "s3://", 5) == 0 ? manifest + 5 : manifest;
+    size_t bucket_len = strcspn(path, "/");
+    if (bucket_len == 0 || path[bucket_len] != '/' || path[bucket_len + 1] == '\0')
+        return error_set(err, ERR_INVALID_EVENT,
+                         "--manifest %s does not name an object as s3://BUCKET/KEY", manifest);
+    size_t cap = strlen(path) * 6 + 96; /* every byte escaped at worst */
+    char *doc = malloc(cap);
+    if (!doc)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory building the event");
+    struct jsonw w;
+    jsonw_init(&w, doc, cap);
+    jsonw_raw(&w, "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": ");
+    jsonw_stringn(&w, path, bucket_len);
+    jsonw_raw(&w, ", \"Key\": ");
+    jsonw_string(&w, path + bucket_len + 1);
+    jsonw_raw(&w, "}}}");
+    int n = jsonw_finish(&w);
+    if (n < 0) {
+        free(doc);
+        return error_set(err, ERR_INVALID_EVENT, "--manifest %.200s... is too long", manifest);
+    }
+    *event = doc;
+    *len = (size_t)n;
+    return 0;
+}
+
 static struct store *open_store(const struct cli_options *opts, struct error *err)
 {
-    if (opts->store_dir)
-        return store_dir_new(opts->store_dir, err);
-    struct s3_options s3 = {opts->region, opts->endpoint_url};
-    return store_s3_new(&s3, err);
+    struct store *store;
+    if (opts->store_dir) {
+        store = store_dir_new(opts->store_dir, err);
+    } else {
+        struct s3_options s3 = {opts->region, opts->endpoint_url};
+        store = store_s3_new(&s3, err);
+    }
+    if (store && opts->output_stdout)
+        store = store_fd_new(store, STDOUT_FILENO, "stdout", err);
+    return store;
 }
 
 static void print_error(const struct error *err)
@@ -181,16 +268,23 @@ int cli_run(const struct cli_options *opts)
     struct step_reply reply;
     struct step_stats stats;
     int status = CLI_FAILED;
+    /* With results.json on stdout, the reply goes to stderr. */
+    FILE *reply_to = opts->output_stdout ? stderr : stdout;
 
+    /* A reader that goes away (`| head`) is a write error with a message, not a
+     * silent death by signal. */
+    if (opts->output_stdout)
+        signal(SIGPIPE, SIG_IGN);
     clock_gettime(CLOCK_MONOTONIC, &progress.start);
     progress.last = progress.start;
-    if (cli_read_event(opts->event_path, &event, &event_len, &err) == 0 &&
-        (store = open_store(opts, &err)) != NULL &&
+    int got_event = opts->manifest ? cli_manifest_event(opts->manifest, &event, &event_len, &err)
+                                   : cli_read_event(opts->event_path, &event, &event_len, &err);
+    if (got_event == 0 && (store = open_store(opts, &err)) != NULL &&
         step_run(event, event_len, store, &step, &reply, &stats, &err) == 0) {
         char doc[STEP_KEY_MAX * 6 + STEP_BUCKET_MAX * 6 + 64];
         if (step_reply_json(&reply, doc, sizeof doc) >= 0) {
-            printf("%s\n", doc);
-            status = fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
+            fprintf(reply_to, "%s\n", doc);
+            status = fflush(reply_to) == 0 ? CLI_OK : CLI_FAILED;
         }
     }
     if (progress.drawn)
@@ -205,7 +299,8 @@ int cli_run(const struct cli_options *opts)
                    entries, "seconds", seconds, LOG_END);
     } else {
         if (!error_is_set(&err))
-            error_set(&err, ERR_IO, "writing the reply to stdout failed");
+            error_set(&err, ERR_IO, "writing the reply to %s failed",
+                      opts->output_stdout ? "stderr" : "stdout");
         print_error(&err);
     }
     store_destroy(store);

@@ -1,10 +1,13 @@
 /* cli: the command line, a thin shell around step_run.
  *
  *   backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]
- *                          [--region R] [--endpoint-url URL] [EVENT_FILE|-]
+ *                          [--region R] [--endpoint-url URL] [--output -]
+ *                          [--manifest s3://BUCKET/KEY | EVENT_FILE|-]
  *
  * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
- * document as the last line of stderr, exit 1. Usage errors: exit 2. */
+ * document as the last line of stderr, exit 1. Usage errors: exit 2.
+ * With --output -, results.json goes to stdout and the reply to stderr; a
+ * failure leaves stdout without a complete document (see store_fd.h). */
 #ifndef BCR_CLI_H
 #define BCR_CLI_H
 
@@ -17,6 +20,8 @@ struct cli_options {
     const char *region;       /* --region, or NULL */
     const char *endpoint_url; /* --endpoint-url, or NULL */
     const char *event_path;   /* NULL or "-" for stdin */
+    const char *manifest;     /* --manifest, or NULL; never set with event_path */
+    bool output_stdout;       /* --output -: results.json to stdout */
     enum transformation transformation;
 };
 
@@ -32,5 +37,10 @@ int cli_run(const struct cli_options *opts);
 /* Reads a whole event file (or stdin for NULL / "-") of at most EVENT_MAX_BYTES.
  * Caller frees *data. */
 int cli_read_event(const char *path, char **data, size_t *len, struct error *err);
+
+/* Builds the event for a manifest named as s3://BUCKET/KEY or BUCKET/KEY: a
+ * heap JSON document (caller frees *event) of *len bytes. A name with no
+ * bucket or no key is InvalidEvent. */
+int cli_manifest_event(const char *manifest, char **event, size_t *len, struct error *err);
 
 #endif

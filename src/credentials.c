@@ -1,11 +1,19 @@
 #include "credentials.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 static void free_secret(char **s)
@@ -99,14 +107,33 @@ static bool span_eq_nocase(struct span s, const char *lit)
 /* The values found in the profile's section(s); spans point into the file text. */
 struct profile_values {
     bool found;
-    struct span id, secret, token;
-    bool has_id, has_secret, has_token;
+    struct span id, secret, token, region, process;
+    bool has_id, has_secret, has_token, has_region, has_process;
 };
 
-/* Parses INI text as botocore's credentials file reader does, for one profile:
- * "[name]" opens a section, "key = value" (or ':') sets a key, blank lines and
- * lines starting with '#' or ';' are skipped. A later assignment wins. */
-static void scan_profile(const char *text, size_t len, const char *profile,
+/* True if the text between a section's brackets names the profile: "NAME" in
+ * the credentials file; "profile NAME" in the config file, where the default
+ * profile is also plain "default". */
+static bool section_names(struct span name, const char *profile, bool config)
+{
+    if (!config || (strcmp(profile, "default") == 0 && span_eq(name, "default")))
+        return span_eq(name, profile);
+    if (name.n < 8 || memcmp(name.p, "profile", 7) != 0 || !is_space(name.p[7]))
+        return false;
+    return span_eq(trim(name.p + 8, name.p + name.n), profile);
+}
+
+/* Sets *value to v, and *has to whether it is non-empty. */
+static void set_value(struct span *value, bool *has, struct span v)
+{
+    *value = v;
+    *has = v.n > 0;
+}
+
+/* Parses INI text as botocore's file reader does, for one profile: "[name]"
+ * opens a section, "key = value" (or ':') sets a key, blank lines and lines
+ * starting with '#' or ';' are skipped. A later assignment wins. */
+static void scan_profile(const char *text, size_t len, const char *profile, bool config,
                          struct profile_values *v)
 {
     const char *p = text, *end = text + len;
@@ -122,7 +149,8 @@ static void scan_profile(const char *text, size_t len, const char *profile,
             continue;
         if (line.p[0] == '[') {
             const char *close = line.p + line.n - 1;
-            in_profile = *close == ']' && line.n >= 2 && span_eq(trim(line.p + 1, close), profile);
+            in_profile = *close == ']' && line.n >= 2 &&
+                         section_names(trim(line.p + 1, close), profile, config);
             v->found = v->found || in_profile;
             continue;
         }
@@ -135,80 +163,59 @@ static void scan_profile(const char *text, size_t len, const char *profile,
             continue;
         struct span key = trim(line.p, line.p + k);
         struct span value = trim(line.p + k + 1, line.p + line.n);
-        if (span_eq_nocase(key, "aws_access_key_id")) {
-            v->id = value;
-            v->has_id = value.n > 0;
-        } else if (span_eq_nocase(key, "aws_secret_access_key")) {
-            v->secret = value;
-            v->has_secret = value.n > 0;
-        } else if (span_eq_nocase(key, "aws_session_token")) {
-            v->token = value;
-            v->has_token = value.n > 0;
-        }
+        if (span_eq_nocase(key, "aws_access_key_id"))
+            set_value(&v->id, &v->has_id, value);
+        else if (span_eq_nocase(key, "aws_secret_access_key"))
+            set_value(&v->secret, &v->has_secret, value);
+        else if (span_eq_nocase(key, "aws_session_token"))
+            set_value(&v->token, &v->has_token, value);
+        else if (span_eq_nocase(key, "region"))
+            set_value(&v->region, &v->has_region, value);
+        else if (span_eq_nocase(key, "credential_process"))
+            set_value(&v->process, &v->has_process, value);
     }
 }
 
-/* Reads the whole file (at most CREDENTIALS_FILE_MAX bytes) into a heap buffer
- * the caller wipes and frees. Returns 0, or -1 with errno-based detail in err. */
-static int read_file(const char *path, char **data, size_t *len, struct error *err)
+/* One of the AWS CLI's files, read whole (at most CREDENTIALS_FILE_MAX bytes). */
+struct aws_file {
+    char *path; /* heap, or NULL when no path could be made (why: in `absent`) */
+    char *text; /* heap, wiped on free; NULL when the file is absent */
+    size_t len;
+    char absent[160]; /* why there is no text, for messages: "cannot be read (...)" */
+};
+
+static void aws_file_free(struct aws_file *f)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return error_set(err, ERR_CONFIG,
-                         "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are "
-                         "not set, and the shared credentials file %s cannot be read (%s)",
-                         path, strerror(errno));
-    char *buf = malloc(CREDENTIALS_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+    if (f->text) {
+        OPENSSL_cleanse(f->text, f->len);
+        free(f->text);
     }
-    size_t n = fread(buf, 1, CREDENTIALS_FILE_MAX + 1, f);
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (failed || n > CREDENTIALS_FILE_MAX) {
-        OPENSSL_cleanse(buf, n);
-        free(buf);
-        if (failed)
-            return error_set(err, ERR_CONFIG, "error reading the shared credentials file %s", path);
-        return error_set(err, ERR_CONFIG, "the shared credentials file %s is over %d bytes", path,
-                         CREDENTIALS_FILE_MAX);
-    }
-    *data = buf;
-    *len = n;
-    return 0;
+    free(f->path);
+    memset(f, 0, sizeof *f);
 }
 
-/* AWS_SHARED_CREDENTIALS_FILE (with "~/" expanded) or $HOME/.aws/credentials,
- * in a heap string. */
-static char *credentials_path(struct error *err)
+/* The path in variable `var` (a leading "~/" meaning $HOME), else
+ * $HOME/`home_rest`, in a heap string; NULL (with the reason in f->absent)
+ * when neither is set. */
+static char *aws_file_path(const char *var, const char *home_rest, struct aws_file *f,
+                           struct error *err)
 {
-    const char *set = env("AWS_SHARED_CREDENTIALS_FILE");
+    const char *set = env(var);
     const char *home = env("HOME");
-    const char *prefix = "", *rest;
-    if (set) {
-        rest = set;
-        if (set[0] == '~' && (set[1] == '/' || set[1] == '\0')) {
-            if (!home) {
-                error_set(err, ERR_CONFIG,
-                          "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are "
-                          "not set, and AWS_SHARED_CREDENTIALS_FILE starts with ~ but HOME is "
-                          "not set");
-                return NULL;
-            }
-            prefix = home;
-            rest = set + 1;
-        }
-    } else {
-        if (!home) {
-            error_set(err, ERR_CONFIG,
-                      "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not "
-                      "set, and neither AWS_SHARED_CREDENTIALS_FILE nor HOME is set to find a "
-                      "shared credentials file");
-            return NULL;
-        }
+    const char *prefix = "", *rest = set;
+    if (set && set[0] == '~' && (set[1] == '/' || set[1] == '\0')) {
         prefix = home;
-        rest = "/.aws/credentials";
+        rest = set + 1;
+    } else if (!set) {
+        prefix = home;
+        rest = home_rest;
+    }
+    if (!prefix) {
+        snprintf(f->absent, sizeof f->absent,
+                 set ? "(%s starts with ~ but HOME is not set)"
+                     : "(neither %s nor HOME is set to find it)",
+                 var);
+        return NULL;
     }
     size_t a = strlen(prefix), b = strlen(rest);
     char *path = malloc(a + b + 1);
@@ -221,37 +228,143 @@ static char *credentials_path(struct error *err)
     return path;
 }
 
-static int load_file(struct aws_credentials *out, struct error *err)
+/* Reads the file named by var (default ~/home_rest). A file that is not there
+ * (or has no path) is not an error: f->text stays NULL and f->absent says why.
+ * One that exists but cannot be read whole, or is too big, is. */
+static int aws_file_load(const char *var, const char *home_rest, struct aws_file *f,
+                         struct error *err)
+{
+    memset(f, 0, sizeof *f);
+    f->path = aws_file_path(var, home_rest, f, err);
+    if (!f->path)
+        return f->absent[0] ? 0 : -1;
+    FILE *fp = fopen(f->path, "rb");
+    if (!fp) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            snprintf(f->absent, sizeof f->absent, "cannot be read (%s)", strerror(errno));
+            return 0;
+        }
+        return error_set(err, ERR_CONFIG, "the AWS file %s cannot be read (%s)", f->path,
+                         strerror(errno));
+    }
+    char *buf = malloc(CREDENTIALS_FILE_MAX + 1);
+    if (!buf) {
+        fclose(fp);
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading %s", f->path);
+    }
+    size_t n = fread(buf, 1, CREDENTIALS_FILE_MAX + 1, fp);
+    bool failed = ferror(fp) != 0;
+    fclose(fp);
+    if (failed || n > CREDENTIALS_FILE_MAX) {
+        OPENSSL_cleanse(buf, n);
+        free(buf);
+        if (failed)
+            return error_set(err, ERR_CONFIG, "error reading the AWS file %s", f->path);
+        return error_set(err, ERR_CONFIG, "the AWS file %s is over %d bytes", f->path,
+                         CREDENTIALS_FILE_MAX);
+    }
+    f->text = buf;
+    f->len = n;
+    return 0;
+}
+
+static const char *profile_name(void)
 {
     const char *profile = env("AWS_PROFILE");
-    if (!profile)
-        profile = "default";
-    char *path = credentials_path(err);
-    if (!path)
-        return -1;
-    char *text = NULL;
-    size_t len = 0;
-    if (read_file(path, &text, &len, err) != 0) {
-        free(path);
+    return profile ? profile : "default";
+}
+
+/* Static keys of a profile section that has at least one of the pair. */
+static int from_values(struct aws_credentials *out, const struct profile_values *v,
+                       const char *profile, const char *path, struct error *err)
+{
+    if (!v->has_id || !v->has_secret)
+        return error_set(err, ERR_CONFIG,
+                         "incomplete AWS credentials: profile [%s] in %s has no %s", profile, path,
+                         !v->has_id ? "aws_access_key_id" : "aws_secret_access_key");
+    return set_all(out, v->id.p, v->id.n, v->secret.p, v->secret.n,
+                   v->has_token ? v->token.p : NULL, v->token.n, err);
+}
+
+/* What a file said about the profile, for the message when nothing was found. */
+static void describe(const struct aws_file *f, const struct profile_values *v, const char *profile,
+                     char *out, size_t cap)
+{
+    if (!f->text)
+        snprintf(out, cap, "%s %s", f->path ? f->path : "", f->absent);
+    else if (!v->found)
+        snprintf(out, cap, "%s has no profile [%s]", f->path, profile);
+    else
+        snprintf(out, cap, "%s has no credentials in profile [%s]", f->path, profile);
+}
+
+/* The profile's credentials, in the AWS CLI's order: static keys in the
+ * credentials file, then credential_process, then static keys in the config
+ * file. */
+static int load_profile(struct aws_credentials *out, struct error *err)
+{
+    const char *profile = profile_name();
+    struct aws_file creds, config;
+    struct profile_values cv = {0}, fv = {0};
+    int rc = -1;
+    if (aws_file_load("AWS_SHARED_CREDENTIALS_FILE", "/.aws/credentials", &creds, err) != 0) {
+        aws_file_free(&creds);
         return -1;
     }
+    if (aws_file_load("AWS_CONFIG_FILE", "/.aws/config", &config, err) != 0)
+        goto done;
+    if (creds.text)
+        scan_profile(creds.text, creds.len, profile, false, &cv);
+    if (config.text)
+        scan_profile(config.text, config.len, profile, true, &fv);
+
+    if (cv.has_id || cv.has_secret) {
+        rc = from_values(out, &cv, profile, creds.path, err);
+    } else if (cv.has_process || fv.has_process) {
+        const struct profile_values *pv = cv.has_process ? &cv : &fv;
+        char *command = dup_n(pv->process.p, pv->process.n);
+        if (!command) {
+            error_set(err, ERR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+        rc = credentials_from_process(command, profile, CREDENTIAL_PROCESS_TIMEOUT_MS, out, err);
+        free(command);
+    } else if (fv.has_id || fv.has_secret) {
+        rc = from_values(out, &fv, profile, config.path, err);
+    } else {
+        char a[1200], b[1200];
+        describe(&creds, &cv, profile, a, sizeof a);
+        describe(&config, &fv, profile, b, sizeof b);
+        error_set(err, ERR_CONFIG,
+                  "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set, "
+                  "the shared credentials file %s, and the config file %s",
+                  a, b);
+    }
+done:
+    aws_file_free(&creds);
+    aws_file_free(&config);
+    return rc;
+}
+
+int credentials_profile_region(char *out, size_t cap, struct error *err)
+{
+    out[0] = '\0';
+    struct aws_file config;
+    if (aws_file_load("AWS_CONFIG_FILE", "/.aws/config", &config, err) != 0) {
+        aws_file_free(&config);
+        return -1;
+    }
+    int rc = 0;
     struct profile_values v;
-    scan_profile(text, len, profile, &v);
-    int rc;
-    if (!v.found)
-        rc = error_set(err, ERR_CONFIG,
-                       "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not "
-                       "set, and the shared credentials file %s has no profile [%s]",
-                       path, profile);
-    else if (!v.has_id || !v.has_secret)
-        rc = error_set(err, ERR_CONFIG, "incomplete AWS credentials: profile [%s] in %s has no %s",
-                       profile, path, !v.has_id ? "aws_access_key_id" : "aws_secret_access_key");
-    else
-        rc = set_all(out, v.id.p, v.id.n, v.secret.p, v.secret.n, v.has_token ? v.token.p : NULL,
-                     v.token.n, err);
-    OPENSSL_cleanse(text, len);
-    free(text);
-    free(path);
+    if (config.text) {
+        scan_profile(config.text, config.len, profile_name(), true, &v);
+        if (v.has_region && v.region.n >= cap)
+            rc = error_set(err, ERR_CONFIG, "the region of profile [%s] in %s is too long",
+                           profile_name(), config.path);
+        else if (v.has_region)
+            snprintf(out, cap, "%.*s", (int)v.region.n, v.region.p);
+    }
+    aws_file_free(&config);
     return rc;
 }
 
@@ -272,5 +385,150 @@ int credentials_load(struct aws_credentials *out, struct error *err)
                          "incomplete AWS credentials in the environment: %s is set but %s is not",
                          id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                          id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-    return load_file(out, err);
+    return load_profile(out, err);
+}
+
+/* Kills the process group the child leads and reaps the child. */
+static void kill_and_reap(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Runs command under /bin/sh with stdout into buf (at most cap bytes), stdin
+ * from /dev/null and stderr inherited (where the AWS CLI says "run aws sso
+ * login"). Returns the exit status (0..255), or -1 with err set: cannot start,
+ * killed by a signal, output over cap, or not done by the deadline (then its
+ * process group is killed). */
+static int run_process(const char *command, const char *profile, int timeout_ms, char *buf,
+                       size_t cap, size_t *len, struct error *err)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return error_set(err, ERR_CONFIG, "credential_process of profile [%s] cannot start: %s",
+                         profile, strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return error_set(err, ERR_CONFIG, "credential_process of profile [%s] cannot start: %s",
+                         profile, strerror(errno));
+    }
+    if (pid == 0) {
+        /* Its own process group, so a timeout ends everything it started. */
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL); /* the command line may ignore it */
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(fds[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        close(fds[0]);
+        close(fds[1]);
+        close(null);
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    int64_t deadline = now_ms() + timeout_ms;
+    const char *failure = NULL;
+    *len = 0;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            failure = "did not finish in time";
+            break;
+        }
+        struct pollfd p = {fds[0], POLLIN, 0};
+        int ready = poll(&p, 1, (int)left);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            continue; /* the deadline check above ends it */
+        if (*len == cap) {
+            failure = "printed more than the credentials document allows";
+            break;
+        }
+        ssize_t n = read(fds[0], buf + *len, cap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* end of output (or an error, which the exit status will tell) */
+        *len += (size_t)n;
+    }
+    close(fds[0]);
+    int status = 0;
+    while (!failure) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            break;
+        if (done < 0 && errno != EINTR) {
+            failure = "could not be waited for";
+        } else if (now_ms() >= deadline) {
+            failure = "did not finish in time";
+        } else {
+            struct timespec pause = {0, 10 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (failure) {
+        kill_and_reap(pid);
+        return error_set(err, ERR_CONFIG, "credential_process of profile [%s] %s", profile,
+                         failure);
+    }
+    if (!WIFEXITED(status))
+        return error_set(err, ERR_CONFIG,
+                         "credential_process of profile [%s] was killed by signal %d", profile,
+                         WTERMSIG(status));
+    return WEXITSTATUS(status);
+}
+
+/* A non-empty string member of the process's document, or NULL. */
+static const char *member(json_t *doc, const char *name)
+{
+    const char *v = json_string_value(json_object_get(doc, name));
+    return v && *v ? v : NULL;
+}
+
+int credentials_from_process(const char *command, const char *profile, int timeout_ms,
+                             struct aws_credentials *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *buf = malloc(CREDENTIAL_PROCESS_OUTPUT_MAX);
+    if (!buf)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory for credential_process output");
+    size_t len = 0;
+    int status =
+        run_process(command, profile, timeout_ms, buf, CREDENTIAL_PROCESS_OUTPUT_MAX, &len, err);
+    int rc = -1;
+    if (status > 0) {
+        error_set(err, ERR_CONFIG, "credential_process of profile [%s] exited with status %d%s",
+                  profile, status, status == 127 ? " (command not found?)" : "");
+    } else if (status == 0) {
+        /* Never quote the output (nor jansson's message, which can): it may hold secrets. */
+        json_t *doc = json_loadb(buf, len, 0, NULL);
+        const char *id = member(doc, "AccessKeyId"), *secret = member(doc, "SecretAccessKey");
+        const char *token = member(doc, "SessionToken");
+        json_t *version = json_object_get(doc, "Version"),
+               *t = json_object_get(doc, "SessionToken");
+        if (!json_is_integer(version) || json_integer_value(version) != 1 || !id || !secret ||
+            (t && !json_is_null(t) && !json_is_string(t)))
+            error_set(err, ERR_CONFIG,
+                      "credential_process of profile [%s] did not print a credentials document "
+                      "(JSON with \"Version\": 1, \"AccessKeyId\" and \"SecretAccessKey\")",
+                      profile);
+        else
+            rc = set_all(out, id, strlen(id), secret, strlen(secret), token,
+                         token ? strlen(token) : 0, err);
+        json_decref(doc);
+    }
+    OPENSSL_cleanse(buf, CREDENTIAL_PROCESS_OUTPUT_MAX);
+    free(buf);
+    return rc;
 }

@@ -1,5 +1,6 @@
 /* backend-checks-results: the command line, or the Lambda runtime loop when
- * AWS_LAMBDA_RUNTIME_API is set and no event file is given. */
+ * AWS_LAMBDA_RUNTIME_API is set and neither an event file nor the replay
+ * options (--manifest, --output) are given. */
 #include <stdlib.h>
 
 #include "cli.h"
@@ -16,7 +17,7 @@ int main(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
-    if (runtime_api && runtime_api[0] && !opts.event_path)
+    if (runtime_api && runtime_api[0] && !opts.event_path && !opts.manifest && !opts.output_stdout)
         return lambda_run(runtime_api, &opts);
     return cli_run(&opts);
 }

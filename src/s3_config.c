@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "credentials.h"
 #include "sigv4.h"
 
 const char *const s3_ca_bundle_candidates[] = {
@@ -81,9 +82,16 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
         region = env("AWS_REGION");
     if (!region)
         region = env("AWS_DEFAULT_REGION");
+    char profile_region[S3_REGION_MAX];
+    if (!region) {
+        if (credentials_profile_region(profile_region, sizeof profile_region, err) != 0)
+            return -1;
+        region = profile_region[0] ? profile_region : NULL;
+    }
     if (!region)
         return error_set(err, ERR_CONFIG,
-                         "no AWS region: pass --region or set AWS_REGION or AWS_DEFAULT_REGION");
+                         "no AWS region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or "
+                         "give the profile a region in the AWS config file");
     if (strlen(region) >= sizeof c->region || strspn(region, "abcdefghijklmnopqrstuvwxyz"
                                                              "0123456789-") != strlen(region))
         return error_set(err, ERR_CONFIG, "AWS region \"%s\" is not a region name", region);
@@ -110,6 +118,14 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
         env_long("BCR_S3_LOW_SPEED_TIME", 1, 3600, &time_s, err) != 0 ||
         env_long("BCR_S3_CONNECT_TIMEOUT_MS", 1, 600000, &connect_ms, err) != 0)
         return -1;
+    const char *owner = env("BCR_EXPECTED_BUCKET_OWNER");
+    if (owner) {
+        if (strlen(owner) != 12 || strspn(owner, "0123456789") != 12)
+            return error_set(err, ERR_CONFIG,
+                             "BCR_EXPECTED_BUCKET_OWNER=%.40s is not an AWS account id (12 digits)",
+                             owner);
+        strcpy(c->expected_bucket_owner, owner);
+    }
     c->max_attempts = (int)attempts;
     c->part_size = (size_t)part;
     c->low_speed_limit = (long)limit;

@@ -38,11 +38,16 @@ struct s3_config {
     long low_speed_limit;             /* bytes/s; BCR_S3_LOW_SPEED_LIMIT, default 1024 */
     long low_speed_time;              /* seconds; BCR_S3_LOW_SPEED_TIME, default 10 */
     long connect_timeout_ms;          /* BCR_S3_CONNECT_TIMEOUT_MS, default 5000 */
+    /* BCR_EXPECTED_BUCKET_OWNER: 12 digits, or "" for none. When set, every
+     * request carries it (signed) as x-amz-expected-bucket-owner, so S3 refuses
+     * (AccessDenied) a bucket that another account owns. */
+    char expected_bucket_owner[13];
 };
 
 /* Fills c from the two options (either may be NULL) and the environment:
  *   region:   region, else AWS_REGION, else AWS_DEFAULT_REGION (empty counts as
- *             unset); none is a ConfigurationError.
+ *             unset), else the profile's region in the AWS config file
+ *             (credentials_profile_region); none is a ConfigurationError.
  *   endpoint: endpoint_url, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL;
  *             must be http:// or https://; none means AWS itself.
  *   CA bundle, AWS_MAX_ATTEMPTS (1..100) and the BCR_S3_* tunables: see

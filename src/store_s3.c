@@ -210,14 +210,20 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
     struct s3_target t;
     if (s3_target_build(&s->cfg, req->bucket, req->key, query, &t, err) != 0)
         return -1;
+    struct sigv4_param headers[sizeof req->headers / sizeof *req->headers + 1];
+    size_t header_count = req->header_count;
+    memcpy(headers, req->headers, header_count * sizeof *headers);
+    if (s->cfg.expected_bucket_owner[0])
+        headers[header_count++] =
+            (struct sigv4_param){"x-amz-expected-bucket-owner", s->cfg.expected_bucket_owner};
     struct sigv4_request sr = {
         .method = req->method,
         .host = t.host,
         .encoded_path = t.path,
         .query = req->query,
         .query_count = req->query_count,
-        .headers = req->headers,
-        .header_count = req->header_count,
+        .headers = headers,
+        .header_count = header_count,
         .payload_hash = req->payload_hash,
     };
     struct sigv4_context ctx = {&s->creds, s->cfg.region, "s3", time(NULL)};
@@ -234,8 +240,8 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
                add_header(&h, "x-amz-security-token", s->creds.session_token)) &&
               add_header(&h, "Authorization", sig.authorization) && add_header(&h, "Expect", "") &&
               add_header(&h, "Content-Type", req->content_type ? req->content_type : "");
-    for (size_t i = 0; ok && i < req->header_count; i++)
-        ok = add_header(&h, req->headers[i].name, req->headers[i].value);
+    for (size_t i = 0; ok && i < header_count; i++)
+        ok = add_header(&h, headers[i].name, headers[i].value);
     if (!ok) {
         curl_slist_free_all(h);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory building %s headers for s3://%s/%s",

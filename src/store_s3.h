@@ -19,8 +19,8 @@
 #include "store.h"
 
 struct s3_options {
-    const char *region;       /* --region, or NULL: AWS_REGION, else AWS_DEFAULT_REGION;
-                                 none → ConfigurationError */
+    const char *region;       /* --region, or NULL: AWS_REGION, else AWS_DEFAULT_REGION, else
+                                 the profile's region; none → ConfigurationError */
     const char *endpoint_url; /* --endpoint-url, or NULL: AWS_ENDPOINT_URL_S3, else
                                  AWS_ENDPOINT_URL, else https://s3.REGION.amazonaws.com */
 };

@@ -67,3 +67,19 @@ resource "aws_sfn_state_machine" "backend_checks" {
 output "function_arn" {
   value = module.backend_checks_results.function_arn
 }
+
+# A backstop for the multipart upload a killed sandbox could not abort. This
+# resource owns the bucket's whole lifecycle configuration: where the bucket
+# already has rules (TDR's expiry), add this rule to them instead.
+resource "aws_s3_bucket_lifecycle_configuration" "abort_incomplete_uploads" {
+  bucket = local.bucket
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}

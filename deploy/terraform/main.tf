@@ -76,6 +76,14 @@ resource "aws_lambda_function" "function" {
   memory_size      = var.memory_size
   timeout          = var.timeout
 
+  dynamic "vpc_config" {
+    for_each = length(var.subnet_ids) > 0 ? [1] : []
+    content {
+      subnet_ids         = var.subnet_ids
+      security_group_ids = var.security_group_ids
+    }
+  }
+
   environment {
     variables = merge(var.environment_variables, {
       BCR_TRANSFORMATION = var.transformation
@@ -92,7 +100,15 @@ resource "aws_lambda_function" "function" {
   }
 
   tags       = var.tags
-  depends_on = [aws_iam_role_policy.function]
+  depends_on = [aws_iam_role_policy.function, aws_iam_role_policy_attachment.vpc]
+}
+
+# In a VPC, Lambda creates and deletes the function's network interfaces with
+# the role's permissions.
+resource "aws_iam_role_policy_attachment" "vpc" {
+  count      = length(var.subnet_ids) > 0 ? 1 : 0
+  role       = aws_iam_role.function.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 }
 
 # For the state machine's role: allows invoking this function (and only it).

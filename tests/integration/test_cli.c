@@ -127,11 +127,12 @@ static json_t *run_ok(struct fixture *f, const char *const extra[])
     return doc;
 }
 
-/* Reads results.json as text (there is exactly one results.json written). */
-static char *results_text(struct fixture *f, const char *const extra[])
+/* Reads results.json as text (there is exactly one results.json written) from
+ * a run on event. */
+static char *results_text_for(struct fixture *f, const char *const extra[], const char *event)
 {
     struct run_result res;
-    run_cli(f, extra, EVENT, &res);
+    run_cli(f, extra, event, &res);
     assert_int_equal(res.status, 0);
     json_t *reply = json_loads(res.out, 0, NULL);
     char path[4096];
@@ -142,6 +143,11 @@ static char *results_text(struct fixture *f, const char *const extra[])
     char *text = harness_read_file(path, NULL);
     assert_non_null(text);
     return text;
+}
+
+static char *results_text(struct fixture *f, const char *const extra[])
+{
+    return results_text_for(f, extra, EVENT);
 }
 
 static void assert_results(json_t *doc, const char *expected_json)
@@ -491,6 +497,147 @@ static void test_usage_errors(void **state)
     run_result_free(&res);
 }
 
+/* --manifest BUCKET/KEY or s3://BUCKET/KEY: the same run as the event naming it. */
+static void test_manifest_option(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/a.json", NULL});
+    put(f, "r/a.json", "[{\"Output\": \"{\\\"n\\\": 1}\"}]");
+    static const char *const names[] = {BUCKET "/" MANIFEST_KEY, "s3://" BUCKET "/" MANIFEST_KEY};
+    for (size_t i = 0; i < 2; i++) {
+        char *argv[] = {(char *)harness_bin(), "--store",        f->root,
+                        "--manifest",          (char *)names[i], NULL};
+        struct run_result res;
+        harness_run(argv, NULL, NULL, 60, &res);
+        if (res.status != 0)
+            fprintf(stderr, "stderr: %s\n", res.err);
+        assert_int_equal(res.status, 0);
+        json_t *reply = json_loads(res.out, 0, NULL);
+        assert_non_null(reply);
+        const char *key = json_string_value(json_object_get(reply, "key"));
+        assert_string_equal(json_string_value(json_object_get(reply, "bucket")), BUCKET);
+        assert_int_equal(strncmp(key, "cons-1/", 7), 0);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root, key);
+        json_t *doc = json_load_file(path, 0, NULL);
+        assert_non_null(doc);
+        assert_results(doc, "[{\"n\": 1}]");
+        json_decref(doc);
+        json_decref(reply);
+        run_result_free(&res);
+    }
+    /* A manifest that is not there fails as the event naming it would. */
+    char *argv[] = {(char *)harness_bin(),
+                    "--store",
+                    f->root,
+                    "--manifest",
+                    "s3://" BUCKET "/cons-1/none.json",
+                    NULL};
+    struct run_result res;
+    harness_run(argv, NULL, NULL, 60, &res);
+    assert_int_equal(res.status, 1);
+    assert_non_null(strstr(res.err, "NoSuchKey"));
+    run_result_free(&res);
+}
+
+static void test_manifest_option_usage_errors(void **state)
+{
+    struct fixture *f = *state;
+    /* with an event file; as a plain path without --store; with a file to --output */
+    const char *const cases[][6] = {
+        {"--store", f->root, "--manifest", BUCKET "/" MANIFEST_KEY, "event.json", NULL},
+        {"--store", f->root, "--manifest", BUCKET "/" MANIFEST_KEY, "-", NULL},
+        {"--manifest", BUCKET "/" MANIFEST_KEY, NULL},
+        {"--store", f->root, "--output", "out.json", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[8] = {(char *)harness_bin()};
+        for (int j = 0; cases[i][j]; j++)
+            argv[j + 1] = (char *)cases[i][j];
+        struct run_result res;
+        harness_run(argv, EVENT, NULL, 10, &res);
+        assert_int_equal(res.status, 2);
+        assert_string_equal(res.out, "");
+        assert_non_null(strstr(res.err, "usage:"));
+        if (i < 2)
+            assert_non_null(strstr(res.err, "mutually exclusive"));
+        run_result_free(&res);
+    }
+    assert_int_equal(harness_count_files(f->root), 1); /* .keep and nothing else */
+}
+
+/* --output -: stdout holds exactly the bytes the store would have held, the
+ * reply goes to stderr, and the store is not written. */
+static void test_output_to_stdout(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 3000, 3, false, 11};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    char *stored = results_text_for(f, NULL, info.event);
+    int before = harness_count_files(f->root);
+
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
+    struct run_result res;
+    harness_run(argv, info.event, NULL, 120, &res);
+    assert_int_equal(res.status, 0);
+    assert_int_equal(res.out_len, strlen(stored));
+    assert_memory_equal(res.out, stored, res.out_len);
+    assert_non_null(strstr(res.err, "{\"key\": \"")); /* the reply, on stderr */
+    assert_int_equal(harness_count_files(f->root), before);
+    run_result_free(&res);
+    free(stored);
+}
+
+/* A run that fails after streaming part of results.json: never a complete
+ * document on a pipe; a regular file is cut back to what it was. */
+static void test_output_to_stdout_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 2000, 1, false, 12};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    /* A second result file that is broken, listed after the good one. */
+    char manifest[4200];
+    snprintf(manifest, sizeof manifest, "%s/" BUCKET "/%s", f->root, info.manifest_key);
+    json_t *m = json_load_file(manifest, 0, NULL);
+    assert_non_null(m);
+    json_t *files = json_object_get(json_object_get(m, "ResultFiles"), "SUCCEEDED");
+    json_array_append_new(files, json_pack("{s:s}", "Key", "broken.json"));
+    assert_int_equal(json_dump_file(m, manifest, 0), 0);
+    json_decref(m);
+    put(f, "broken.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}, {\"Output\": \"nope\"}]");
+    int before = harness_count_files(f->root);
+
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
+    struct run_result res;
+    harness_run(argv, info.event, NULL, 120, &res);
+    assert_int_equal(res.status, 1);
+    assert_true(res.out_len > 256 * 1024); /* streaming had begun */
+    assert_null(json_loadb(res.out, res.out_len, 0, NULL));
+    assert_int_not_equal(res.out[res.out_len - 1], '}');
+    char last[4096];
+    harness_last_line(res.err, last, sizeof last);
+    assert_non_null(strstr(last, "\"errorType\": \"InvalidOutput\""));
+    run_result_free(&res);
+
+    /* Redirected to a file that already held something: left as it was. */
+    char out_path[4200], cmd[12000];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", f->root);
+    harness_write_file(out_path, "kept\n", 5);
+    snprintf(cmd, sizeof cmd, "exec \"$0\" --store \"$1\" --output - - >>\"$2\"");
+    char *sh[] = {"/bin/sh", "-c", cmd, (char *)harness_bin(), f->root, out_path, NULL};
+    harness_run(sh, info.event, NULL, 120, &res);
+    assert_int_equal(res.status, 1);
+    size_t len;
+    char *text = harness_read_file(out_path, &len);
+    assert_int_equal(len, 5);
+    assert_memory_equal(text, "kept\n", 5);
+    free(text);
+    run_result_free(&res);
+    assert_int_equal(harness_count_files(f->root), before + 1); /* stdout.txt only */
+}
+
 /* A realistic export, checked entry by entry against what the generator wrote. */
 static void check_generated(struct fixture *f, uint64_t entries, int files, bool jsonl)
 {
@@ -603,6 +750,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_no_such_key_result_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_size_mismatch, setup, teardown),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test_setup_teardown(test_manifest_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_option_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_stdout_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_line_on_a_terminal, setup, teardown),

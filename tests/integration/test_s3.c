@@ -877,6 +877,61 @@ static void test_random_faults(void **state)
 }
 
 /* Across the whole suite, the proxy never saw a wrongly signed request. */
+/* --manifest s3://BUCKET/KEY --output -: the same bytes as the upload would
+ * hold, on stdout, and nothing written to the bucket. */
+static void test_manifest_to_stdout(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 2000, 2, false, 41);
+    s3env_reset_stats(&env);
+    char manifest[1200];
+    snprintf(manifest, sizeof manifest, "s3://%s/%s", BUCKET, f->info.manifest_key);
+    char *argv[] = {(char *)harness_bin(),
+                    "--endpoint-url",
+                    env.endpoint,
+                    "--manifest",
+                    manifest,
+                    "--output",
+                    "-",
+                    NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, NULL), 120, &res);
+    assert_ok("--manifest --output -", &res);
+    assert_int_equal(res.out_len, f->expected_len);
+    assert_memory_equal(res.out, f->expected, res.out_len);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_int_equal(count_requests("PutObject", NULL, 0), 0);
+    assert_int_equal(count_requests("CreateMultipartUpload", NULL, 0), 0);
+    run_result_free(&res);
+}
+
+/* BCR_EXPECTED_BUCKET_OWNER: requests carry it, signed; a bucket owned by
+ * another account is refused and nothing is written. */
+static void test_expected_bucket_owner(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 42);
+    assert_non_null(
+        s3env_control(&env, "POST", "/__control/owners", "{\"" BUCKET "\": \"111122223333\"}"));
+    char *mine[] = {"BCR_EXPECTED_BUCKET_OWNER=111122223333", NULL};
+    struct run_result res;
+    run_s3(f, mine, &res);
+    assert_ok("owner as expected", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "owner_mismatches"), 0);
+
+    char *other[] = {"BCR_EXPECTED_BUCKET_OWNER=999988887777", NULL};
+    run_s3(f, other, &res);
+    assert_error(&res, "AccessDenied", "An error occurred (AccessDenied) when calling the");
+    run_result_free(&res);
+    assert_true(s3env_stat(&env, "owner_mismatches") > 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    free(s3env_control(&env, "POST", "/__control/owners", "{}"));
+}
+
 static void test_zero_signature_failures_in_suite(void **state)
 {
     (void)state;
@@ -910,6 +965,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_to_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expected_bucket_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_signature_failures_in_suite, setup, teardown),
     };
     return cmocka_run_group_tests_name("s3", tests, group_setup, group_teardown);

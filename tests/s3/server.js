@@ -45,6 +45,9 @@
 //   POST   /__control/reset       zeroes the counters and the request log (not the totals)
 //   POST   /__control/credentials body: {"access_key", "secret_key", "session_token", "region",
 //                                 "min_part_size"}, each optional; session_token null: none
+//   POST   /__control/owners      body: {"BUCKET": "ACCOUNT_ID", ...}: the buckets' owners; a
+//                                 request whose x-amz-expected-bucket-owner differs gets 403
+//                                 AccessDenied, as S3 answers (replaces the map; {} clears)
 //   GET    /__control/uploads     in-progress multipart uploads: [{bucket, key, upload_id, parts}]
 //   GET    /__control/objects?bucket=B&prefix=P   [{key, size, etag}] sorted by key
 //
@@ -662,6 +665,7 @@ function emulate(ctx) {
 
 // ---------------------------------------------------------------- proxy
 
+let bucketOwners = {};
 let creds = {
     accessKey: opts.accessKey,
     secretKey: opts.secretKey,
@@ -777,6 +781,13 @@ async function handle(req, res) {
         process.stderr.write(`s3 test server: ${req.method} ${url}: ${code}: ${message}\n` + (extra && extra.CanonicalRequest ? `canonical request (as the server computes it):\n${extra.CanonicalRequest}\n` : ''));
         sendError(ctx, code, message, extra);
         return;
+    }
+
+    const expectedOwner = req.headers['x-amz-expected-bucket-owner'];
+    if (expectedOwner !== undefined && ctx.bucket && bucketOwners[ctx.bucket] !== undefined &&
+        bucketOwners[ctx.bucket] !== expectedOwner) {
+        stats.owner_mismatches = (stats.owner_mismatches || 0) + 1;
+        return sendError(ctx, 'AccessDenied', 'Access Denied');
     }
 
     const fault = pickFault(ctx);
@@ -999,6 +1010,9 @@ async function control(req, res) {
                 };
                 return sendJson(res, 200, { ok: true });
             }
+            case 'POST /__control/owners':
+                bucketOwners = (await readJson(req)) || {};
+                return sendJson(res, 200, { ok: true });
             case 'GET /__control/uploads': {
                 const all = [];
                 for (const b of allBuckets()) all.push(...listUploads(b));

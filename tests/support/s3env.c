@@ -33,6 +33,7 @@ void s3env_isolate_environment(void)
         "AWS_PROFILE",
         "AWS_SHARED_CREDENTIALS_FILE",
         "AWS_CONFIG_FILE",
+        "BCR_EXPECTED_BUCKET_OWNER",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_S3",
         "AWS_DEFAULT_REGION",

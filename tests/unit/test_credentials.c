@@ -17,7 +17,8 @@
 
 static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                                    "AWS_SESSION_TOKEN", "AWS_SHARED_CREDENTIALS_FILE",
-                                   "AWS_PROFILE",       "HOME"};
+                                   "AWS_PROFILE",       "HOME",
+                                   "AWS_CONFIG_FILE"};
 
 struct fixture {
     char dir[64];
@@ -50,6 +51,11 @@ static int teardown(void **state)
     unlink(p);
     snprintf(p, sizeof p, "%s/.aws", f->dir);
     rmdir(p);
+    static const char *const extra[] = {"config", "process.sh"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", f->dir, extra[i]);
+        unlink(p);
+    }
     rmdir(f->dir);
     free(f);
     return 0;
@@ -288,6 +294,126 @@ static void test_oversized_file_is_refused(void **state)
     expect_error(must, NULL);
 }
 
+/* The profile's process prints this document. */
+#define PROCESS_DOC                                                                                \
+    "{\"Version\": 1, \"AccessKeyId\": \"ASIAPROCESS\", \"SecretAccessKey\": "                     \
+    "\"process/secret+VALUE\", \"SessionToken\": \"process-token-value\", \"Expiration\": "        \
+    "\"2030-01-01T00:00:00Z\"}"
+
+/* Writes dir/process.sh (executable) with body, and dir/config with a profile
+ * [profile sso] whose credential_process runs it; points AWS_CONFIG_FILE there. */
+static void write_process(struct fixture *f, const char *body, const char *config_extra)
+{
+    char script[160], config[160], text[4096];
+    snprintf(script, sizeof script, "%s/process.sh", f->dir);
+    snprintf(text, sizeof text, "#!/bin/sh\n%s\n", body);
+    write_file(script, text);
+    assert_int_equal(chmod(script, 0700), 0);
+    snprintf(config, sizeof config, "%s/config", f->dir);
+    snprintf(text, sizeof text,
+             "[default]\nregion = eu-west-1\n\n[profile sso]\nregion = eu-west-2\n"
+             "credential_process = %s --profile sso\n%s",
+             script, config_extra);
+    write_file(config, text);
+    setenv("AWS_CONFIG_FILE", config, 1);
+    setenv("AWS_PROFILE", "sso", 1);
+}
+
+static void test_credential_process(void **state)
+{
+    struct fixture *f = *state;
+    /* The arguments reach the process; its stderr is its own business. */
+    write_process(f,
+                  "[ \"$1 $2\" = \"--profile sso\" ] || exit 3\necho 'sso: refreshed' >&2\n"
+                  "printf '%s' '" PROCESS_DOC "'",
+                  "");
+    expect_loaded("ASIAPROCESS", "process/secret+VALUE", "process-token-value");
+
+    /* Without SessionToken (long-term keys), and with it null. */
+    write_process(f,
+                  "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAP\", \"SecretAccessKey\": "
+                  "\"s\", \"SessionToken\": null}'",
+                  "");
+    expect_loaded("AKIAP", "s", NULL);
+}
+
+static void test_credential_process_precedence(void **state)
+{
+    struct fixture *f = *state;
+    /* Static keys in the config file come after the process... */
+    write_process(f, "printf '%s' '" PROCESS_DOC "'",
+                  "aws_access_key_id = AKIACONFIG\naws_secret_access_key = configsecret\n");
+    expect_loaded("ASIAPROCESS", "process/secret+VALUE", "process-token-value");
+    /* ...keys in the credentials file before it... */
+    write_file(f->path, "[sso]\naws_access_key_id = AKIAFILE\naws_secret_access_key = fs\n");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", f->path, 1);
+    expect_loaded("AKIAFILE", "fs", NULL);
+    /* ...and the environment before everything. */
+    setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+    expect_loaded("AKIAENV", "envsecret", NULL);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    /* A config profile with keys and no process. */
+    write_file(f->path, "");
+    char config[160];
+    snprintf(config, sizeof config, "%s/config", f->dir);
+    write_file(config, "[profile keys]\naws_access_key_id = AKIACONFIG\n"
+                       "aws_secret_access_key = configsecret\n[keys]\nregion = x\n");
+    setenv("AWS_PROFILE", "keys", 1);
+    expect_loaded("AKIACONFIG", "configsecret", NULL);
+    /* [default] in the config file serves the default profile. */
+    write_file(config, "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = d\n");
+    unsetenv("AWS_PROFILE");
+    expect_loaded("AKIADEF", "d", NULL);
+}
+
+static void test_credential_process_failures(void **state)
+{
+    struct fixture *f = *state;
+    const char *secrets[] = {"process/secret+VALUE", "process-token-value", "leaked-secret",
+                             "near-secret", NULL};
+    static const struct {
+        const char *body, *why;
+    } cases[] = {
+        {"echo leaked-secret; exit 1", "exited with status 1"},
+        {"exec /nonexistent/aws", "exited with status 127"},
+        {"echo 'not json near-secret'", "did not print a credentials document"},
+        {"echo '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"leaked-secret\"}'",
+         "did not print a credentials document"},
+        {"echo '{\"Version\": 1, \"AccessKeyId\": \"A\"}'", "did not print a credentials document"},
+        {"echo '{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"leaked-secret\", "
+         "\"SessionToken\": 5}'",
+         "did not print a credentials document"},
+        {"exit 255", "exited with status 255"},
+        /* A flood is cut off at the bound, not read to the end. */
+        {"yes leaked-secret", "printed more than"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_process(f, cases[i].body, "");
+        const char *must[] = {"[sso]", cases[i].why, NULL};
+        expect_error(must, secrets);
+    }
+}
+
+static void test_credential_process_timeout(void **state)
+{
+    struct fixture *f = *state;
+    char marker[160], command[400];
+    snprintf(marker, sizeof marker, "%s/config", f->dir); /* any path: the child removes it */
+    write_file(marker, "");
+    /* The child's own child is killed too: it never gets to remove the marker. */
+    snprintf(command, sizeof command, "(sleep 2; rm -f %s) & sleep 30", marker);
+    struct aws_credentials c;
+    struct error err = {{0}, {0}};
+    assert_int_equal(credentials_from_process(command, "slow", 200, &c, &err), -1);
+    assert_string_equal(err.type, ERR_CONFIG);
+    assert_non_null(strstr(err.message, "[slow] did not finish in time"));
+    assert_null(c.access_key_id);
+    sleep(3);
+    assert_int_equal(access(marker, F_OK), 0);
+}
+
 static void test_clear_is_safe_to_repeat(void **state)
 {
     (void)state;
@@ -322,6 +448,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nothing_configured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_file_under_home, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credential_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credential_process_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credential_process_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credential_process_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear_is_safe_to_repeat, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

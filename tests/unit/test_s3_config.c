@@ -25,6 +25,10 @@ static const char *const vars[] = {
     "BCR_S3_LOW_SPEED_LIMIT",
     "BCR_S3_LOW_SPEED_TIME",
     "BCR_S3_CONNECT_TIMEOUT_MS",
+    "AWS_CONFIG_FILE",
+    "AWS_PROFILE",
+    "HOME",
+    "BCR_EXPECTED_BUCKET_OWNER",
 };
 
 static int clear_env(void **state)
@@ -59,6 +63,58 @@ static void test_region_precedence(void **state)
     assert_string_equal(c.region, "eu-west-2");
     assert_int_equal(s3_config_resolve(&c, "EU West/2", NULL, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
+}
+
+/* BCR_EXPECTED_BUCKET_OWNER: an account id or nothing. */
+static void test_expected_bucket_owner(void **state)
+{
+    (void)state;
+    struct s3_config c;
+    struct error err = {{0}, {0}};
+    assert_int_equal(s3_config_resolve(&c, "eu-west-2", NULL, &err), 0);
+    assert_string_equal(c.expected_bucket_owner, "");
+    setenv("BCR_EXPECTED_BUCKET_OWNER", "123456789012", 1);
+    assert_int_equal(s3_config_resolve(&c, "eu-west-2", NULL, &err), 0);
+    assert_string_equal(c.expected_bucket_owner, "123456789012");
+    const char *bad[] = {"12345678901", "1234567890123", "12345678901a", " 123456789012"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("BCR_EXPECTED_BUCKET_OWNER", bad[i], 1);
+        assert_int_equal(s3_config_resolve(&c, "eu-west-2", NULL, &err), -1);
+        assert_string_equal(err.type, ERR_CONFIG);
+        assert_non_null(strstr(err.message, "BCR_EXPECTED_BUCKET_OWNER"));
+    }
+}
+
+/* The profile's region in the config file comes after both variables. */
+static void test_region_from_profile(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bcr-s3cfg-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/config", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("[default]\nregion = eu-west-1\n[profile intg]\n  region=eu-west-2\n"
+          "[profile none]\noutput = json\n",
+          fp);
+    fclose(fp);
+    setenv("AWS_CONFIG_FILE", path, 1);
+    struct s3_config c;
+    struct error err = {{0}, {0}};
+    assert_int_equal(s3_config_resolve(&c, NULL, NULL, &err), 0);
+    assert_string_equal(c.region, "eu-west-1");
+    setenv("AWS_PROFILE", "intg", 1);
+    assert_int_equal(s3_config_resolve(&c, NULL, NULL, &err), 0);
+    assert_string_equal(c.region, "eu-west-2");
+    setenv("AWS_DEFAULT_REGION", "us-east-1", 1);
+    assert_int_equal(s3_config_resolve(&c, NULL, NULL, &err), 0);
+    assert_string_equal(c.region, "us-east-1");
+    unsetenv("AWS_DEFAULT_REGION");
+    setenv("AWS_PROFILE", "none", 1);
+    assert_int_equal(s3_config_resolve(&c, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.message, "config file"));
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_defaults(void **state)
@@ -285,6 +341,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_region_precedence, clear_env),
+        cmocka_unit_test_setup(test_region_from_profile, clear_env),
+        cmocka_unit_test_setup(test_expected_bucket_owner, clear_env),
         cmocka_unit_test_setup(test_defaults, clear_env),
         cmocka_unit_test_setup(test_endpoint_precedence_and_parsing, clear_env),
         cmocka_unit_test_setup(test_tunables, clear_env),

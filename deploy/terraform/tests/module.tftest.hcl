@@ -56,6 +56,36 @@ run "function" {
     condition     = aws_cloudwatch_log_group.function.name == "/aws/lambda/tdr-backend-checks-results-test"
     error_message = "log group"
   }
+  assert {
+    condition     = aws_lambda_function.function.timeout == 120 && aws_lambda_function.function.memory_size == 1024
+    error_message = "TDR's timeout and memory"
+  }
+  assert {
+    condition     = length(aws_lambda_function.function.vpc_config) == 0 && length(aws_iam_role_policy_attachment.vpc) == 0
+    error_message = "no VPC unless subnets are given"
+  }
+}
+
+run "in_a_vpc" {
+  command = plan
+
+  variables {
+    subnet_ids         = ["subnet-0123456789abcdef0"]
+    security_group_ids = ["sg-0123456789abcdef0"]
+  }
+
+  assert {
+    condition     = aws_lambda_function.function.vpc_config[0].subnet_ids == toset(["subnet-0123456789abcdef0"])
+    error_message = "subnets"
+  }
+  assert {
+    condition     = aws_lambda_function.function.vpc_config[0].security_group_ids == toset(["sg-0123456789abcdef0"])
+    error_message = "security groups"
+  }
+  assert {
+    condition     = aws_iam_role_policy_attachment.vpc[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    error_message = "VPC access policy"
+  }
 }
 
 run "least_privilege" {
