@@ -17,7 +17,7 @@ needs=(
     "python3-botocore:/usr/lib/python3/dist-packages/botocore/auth.py"
     "zip:zip" "unzip:unzip" "valgrind:valgrind" "clang-format:clang-format" "cppcheck:cppcheck"
     "nodejs:node" "npm:npm"
-    "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
+    "ca-certificates:/etc/ssl/certs/ca-certificates.crt" "openssl:/usr/bin/openssl"
 )
 
 missing=()
