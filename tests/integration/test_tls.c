@@ -4,7 +4,8 @@
  * ($BCR_BIN, the system's libcurl) and the Lambda package's program
  * (build/package/bootstrap: the lean libcurl, OpenSSL linked in). The
  * certificate must verify: a bundle without the CA fails the run, and nothing
- * is written. */
+ * is written. OpenSSL's configuration file is never read: OPENSSL_CONF names
+ * one that makes OpenSSL's initialisation fail if it is. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@ static bool server_up;
 static char *pki;                 /* the CAs, the server's key and certificate */
 static char ca[4200], other[4200]; /* the signing CA; a CA that signed nothing */
 static char package_bin[4200];     /* BCR_BIN's directory/package/bootstrap */
+static char bad_conf[4300];        /* OPENSSL_CONF=an openssl.cnf that fails to load */
 
 static bool openssl(const char *const args[])
 {
@@ -98,6 +100,12 @@ static int group_setup(void **state)
     if (!make_ca("ca", ca, sizeof ca) || !make_ca("other", other, sizeof other) ||
         !make_server_cert(cert, key, sizeof cert))
         return -1;
+    /* A provider section without a module: loading this file is an error,
+     * reported (config_diagnostics) rather than ignored. */
+    const char *conf = "config_diagnostics = 1\nopenssl_conf = init\n[init]\nproviders = prov\n"
+                       "[prov]\nnosuch = nosuch_sect\n[nosuch_sect]\nactivate = 1\n";
+    snprintf(bad_conf, sizeof bad_conf, "OPENSSL_CONF=%s/bad.cnf", pki);
+    harness_write_file(bad_conf + strlen("OPENSSL_CONF="), conf, strlen(conf));
     struct s3env_options o = {.tls_cert = cert, .tls_key = key, .tls_ca = ca};
     if (s3env_start(&env, &o) != 0)
         return -1;
@@ -134,7 +142,7 @@ static void run(const char *program, const char *ca_file, const char *event_path
 {
     char ssl_cert_file[4300];
     snprintf(ssl_cert_file, sizeof ssl_cert_file, "SSL_CERT_FILE=%s", ca_file);
-    char *extra[] = {ssl_cert_file, NULL};
+    char *extra[] = {ssl_cert_file, bad_conf, NULL};
     char *argv[] = {(char *)program, "--endpoint-url", env.endpoint, (char *)event_path, NULL};
     harness_run(argv, NULL, s3env_env(&env, extra), 120, res);
 }
