@@ -27,7 +27,7 @@
 
 static struct s3env env;
 static bool server_up;
-static char *pki;                 /* the CAs, the server's key and certificate */
+static char *pki;                  /* the CAs, the server's key and certificate */
 static char ca[4200], other[4200]; /* the signing CA; a CA that signed nothing */
 static char package_bin[4200];     /* BCR_BIN's directory/package/bootstrap */
 static char bad_conf[4300];        /* OPENSSL_CONF=an openssl.cnf that fails to load */
@@ -54,11 +54,26 @@ static bool make_ca(const char *name, char *pem, size_t cap)
     char key[4200];
     snprintf(pem, cap, "%s/%s.pem", pki, name);
     snprintf(key, sizeof key, "%s/%s.key", pki, name);
-    const char *args[] = {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                          "-nodes", "-keyout", key, "-out", pem, "-days", "2", "-subj",
-                          "/CN=backend-checks-results test CA", "-addext",
-                          "basicConstraints=critical,CA:TRUE", "-addext",
-                          "keyUsage=critical,keyCertSign,cRLSign", NULL};
+    const char *args[] = {"req",
+                          "-x509",
+                          "-newkey",
+                          "ec",
+                          "-pkeyopt",
+                          "ec_paramgen_curve:P-256",
+                          "-nodes",
+                          "-keyout",
+                          key,
+                          "-out",
+                          pem,
+                          "-days",
+                          "2",
+                          "-subj",
+                          "/CN=backend-checks-results test CA",
+                          "-addext",
+                          "basicConstraints=critical,CA:TRUE",
+                          "-addext",
+                          "keyUsage=critical,keyCertSign,cRLSign",
+                          NULL};
     return openssl(args);
 }
 
@@ -74,10 +89,12 @@ static bool make_server_cert(char *cert, char *key, size_t cap)
     const char *text = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                        "extendedKeyUsage=serverAuth\n";
     harness_write_file(ext, text, strlen(text));
-    const char *req[] = {"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                         "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1", NULL};
-    const char *sign[] = {"x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                          "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext, NULL};
+    const char *req[] = {"req",    "-newkey",       "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                         "-nodes", "-keyout",       key,  "-out",     csr,
+                         "-subj",  "/CN=127.0.0.1", NULL};
+    const char *sign[] = {
+        "x509", "-req", "-in",   csr, "-CA",      ca,  "-CAkey", ca_key, "-CAcreateserial",
+        "-out", cert,   "-days", "2", "-extfile", ext, NULL};
     return openssl(req) && openssl(sign);
 }
 
@@ -125,8 +142,7 @@ static int group_teardown(void **state)
 }
 
 /* A fresh 20-entry export in the server; its event in event_path. */
-static void upload_export(const char *root, char *event_path, size_t cap,
-                          struct export_info *info)
+static void upload_export(const char *root, char *event_path, size_t cap, struct export_info *info)
 {
     char store[4200];
     snprintf(store, sizeof store, "%s/store", root);
