@@ -67,11 +67,34 @@ bench: deps
 	@$(MAKE) --no-print-directory all package
 	@bench/run.sh $(BUILD) $(BENCH_ARGS)
 
-# build/function.zip: the AWS Lambda package, bootstrap at its root, with every
-# library it needs (scripts/package.sh; deploying: deploy/README.md).
-.PHONY: package
-package: $(BIN)
-	@scripts/package.sh $(BIN) $(BUILD)/function.zip
+# build/function.zip: the AWS Lambda package, bootstrap at its root
+# (scripts/package.sh; deploying: deploy/README.md). Its program is the same
+# objects linked statically with a lean libcurl (scripts/build-curl.sh, built
+# once into LEAN_CURL and kept there), c-ares, OpenSSL and jansson, so that a
+# cold start maps one file and loads no library. sanitize links it dynamically
+# (LEAN_STATIC=): the sanitizers' runtimes are shared libraries.
+# jansson's static library exports an internal utf8_encode, as src/utf8.c does:
+# the package links a copy with jansson's renamed.
+LEAN_CURL   ?= $(BUILD)/curl
+LEAN_STATIC ?= -static
+LEAN_BIN    := $(BUILD)/lean/backend-checks-results
+LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(BUILD)/lean/libjansson.a \
+               $(if $(LEAN_STATIC),,-Wl,-Bstatic) -lcares -lssl -lcrypto \
+               $(if $(LEAN_STATIC),,-Wl,-Bdynamic) -pthread
+.PHONY: package lean-curl
+package: $(LEAN_BIN)
+	@scripts/package.sh $(LEAN_BIN) $(BUILD)/function.zip
+
+lean-curl:
+	@scripts/build-curl.sh $(LEAN_CURL)
+
+$(BUILD)/lean/libjansson.a:
+	@mkdir -p $(dir $@)
+	objcopy --redefine-sym utf8_encode=jansson_utf8_encode "$$($(CC) -print-file-name=libjansson.a)" $@
+
+$(LEAN_BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a $(BUILD)/lean/libjansson.a lean-curl
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LEAN_STATIC) -o $@ $(BUILD)/obj/main.o $(BUILD)/libbcr.a \
+	    $(LEAN_LIBS)
 
 FORMATTED = $(wildcard src/*.[ch] tests/*/*.[ch] fuzz/*.[ch] scripts/*.c bench/*.[ch])
 
@@ -95,7 +118,7 @@ clean:
 sanitize: deps
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize LEAN_CURL=$(LEAN_CURL) LEAN_STATIC= \
 	    EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    LDFLAGS='-fsanitize=address,undefined' test
 

@@ -12,11 +12,12 @@ needs=(
     "libcurl4-openssl-dev:/usr/include/*/curl/curl.h"
     "libssl-dev:/usr/include/openssl/evp.h"
     "libjansson-dev:/usr/include/jansson.h"
+    "libc-ares-dev:/usr/include/ares.h" "dpkg-dev:dpkg-source"
     "libcmocka-dev:/usr/include/cmocka.h"
     "python3-botocore:/usr/lib/python3/dist-packages/botocore/auth.py"
     "zip:zip" "unzip:unzip" "valgrind:valgrind" "clang-format:clang-format" "cppcheck:cppcheck"
     "nodejs:node" "npm:npm"
-    "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
+    "ca-certificates:/etc/ssl/certs/ca-certificates.crt" "openssl:/usr/bin/openssl"
 )
 
 missing=()

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,10 @@ static CURLcode global_result = CURLE_OK;
 
 static void global_init(void)
 {
+    /* libcurl asks OpenSSL to read openssl.cnf; the program sets every TLS
+     * option it relies on itself, and Lambda has no such file: skip the
+     * lookup and parse on the cold path (the first call decides). */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 

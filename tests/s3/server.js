@@ -5,10 +5,12 @@
 //
 //   node tests/s3/server.js [--access-key K] [--secret-key S] [--session-token T]
 //        [--region R] [--min-part-size BYTES] [--faults JSON] [--dir DIR] [--bucket B]...
-//        [--ignore-stdin]
+//        [--ignore-stdin] [--tls-cert PEM --tls-key PEM]
 //
 // Credentials default to $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY /
 // $AWS_SESSION_TOKEN, else "test-access-key" / "test-secret-key" / none.
+// With --tls-cert and --tls-key the proxy speaks HTTPS with that certificate
+// (as S3 does; the tests make a throwaway CA for it), s3rver stays plain HTTP.
 // Prints one line when ready:  {"proxy": PORT, "s3": PORT, "dir": "..."}
 // and exits on SIGTERM, SIGINT or when its standard input closes (unless
 // --ignore-stdin). It removes its temporary directory (not one given with --dir).
@@ -108,6 +110,8 @@ function parseArgs(argv) {
         dir: null,
         buckets: [],
         watchStdin: true,
+        tlsCert: null,
+        tlsKey: null,
     };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -124,8 +128,11 @@ function parseArgs(argv) {
         else if (a === '--dir') o.dir = next();
         else if (a === '--bucket') o.buckets.push(next());
         else if (a === '--ignore-stdin') o.watchStdin = false;
+        else if (a === '--tls-cert') o.tlsCert = next();
+        else if (a === '--tls-key') o.tlsKey = next();
         else die(`unknown argument ${a}`);
     }
+    if (!o.tlsCert !== !o.tlsKey) die('--tls-cert and --tls-key go together');
     return o;
 }
 
@@ -1045,13 +1052,17 @@ const s3 = new S3rver({
     configureBuckets: opts.buckets.map(name => ({ name })),
 });
 
-const proxy = http.createServer((req, res) => {
+function serve(req, res) {
     handle(req, res).catch(err => {
         process.stderr.write(`s3 test server: ${req.method} ${req.url}: ${err.stack || err}\n`);
         if (!res.headersSent) sendXml(res, 500, errorXml('InternalError', `test proxy: ${err.message}`));
         else req.socket.destroy();
     });
-});
+}
+const proxy = opts.tlsCert
+    ? require('https').createServer(
+          { cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey) }, serve)
+    : http.createServer(serve);
 proxy.keepAliveTimeout = 30000;
 
 let stopping = false;

@@ -90,6 +90,9 @@ static void server_script(char *out, size_t cap)
     snprintf(out, cap, "%.*s/../tests/s3/server.js", dir_len, slash ? bin : ".");
 }
 
+/* The CA the control helpers verify an HTTPS proxy with (s3env_options.tls_ca). */
+static char control_ca[PATH_MAX];
+
 static void copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
@@ -135,6 +138,12 @@ int s3env_start(struct s3env *e, const struct s3env_options *options)
     if (o->faults_json) {
         argv[argc++] = "--faults";
         argv[argc++] = o->faults_json;
+    }
+    if (o->tls_cert && o->tls_key) {
+        argv[argc++] = "--tls-cert";
+        argv[argc++] = o->tls_cert;
+        argv[argc++] = "--tls-key";
+        argv[argc++] = o->tls_key;
     }
     argv[argc] = NULL;
 
@@ -222,7 +231,9 @@ int s3env_start(struct s3env *e, const struct s3env_options *options)
     e->s3_port = (int)s3;
     copy(e->dir, sizeof e->dir, dir);
     json_decref(ready);
-    snprintf(e->endpoint, sizeof e->endpoint, "http://127.0.0.1:%d", e->proxy_port);
+    copy(control_ca, sizeof control_ca, o->tls_ca);
+    snprintf(e->endpoint, sizeof e->endpoint, "%s://127.0.0.1:%d",
+             o->tls_cert && o->tls_key ? "https" : "http", e->proxy_port);
     snprintf(e->direct, sizeof e->direct, "http://127.0.0.1:%d", e->s3_port);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
@@ -329,6 +340,8 @@ static long http_call(const char *method, const char *url, const void *data, siz
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (control_ca[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, control_ca);
     if (data || strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

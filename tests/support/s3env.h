@@ -32,6 +32,9 @@ struct s3env_options {
     const char *region;        /* default "eu-west-2" */
     long min_part_size;        /* 0: S3's own 5 MiB (EntityTooSmall below it) */
     const char *faults_json;   /* initial fault rules (see server.js), or NULL */
+    const char *tls_cert;      /* with tls_key: the endpoint is HTTPS with this PEM */
+    const char *tls_key;       /* certificate and key; NULL: plain HTTP */
+    const char *tls_ca;        /* the CA of tls_cert: the control helpers verify with it */
 };
 
 #define S3ENV_ACCESS_KEY "AKIATESTBCR000000001"
@@ -46,7 +49,7 @@ struct s3env {
     int stdout_fd;
     int proxy_port, s3_port;
     char dir[1024];    /* s3rver's storage directory */
-    char endpoint[64]; /* http://127.0.0.1:PROXY, for --endpoint-url */
+    char endpoint[64]; /* http(s)://127.0.0.1:PROXY, for --endpoint-url */
     char direct[64];   /* http://127.0.0.1:S3, s3rver itself */
     char access_key[128];
     char secret_key[128];
