@@ -317,8 +317,8 @@ static void test_typed_fields(void **state)
 static void test_passing_level(void **state)
 {
     (void)state;
-    static const char *const cases[][2] = {{NULL, "INFO"},   {"TRACE", "INFO"}, {"DEBUG", "INFO"},
-                                           {"INFO", "INFO"}, {"WARN", "WARN"},  {"error", "ERROR"},
+    static const char *const cases[][2] = {{NULL, "INFO"},    {"TRACE", "INFO"}, {"DEBUG", "INFO"},
+                                           {"INFO", "INFO"},  {"WARN", "WARN"},  {"error", "ERROR"},
                                            {"FATAL", "FATAL"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct capture c;
