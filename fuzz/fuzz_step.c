@@ -150,8 +150,8 @@ static void mem_destroy(struct store *base)
 }
 
 static const struct store_ops mem_ops = {
-    mem_open_read, mem_read,   mem_close_read, mem_open_write,
-    mem_write,     mem_commit, mem_abort,      mem_destroy,
+    mem_open_read, mem_read,  mem_close_read, mem_open_write, mem_write,
+    mem_commit,    mem_abort, mem_destroy,    NULL, /* set_invocation */
 };
 
 /* A deadline that passes after `left` checks. */

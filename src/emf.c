@@ -1,6 +1,7 @@
 #include "emf.h"
 
 #include "jsonw.h"
+#include "log.h"
 
 static void member_uint(struct jsonw *w, const char *name, uint64_t v)
 {
@@ -33,6 +34,14 @@ int emf_format(const struct emf_summary *s, char *out, size_t cap)
     member_uint(&w, "BytesRead", s->stats->bytes_read);
     member_uint(&w, "BytesWritten", s->stats->bytes_written);
     member_uint(&w, "Duration", s->duration_ms > 0 ? (uint64_t)s->duration_ms : 0);
+    if (s->level) {
+        char ts[40];
+        log_format_time(s->timestamp_ms, ts, sizeof ts);
+        jsonw_raw(&w, ",\"timestamp\":");
+        jsonw_string(&w, ts);
+        jsonw_raw(&w, ",\"level\":");
+        jsonw_string(&w, s->level);
+    }
     if (s->request_id && s->request_id[0]) {
         jsonw_raw(&w, ",\"requestId\":");
         jsonw_string(&w, s->request_id);

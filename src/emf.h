@@ -3,7 +3,14 @@
  * other set-up (namespace TDR/BackendChecksResults, dimension FunctionName):
  * Entries, ResultFiles (Count), BytesRead, BytesWritten (Bytes), Duration
  * (Milliseconds). The request id, and the errorType of a failed invocation,
- * ride along as properties, searchable in Logs Insights but not dimensions. */
+ * ride along as properties, searchable in Logs Insights but not dimensions.
+ *
+ * With JSON logs Lambda's log-level filter reads every line's "level" (and
+ * "timestamp"), counting a line without them as INFO, so at an application log
+ * level of WARN or above a bare EMF record would be dropped before CloudWatch
+ * saw it. The record therefore carries a level that passes the filter
+ * (log_passing_level_name) and an RFC 3339 timestamp; CloudWatch keeps them as
+ * two more properties. */
 #ifndef BCR_EMF_H
 #define BCR_EMF_H
 
@@ -24,6 +31,7 @@ struct emf_summary {
     const char *error_type;         /* borrowed; NULL or "" for a successful invocation */
     const struct step_stats *stats; /* borrowed, not NULL */
     int64_t duration_ms;
+    const char *level; /* static; NULL leaves out "level" and "timestamp" */
 };
 
 /* Writes the record as one line of JSON (no newline) into out. Returns its

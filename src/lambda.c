@@ -23,6 +23,7 @@
 #include "version.h"
 
 enum {
+    PATH_CAUSE_MAX = 256, /* the working directory in an X-Ray error cause */
     API_BASE_MAX = 384,
     REQUEST_ID_MAX = 128,
     TRACE_ID_MAX = 1024,
@@ -31,10 +32,16 @@ enum {
     API_BODY_KEEP = 512,     /* of a Runtime API answer, for the log when it fails */
     POST_TIMEOUT_MS = 30000, /* the Runtime API is local: a POST that takes this long is lost */
     PROGRESS_LOG_MS = 5000,  /* DEBUG progress line while result files stream */
-    NEXT_ATTEMPTS = 3,       /* GET next after a transport failure */
+    /* GET next in a row that may fail (no answer, or one other than 200 and
+     * not 5xx) before the process ends, retried at once: aws-lambda-cpp's
+     * policy. A 5xx ends it at the first. */
+    NEXT_ATTEMPTS = 3,
+    CONNECT_TIMEOUT_MS = 1000, /* the API is on the same host, as aws-lambda-cpp assumes */
+    XRAY_CAUSE_MAX = ERROR_MESSAGE_MAX * 6 + ERROR_TYPE_MAX * 6 + PATH_CAUSE_MAX * 6 + 128,
 };
 
 #define API_VERSION "2018-06-01"
+#define USER_AGENT "User-Agent: backend-checks-results/" BCR_VERSION
 /* Posted if an error document does not fit its buffer (it always should). */
 #define FALLBACK_ERROR_DOC                                                                         \
     "{\"errorType\": \"Unknown\", \"errorMessage\": \"\", \"stackTrace\": []}"
@@ -142,7 +149,7 @@ static void runtime_prepare(struct runtime *rt, const char *url)
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* the API is local: never via http_proxy */
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 }
 
 static const char *curl_message(const struct runtime *rt, CURLcode rc)
@@ -239,38 +246,57 @@ static void next_free(struct next *nx)
     memset(nx, 0, sizeof *nx);
 }
 
-/* GET .../invocation/next: blocks until Lambda has an invocation, so no
- * timeout. Returns 0 with nx filled, or -1 (fatal for the process). */
-static int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
+/* One GET .../invocation/next: blocks until Lambda has an invocation, so no
+ * timeout. Returns 0 with nx filled, or -1 with err set and *fatal telling
+ * whether to end the process at once (a 5xx) rather than try again. */
+static int next_once(struct runtime *rt, const char *url, struct curl_slist *headers,
+                     struct next *nx, bool *fatal, struct error *err)
 {
-    char url[API_BASE_MAX + 32];
-    snprintf(url, sizeof url, "%s/invocation/next", rt->base);
-    for (int attempt = 1;; attempt++) {
-        next_free(nx);
-        next_init(nx);
-        runtime_prepare(rt, url);
-        curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, on_next_header);
-        curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, (void *)nx);
-        curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, on_next_body);
-        curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
-        CURLcode rc = curl_easy_perform(rt->curl);
-        if (rc == CURLE_OK)
-            break;
-        if (attempt >= NEXT_ATTEMPTS)
-            return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
-        log_fields(LOG_WARN, "runtime api: next invocation request failed, retrying",
-                   "errorMessage", curl_message(rt, rc), LOG_END);
-        struct timespec pause = {0, 100L * 1000000L * attempt};
-        nanosleep(&pause, NULL);
-    }
+    *fatal = false;
+    next_free(nx);
+    next_init(nx);
+    runtime_prepare(rt, url);
+    curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, on_next_header);
+    curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, (void *)nx);
+    curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, on_next_body);
+    curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
+    CURLcode rc = curl_easy_perform(rt->curl);
+    curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
+    if (rc != CURLE_OK)
+        return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
     curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &nx->status);
-    if (nx->status != 200)
+    if (nx->status != 200) {
+        *fatal = nx->status >= 500;
         return error_set(err, ERR_IO, "GET %s answered HTTP %ld", url, nx->status);
+    }
     if (!nx->request_id[0])
         return error_set(err, ERR_IO, "GET %s answered without a usable %s", url,
                          "Lambda-Runtime-Aws-Request-Id");
     return 0;
+}
+
+/* GET .../invocation/next, up to NEXT_ATTEMPTS times in a row. Returns 0 with
+ * nx filled, or -1 (the process must end). */
+static int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
+{
+    char url[API_BASE_MAX + 32];
+    snprintf(url, sizeof url, "%s/invocation/next", rt->base);
+    struct curl_slist *headers = curl_slist_append(NULL, USER_AGENT);
+    if (!headers)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory building a Runtime API request");
+    int rc = -1;
+    for (int attempt = 1; attempt <= NEXT_ATTEMPTS; attempt++) {
+        bool fatal;
+        if ((rc = next_once(rt, url, headers, nx, &fatal, err)) == 0 || fatal)
+            break;
+        if (attempt < NEXT_ATTEMPTS)
+            log_fields(LOG_WARN, "runtime api: getting the next invocation failed, retrying",
+                       LOG_STR("errorMessage", err->message), LOG_U64("attempt", attempt), LOG_END);
+    }
+    curl_slist_free_all(headers);
+    return rc;
 }
 
 /* Appends a header line; on failure keeps the list and sets *oom. */
@@ -282,38 +308,85 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line, 
     return longer ? longer : list;
 }
 
-/* Error types are S3 codes or ours, but a header value is never trusted. */
-static char header_safe(char c)
+int lambda_error_type_header(const char *type, char *out, size_t cap)
 {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              c == '.' || c == '_' || c == '-';
-    return ok ? c : '_';
+    struct jsonw w; /* used as a bounded string builder */
+    jsonw_init(&w, out, cap);
+    jsonw_raw(&w, "Function.");
+    size_t letters = 0;
+    for (const char *c = type ? type : ""; *c; c++) {
+        bool upper = *c >= 'A' && *c <= 'Z', lower = *c >= 'a' && *c <= 'z';
+        if ((upper || lower) && (letters > 0 || upper)) {
+            jsonw_rawn(&w, c, 1);
+            letters++;
+        }
+    }
+    if (letters < 2) {
+        jsonw_init(&w, out, cap);
+        jsonw_raw(&w, "Function.Unknown");
+    }
+    return jsonw_finish(&w);
 }
 
-/* Sends body (JSON) to base + path. error_type, if not NULL, goes in the
- * Lambda-Runtime-Function-Error-Type header. Returns 0 if the Runtime API took
- * it (2xx); -1 with err set otherwise, *fatal telling whether the process
- * must end (transport failure, HTTP 5xx: the API's "container error"). */
+int lambda_xray_cause(const struct error *err, const char *working_directory, char *out, size_t cap)
+{
+    /* Header-safe: JSON escapes every control character, and bytes above
+     * ASCII (a key's UTF-8) become '?', since a header is no place for them. */
+    char message[ERROR_MESSAGE_MAX], cwd[PATH_CAUSE_MAX];
+    snprintf(message, sizeof message, "%s", err->message);
+    snprintf(cwd, sizeof cwd, "%s", working_directory ? working_directory : "");
+    for (char *p = message; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    for (char *p = cwd; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    struct jsonw w;
+    jsonw_init(&w, out, cap);
+    jsonw_raw(&w, "{\"working_directory\":");
+    jsonw_string(&w, cwd);
+    jsonw_raw(&w, ",\"exceptions\":[{\"type\":");
+    jsonw_string(&w, err->type[0] ? err->type : "Unknown");
+    jsonw_raw(&w, ",\"message\":");
+    jsonw_string(&w, message);
+    jsonw_raw(&w, ",\"stack\":[]}],\"paths\":[]}");
+    return jsonw_finish(&w);
+}
+
+/* Sends body (JSON) to base + path. For a failure (not NULL) it adds the
+ * Lambda-Runtime-Function-Error-Type header (lambda_error_type_header) and the
+ * X-Ray error cause (lambda_xray_cause). Returns 0 if the Runtime API took it
+ * (2xx); -1 with err set otherwise, *fatal telling whether the process must
+ * end (transport failure, HTTP 5xx: the API's "container error"). */
 static int runtime_post(struct runtime *rt, const char *path, const char *body,
-                        const char *error_type, bool *fatal, struct error *err)
+                        const struct error *failure, bool *fatal, struct error *err)
 {
     char url[API_BASE_MAX + REQUEST_ID_MAX * 3 + 64];
-    char type_header[ERROR_TYPE_MAX + 64];
+    static const char type_name[] = "Lambda-Runtime-Function-Error-Type: ";
+    static const char cause_name[] = "Lambda-Runtime-Function-XRay-Error-Cause: ";
+    char type_header[sizeof type_name + ERROR_TYPE_MAX + 16];
+    char cause_header[sizeof cause_name + XRAY_CAUSE_MAX];
     struct answer a = {0, {0}, 0};
     struct curl_slist *headers = NULL;
     bool oom = false;
     *fatal = true;
     snprintf(url, sizeof url, "%s%s", rt->base, path);
     runtime_prepare(rt, url);
+    headers = add_header(headers, USER_AGENT, &oom);
     headers = add_header(headers, "Content-Type: application/json", &oom);
     headers = add_header(headers, "Expect:", &oom); /* no 100-continue round trip */
-    if (error_type) {
-        size_t n = (size_t)snprintf(type_header, sizeof type_header,
-                                    "Lambda-Runtime-Function-Error-Type: ");
-        for (const char *c = error_type; *c && n + 1 < sizeof type_header; c++)
-            type_header[n++] = header_safe(*c);
-        type_header[n] = '\0';
-        headers = add_header(headers, type_header, &oom);
+    if (failure) {
+        char cwd[PATH_CAUSE_MAX];
+        memcpy(type_header, type_name, sizeof type_name);
+        memcpy(cause_header, cause_name, sizeof cause_name);
+        /* Both always fit their buffers; were one not to, it is left out. */
+        if (lambda_error_type_header(failure->type, type_header + sizeof type_name - 1,
+                                     sizeof type_header - sizeof type_name + 1) >= 0)
+            headers = add_header(headers, type_header, &oom);
+        if (lambda_xray_cause(failure, getcwd(cwd, sizeof cwd) ? cwd : "",
+                              cause_header + sizeof cause_name - 1,
+                              sizeof cause_header - sizeof cause_name + 1) >= 0)
+            headers = add_header(headers, cause_header, &oom);
     }
     if (oom) {
         curl_slist_free_all(headers);
@@ -342,7 +415,7 @@ static int runtime_post(struct runtime *rt, const char *path, const char *body,
 struct service {
     struct runtime rt;
     struct store *store;
-    bool store_is_s3;
+    const char *store_kind; /* "s3" or "directory", for the log */
     enum transformation transformation;
     char function_name[256]; /* AWS_LAMBDA_FUNCTION_NAME, for the EMF dimension */
     uint64_t invocations;
@@ -363,6 +436,13 @@ static int watch_should_stop(void *ctx, struct error *err)
     int64_t now = wall_ms();
     if (!w->plan.stop_at_ms || now < w->plan.stop_at_ms)
         return 0;
+    if (now >= w->deadline_ms)
+        return error_set(err, ERR_TIMEOUT,
+                         "The invocation's Lambda deadline had passed %lld ms before the step "
+                         "could start or go on, after %llu entries from %llu result files; "
+                         "nothing was written",
+                         (long long)(now - w->deadline_ms), (unsigned long long)w->seen.entries,
+                         (unsigned long long)w->seen.result_files);
     return error_set(err, ERR_TIMEOUT,
                      "The invocation stopped %lld ms before its Lambda deadline, so that the "
                      "output could be aborted and this error reported, after %llu entries from "
@@ -379,20 +459,18 @@ static void watch_progress(const struct step_stats *stats, void *ctx)
     if (now - w->last_log_ms < PROGRESS_LOG_MS || !log_enabled(LOG_DEBUG))
         return;
     w->last_log_ms = now;
-    char entries[24], files[24], bytes[24];
-    snprintf(entries, sizeof entries, "%llu", (unsigned long long)stats->entries);
-    snprintf(files, sizeof files, "%llu", (unsigned long long)stats->result_files);
-    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)stats->bytes_read);
-    log_fields(LOG_DEBUG, "reading result files", "entries", entries, "result_files", files,
-               "bytes_read", bytes, LOG_END);
+    log_fields(LOG_DEBUG, "reading result files", LOG_U64("entries", stats->entries),
+               LOG_U64("result_files", stats->result_files),
+               LOG_U64("bytes_read", stats->bytes_read), LOG_END);
 }
 
 static void log_summary(const struct service *svc, const char *request_id, int64_t duration_ms,
                         const struct step_stats *stats, const struct error *err)
 {
     char line[2048];
-    struct emf_summary s = {wall_ms(), svc->function_name, request_id, err ? err->type : NULL,
-                            stats,     duration_ms};
+    struct emf_summary s = {
+        wall_ms(),   svc->function_name,      request_id, err ? err->type : NULL, stats,
+        duration_ms, log_passing_level_name()};
     if (emf_format(&s, line, sizeof line) >= 0)
         log_raw_line(line);
 }
@@ -421,21 +499,17 @@ static int serve(struct service *svc, struct next *nx)
     int64_t now = wall_ms();
     bool timed = lambda_plan_deadline(now, nx->deadline_ms, &w.plan);
     if (!timed && nx->deadline_ms != 0 && !svc->warned_deadline) {
-        char value[24];
-        snprintf(value, sizeof value, "%lld", (long long)nx->deadline_ms);
         log_fields(LOG_WARN, "Lambda-Runtime-Deadline-Ms is not a Unix time in ms; ignored",
-                   "deadline_ms", value, LOG_END);
+                   LOG_I64("deadline_ms", nx->deadline_ms), LOG_END);
         svc->warned_deadline = true;
     }
-    if (svc->store_is_s3)
-        store_s3_set_deadline(svc->store, w.plan.store_deadline_ms);
+    struct store_invocation inv = {w.plan.store_deadline_ms, getenv("_X_AMZN_TRACE_ID")};
+    store_set_invocation(svc->store, &inv);
 
-    char count[24], pid[24], left[24];
-    snprintf(count, sizeof count, "%llu", (unsigned long long)svc->invocations);
-    snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    snprintf(left, sizeof left, "%lld", timed ? (long long)(nx->deadline_ms - now) : -1LL);
-    log_fields(LOG_INFO, "invocation started", "invocation", count, "pid", pid, "remaining_ms",
-               left, "traceId", getenv("_X_AMZN_TRACE_ID"), LOG_END);
+    log_fields(LOG_INFO, "invocation started", LOG_U64("invocation", svc->invocations),
+               LOG_I64("pid", getpid()),
+               LOG_I64("remaining_ms", timed ? nx->deadline_ms - now : -1),
+               LOG_STR("traceId", getenv("_X_AMZN_TRACE_ID")), LOG_END);
 
     struct step_options options = {svc->transformation, watch_progress, watch_should_stop, &w};
     int rc = -1;
@@ -450,20 +524,17 @@ static int serve(struct service *svc, struct next *nx)
     int64_t duration = mono_ms() - start;
 
     char doc[REPLY_MAX > ERROR_DOC_MAX ? REPLY_MAX : ERROR_DOC_MAX];
-    char ms[24];
-    snprintf(ms, sizeof ms, "%lld", (long long)duration);
     if (rc == 0 && step_reply_json(&reply, doc, sizeof doc) < 0)
         rc = error_set(&err, ERR_INVALID_KEY, "the reply does not fit in %zu bytes", sizeof doc);
     if (rc == 0) {
-        char entries[24];
-        snprintf(entries, sizeof entries, "%llu", (unsigned long long)stats.entries);
-        log_fields(LOG_INFO, "invocation succeeded", "bucket", reply.bucket, "key", reply.key,
-                   "entries", entries, "duration_ms", ms, LOG_END);
+        log_fields(LOG_INFO, "invocation succeeded", LOG_STR("bucket", reply.bucket),
+                   LOG_STR("key", reply.key), LOG_U64("entries", stats.entries),
+                   LOG_I64("duration_ms", duration), LOG_END);
     } else {
         if (!error_is_set(&err))
             error_set(&err, ERR_IO, "the step failed without saying why");
-        log_fields(LOG_ERROR, "invocation failed", "errorType", err.type, "errorMessage",
-                   err.message, "duration_ms", ms, LOG_END);
+        log_fields(LOG_ERROR, "invocation failed", LOG_STR("errorType", err.type),
+                   LOG_STR("errorMessage", err.message), LOG_I64("duration_ms", duration), LOG_END);
         if (lambda_error_json(&err, doc, sizeof doc) < 0)
             snprintf(doc, sizeof doc, "%s", FALLBACK_ERROR_DOC);
     }
@@ -478,17 +549,17 @@ static int serve(struct service *svc, struct next *nx)
     if (id) {
         snprintf(path, sizeof path, "/invocation/%s/%s", id, rc == 0 ? "response" : "error");
         curl_free(id);
-        posted = runtime_post(&svc->rt, path, doc, rc == 0 ? NULL : err.type, &fatal, &post_err);
+        posted = runtime_post(&svc->rt, path, doc, rc == 0 ? NULL : &err, &fatal, &post_err);
     } else {
         error_set(&post_err, ERR_OUT_OF_MEMORY, "out of memory escaping the request id");
     }
     if (posted != 0)
         log_fields(fatal ? LOG_FATAL : LOG_ERROR, "runtime api: posting the outcome failed",
-                   "errorType", post_err.type, "errorMessage", post_err.message, LOG_END);
+                   LOG_STR("errorType", post_err.type), LOG_STR("errorMessage", post_err.message),
+                   LOG_END);
 
     /* Nothing of this invocation reaches the next one. */
-    if (svc->store_is_s3)
-        store_s3_set_deadline(svc->store, 0);
+    store_set_invocation(svc->store, NULL);
     unsetenv("_X_AMZN_TRACE_ID");
     log_set_request_id(NULL);
     return posted != 0 && fatal ? -1 : 0;
@@ -507,10 +578,11 @@ static int configure(struct service *svc, const struct cli_options *opts, struct
     snprintf(svc->function_name, sizeof svc->function_name, "%s", name ? name : "");
     if (opts->store_dir) {
         svc->store = store_dir_new(opts->store_dir, err);
+        svc->store_kind = "directory";
     } else {
         struct s3_options s3 = {opts->region, opts->endpoint_url};
         svc->store = store_s3_new(&s3, err);
-        svc->store_is_s3 = true;
+        svc->store_kind = "s3";
     }
     return svc->store ? 0 : -1;
 }
@@ -530,8 +602,8 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
     signal(SIGPIPE, SIG_IGN);
 
     if (runtime_init(&svc.rt, runtime_api, &err) != 0) {
-        log_fields(LOG_FATAL, "cannot use the Lambda Runtime API", "errorType", err.type,
-                   "errorMessage", err.message, LOG_END);
+        log_fields(LOG_FATAL, "cannot use the Lambda Runtime API", LOG_STR("errorType", err.type),
+                   LOG_STR("errorMessage", err.message), LOG_END);
         runtime_free(&svc.rt);
         return 1;
     }
@@ -539,30 +611,30 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
         char doc[ERROR_DOC_MAX];
         struct error post_err = {{0}, {0}};
         bool fatal;
-        log_fields(LOG_FATAL, "initialisation failed", "errorType", err.type, "errorMessage",
-                   err.message, LOG_END);
+        log_fields(LOG_FATAL, "initialisation failed", LOG_STR("errorType", err.type),
+                   LOG_STR("errorMessage", err.message), LOG_END);
         if (lambda_error_json(&err, doc, sizeof doc) < 0)
             snprintf(doc, sizeof doc, "%s", FALLBACK_ERROR_DOC);
-        if (runtime_post(&svc.rt, "/init/error", doc, err.type, &fatal, &post_err) != 0)
-            log_fields(LOG_FATAL, "runtime api: posting the init error failed", "errorType",
-                       post_err.type, "errorMessage", post_err.message, LOG_END);
+        if (runtime_post(&svc.rt, "/init/error", doc, &err, &fatal, &post_err) != 0)
+            log_fields(LOG_FATAL, "runtime api: posting the init error failed",
+                       LOG_STR("errorType", post_err.type),
+                       LOG_STR("errorMessage", post_err.message), LOG_END);
         runtime_free(&svc.rt);
         return 1;
     }
 
-    char pid[24], init_ms[24];
-    snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    snprintf(init_ms, sizeof init_ms, "%lld", (long long)(mono_ms() - start));
-    log_fields(LOG_INFO, "lambda runtime ready", "version", BCR_VERSION, "pid", pid, "store",
-               svc.store_is_s3 ? "s3" : "directory", "transformation",
-               transformation_name(svc.transformation), "init_ms", init_ms, LOG_END);
+    log_fields(LOG_INFO, "lambda runtime ready", LOG_STR("version", BCR_VERSION),
+               LOG_I64("pid", getpid()), LOG_STR("store", svc.store_kind),
+               LOG_STR("transformation", transformation_name(svc.transformation)),
+               LOG_I64("init_ms", mono_ms() - start), LOG_END);
 
     for (;;) {
         struct next nx;
         next_init(&nx);
         if (runtime_next(&svc.rt, &nx, &err) != 0) {
-            log_fields(LOG_FATAL, "runtime api: cannot get the next invocation", "errorType",
-                       err.type, "errorMessage", err.message, LOG_END);
+            log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
+                       LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
+                       LOG_END);
             next_free(&nx);
             break;
         }

@@ -8,11 +8,18 @@
  *
  * Each invocation: GET .../invocation/next (waits as long as it takes), then
  * step_run on the event, then POST .../response with {"key","bucket"} or
- * .../error with {"errorType","errorMessage","stackTrace":[]} and the
- * Lambda-Runtime-Function-Error-Type header. The request id is on every log
- * line and _X_AMZN_TRACE_ID is the invocation's trace header, both cleared
- * afterwards. Logs one line and one EMF summary (emf.h) per invocation before
- * the reply is posted, since Lambda may freeze the process right after it. */
+ * .../error with {"errorType","errorMessage","stackTrace":[]}, the
+ * Lambda-Runtime-Function-Error-Type header and an X-Ray error cause. The
+ * request id is on every log line; _X_AMZN_TRACE_ID is the invocation's trace
+ * header, which the store sends on each of its requests (with the deadline,
+ * through store_set_invocation); all three are cleared afterwards.
+ *
+ * Runtime API calls carry User-Agent backend-checks-results/BCR_VERSION. GET
+ * next is tried up to 3 times in a row, at once, when it gets no answer or an
+ * answer other than 200 (aws-lambda-cpp's policy), but a 5xx ends the process
+ * at the first, as the API documents for its "container error"; so does a 5xx
+ * or a transport failure posting an outcome. Logs one line and one EMF summary (emf.h) per
+ * invocation before the reply is posted, since Lambda may freeze the process right after it. */
 #ifndef BCR_LAMBDA_H
 #define BCR_LAMBDA_H
 
@@ -43,7 +50,7 @@ enum { LAMBDA_STOP_MARGIN_MS = 2000 };
 
 struct lambda_deadline {
     int64_t stop_at_ms;        /* should_stop fires from here on; 0: never */
-    int64_t store_deadline_ms; /* for store_s3_set_deadline; 0: none */
+    int64_t store_deadline_ms; /* for store_set_invocation; 0: none */
 };
 
 /* Plans an invocation's stopping points from Lambda's deadline (ms since the
@@ -56,5 +63,23 @@ bool lambda_plan_deadline(int64_t now_ms, int64_t deadline_ms, struct lambda_dea
  * {"errorType": ..., "errorMessage": ..., "stackTrace": []} into out.
  * Returns its length, or -1 if cap is too small. */
 int lambda_error_json(const struct error *err, char *out, size_t cap);
+
+/* Writes the Lambda-Runtime-Function-Error-Type value for an error type into
+ * out: "Function." and the type's letters (S3 codes and ours are letters
+ * already), since Lambda keeps only values of the form (Runtime|Function).Name
+ * and reports any other as Runtime.Unknown; "Function.Unknown" for a type with
+ * fewer than two letters or not starting with a capital. The body's errorType,
+ * which Step Functions matches, stays the plain type. Returns the length, or
+ * -1 if cap is too small. */
+int lambda_error_type_header(const char *type, char *out, size_t cap);
+
+/* Writes the X-Ray error cause of a failed invocation, in the shape
+ * aws-lambda-go sends as Lambda-Runtime-Function-XRay-Error-Cause:
+ * {"working_directory": DIR, "exceptions": [{"type", "message", "stack": []}],
+ * "paths": []}. Bytes above ASCII become '?' (it is a header value); its size
+ * is bounded by the error's and DIR's (cut at 255 bytes): under 9 KiB. Returns
+ * the length, or -1 if cap is too small. */
+int lambda_xray_cause(const struct error *err, const char *working_directory, char *out,
+                      size_t cap);
 
 #endif

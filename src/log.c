@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,9 @@
 #include <time.h>
 
 #include "jsonw.h"
+
+const char log_tag_str[] = "str", log_tag_u64[] = "u64", log_tag_i64[] = "i64",
+           log_tag_bool[] = "bool";
 
 static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 
@@ -49,14 +53,25 @@ static FILE *out(void)
     return state.stream ? state.stream : stderr;
 }
 
+const char *log_passing_level_name(void)
+{
+    return level_names[state.min_level > LOG_INFO ? state.min_level : LOG_INFO];
+}
+
+void log_format_time(int64_t ms, char *buf, size_t cap)
+{
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03dZ", (int)(ms % 1000));
+}
+
 static void timestamp(char *buf, size_t cap)
 {
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    log_format_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, buf, cap);
 }
 
 /* Appends text for a plain-text line: control characters become escapes, so
@@ -80,11 +95,46 @@ static void text_escaped(struct jsonw *w, const char *text)
     }
 }
 
+/* Reads the next field of a log_fields list into name and its value as text
+ * (in value, numbers formatted into num); *quoted says whether JSON needs it
+ * as a string. Returns false at LOG_END. */
+static bool next_field(va_list *fields, const char **name, const char **value, bool *quoted,
+                       char *num, size_t cap)
+{
+    const char *first = va_arg(*fields, const char *);
+    if (!first)
+        return false;
+    *quoted = false;
+    if (first == log_tag_u64) {
+        *name = va_arg(*fields, const char *);
+        snprintf(num, cap, "%" PRIu64, va_arg(*fields, uint64_t));
+        *value = num;
+    } else if (first == log_tag_i64) {
+        *name = va_arg(*fields, const char *);
+        snprintf(num, cap, "%" PRId64, va_arg(*fields, int64_t));
+        *value = num;
+    } else if (first == log_tag_bool) {
+        *name = va_arg(*fields, const char *);
+        *value = va_arg(*fields, int) ? "true" : "false";
+    } else {
+        *name = first == log_tag_str ? va_arg(*fields, const char *) : first;
+        *value = va_arg(*fields, const char *);
+        *quoted = true;
+    }
+    if (!*name)
+        *name = "";
+    if (!*value)
+        *value = "";
+    return true;
+}
+
 /* One line, built whole and written with one call so concurrent writers (the
  * Lambda service reads stderr) never see half a line. */
 static void emit(enum log_level level, const char *message, va_list *fields)
 {
-    char line[8192], ts[40];
+    char line[8192], ts[40], num[24];
+    const char *name, *value;
+    bool quoted;
     struct jsonw w;
     jsonw_init(&w, line, sizeof line - 1);
     timestamp(ts, sizeof ts);
@@ -99,30 +149,30 @@ static void emit(enum log_level level, const char *message, va_list *fields)
         }
         jsonw_raw(&w, ",\"message\":");
         jsonw_string(&w, message);
-        for (const char *name; fields && (name = va_arg(*fields, const char *));) {
-            const char *value = va_arg(*fields, const char *);
+        while (fields && next_field(fields, &name, &value, &quoted, num, sizeof num)) {
             jsonw_raw(&w, ",");
             jsonw_string(&w, name);
             jsonw_raw(&w, ":");
-            jsonw_string(&w, value ? value : "");
+            if (quoted)
+                jsonw_string(&w, value);
+            else
+                jsonw_raw(&w, value);
         }
         jsonw_raw(&w, "}");
     } else {
+        /* The managed runtimes' columns: time, request id, level, message. */
         jsonw_raw(&w, ts);
-        jsonw_raw(&w, " ");
+        jsonw_raw(&w, "\t");
+        text_escaped(&w, state.request_id);
+        jsonw_raw(&w, "\t");
         jsonw_raw(&w, level_names[level]);
-        if (state.request_id[0]) {
-            jsonw_raw(&w, " ");
-            jsonw_raw(&w, state.request_id);
-        }
-        jsonw_raw(&w, " ");
+        jsonw_raw(&w, "\t");
         text_escaped(&w, message);
-        for (const char *name; fields && (name = va_arg(*fields, const char *));) {
-            const char *value = va_arg(*fields, const char *);
+        while (fields && next_field(fields, &name, &value, &quoted, num, sizeof num)) {
             jsonw_raw(&w, " ");
             text_escaped(&w, name);
             jsonw_raw(&w, "=");
-            text_escaped(&w, value ? value : "");
+            text_escaped(&w, value);
         }
     }
     int n = jsonw_finish(&w);
@@ -135,8 +185,8 @@ static void emit(enum log_level level, const char *message, va_list *fields)
                     "%zu bytes dropped\"}\n",
                     ts, level_names[level], sizeof line);
         else
-            fprintf(out(), "%s %s log line longer than %zu bytes dropped\n", ts, level_names[level],
-                    sizeof line);
+            fprintf(out(), "%s\t\t%s\tlog line longer than %zu bytes dropped\n", ts,
+                    level_names[level], sizeof line);
         return;
     }
     line[n] = '\n';

@@ -16,6 +16,16 @@ struct store;
 struct store_reader;
 struct store_writer;
 
+/* What the Lambda loop tells a store about the invocation it now serves. */
+struct store_invocation {
+    /* ms since the Unix epoch, 0 for none: no request or backoff runs past
+     * it; one that would is cut short with a "Timeout" error. */
+    int64_t deadline_ms;
+    /* The invocation's trace header (Lambda-Runtime-Trace-Id), sent as
+     * X-Amzn-Trace-Id on each of its requests; NULL or "" for none. Copied. */
+    const char *trace_id;
+};
+
 struct store_ops {
     /* expected_size: the size the caller was told (a manifest's Size), or -1.
      * A reader that ends at any other size fails instead of returning EOF. */
@@ -33,6 +43,10 @@ struct store_ops {
     void (*abort)(struct store_writer *w);
 
     void (*destroy)(struct store *store);
+
+    /* Applies to requests started or resumed after the call, until the next
+     * call; NULL: the store has no use for it (a directory). */
+    void (*set_invocation)(struct store *store, const struct store_invocation *inv);
 };
 
 struct store {
@@ -79,6 +93,14 @@ static inline void store_destroy(struct store *s)
 {
     if (s)
         s->ops->destroy(s);
+}
+
+/* inv NULL clears it: no deadline, no trace header. inv is borrowed. */
+static inline void store_set_invocation(struct store *s, const struct store_invocation *inv)
+{
+    static const struct store_invocation none = {0, NULL};
+    if (s->ops->set_invocation)
+        s->ops->set_invocation(s, inv ? inv : &none);
 }
 
 /* Reads a whole object of at most max bytes into a NUL-terminated heap buffer

@@ -370,8 +370,8 @@ static void dir_destroy(struct store *base)
 }
 
 static const struct store_ops dir_ops = {
-    dir_open_read, dir_read,   dir_close_read, dir_open_write,
-    dir_write,     dir_commit, dir_abort,      dir_destroy,
+    dir_open_read, dir_read,  dir_close_read, dir_open_write, dir_write,
+    dir_commit,    dir_abort, dir_destroy,    NULL, /* set_invocation */
 };
 
 struct store *store_dir_new(const char *root, struct error *err)

@@ -36,6 +36,7 @@ struct store_s3 {
     CURLM *multi; /* drives every transfer; holds the connection cache */
     CURL *easy;   /* for one-shot requests (everything but GetObject) */
     int64_t deadline_ms;
+    char trace_id[1024]; /* X-Amzn-Trace-Id of the invocation's requests; "" none */
     uint64_t rng;
     /* The upload connection's store, kept for the next writer; NULL in an
      * upload connection itself and while a writer holds it. */
@@ -238,6 +239,7 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
               add_header(&h, "x-amz-content-sha256", req->payload_hash) &&
               (!s->creds.session_token ||
                add_header(&h, "x-amz-security-token", s->creds.session_token)) &&
+              (!s->trace_id[0] || add_header(&h, "X-Amzn-Trace-Id", s->trace_id)) &&
               add_header(&h, "Authorization", sig.authorization) && add_header(&h, "Expect", "") &&
               add_header(&h, "Content-Type", req->content_type ? req->content_type : "");
     for (size_t i = 0; ok && i < header_count; i++)
@@ -867,6 +869,7 @@ static struct store_s3 *upload_conn_take(struct store_s3 *s, struct error *err)
     struct store_s3 *u = s->uploader;
     if (u) {
         s->uploader = NULL;
+        memcpy(u->trace_id, s->trace_id, sizeof u->trace_id);
         return u;
     }
     u = calloc(1, sizeof *u);
@@ -886,6 +889,7 @@ static struct store_s3 *upload_conn_take(struct store_s3 *s, struct error *err)
     u->base.ops = s->base.ops;
     u->cfg = s->cfg;
     u->creds = s->creds;
+    memcpy(u->trace_id, s->trace_id, sizeof u->trace_id);
     u->rng = (uint64_t)(random_unit(s) * 9007199254740992.0) | 1;
     return u;
 }
@@ -1321,8 +1325,18 @@ static void s3_destroy(struct store *base)
     free(s);
 }
 
+static void s3_set_invocation(struct store *store, const struct store_invocation *inv)
+{
+    struct store_s3 *s = (struct store_s3 *)store;
+    s->deadline_ms = inv->deadline_ms;
+    /* One that does not fit is left out rather than sent cut. */
+    const char *t = inv->trace_id ? inv->trace_id : "";
+    snprintf(s->trace_id, sizeof s->trace_id, "%s", strlen(t) < sizeof s->trace_id ? t : "");
+}
+
 static const struct store_ops s3_ops = {
-    s3_open_read, s3_read, s3_close_read, s3_open_write, s3_write, s3_commit, s3_abort, s3_destroy,
+    s3_open_read, s3_read,  s3_close_read, s3_open_write,     s3_write,
+    s3_commit,    s3_abort, s3_destroy,    s3_set_invocation,
 };
 
 struct store *store_s3_new(const struct s3_options *options, struct error *err)
@@ -1362,9 +1376,4 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
                s->cfg.ca_bundle[0] ? s->cfg.ca_bundle : "(libcurl default)", "max_attempts",
                attempts, "part_size", part, LOG_END);
     return &s->base;
-}
-
-void store_s3_set_deadline(struct store *store, int64_t deadline_ms)
-{
-    ((struct store_s3 *)store)->deadline_ms = deadline_ms;
 }

@@ -32,9 +32,4 @@ struct s3_options {
  * requests and calls. Returns NULL with err set on failure. */
 struct store *store_s3_new(const struct s3_options *options, struct error *err);
 
-/* Absolute deadline (ms since the Unix epoch; 0 = none): no request or
- * backoff runs past it; a request that would is cut short with a "Timeout"
- * error. Applies to requests started or resumed after the call. */
-void store_s3_set_deadline(struct store *store, int64_t deadline_ms);
-
 #endif

@@ -23,6 +23,7 @@
 
 #include "harness.h"
 #include "s3env.h"
+#include "version.h"
 
 #define FUNCTION_NAME "tdr-backend-checks-results-test"
 #define KIB 1024L
@@ -34,6 +35,7 @@ static char *unpack_root;            /* ROOT: holds only var/task, the unpacked 
 static char package_zip[4096];       /* build/function.zip */
 static char package_dir[4200];       /* ROOT/var/task */
 static char driver[4096];            /* tests/lambda/invoke.js */
+static char strict_driver[4096];     /* tests/lambda/strict.js */
 static char node[4096], unzip[4096]; /* found on PATH (harness_run takes paths) */
 
 /* ---------------------------------------------------------------- set-up */
@@ -88,6 +90,9 @@ static int group_setup(void **state)
     snprintf(driver, sizeof driver, "tests/lambda/invoke.js");
     if (access(driver, R_OK) != 0)
         build_path("../tests/lambda/invoke.js", driver, sizeof driver);
+    snprintf(strict_driver, sizeof strict_driver, "tests/lambda/strict.js");
+    if (access(strict_driver, R_OK) != 0)
+        build_path("../tests/lambda/strict.js", strict_driver, sizeof strict_driver);
     build_path("function.zip", package_zip, sizeof package_zip);
     if (access(package_zip, R_OK) != 0) {
         fprintf(stderr, "test_lambda: %s is missing: run `make package` first\n", package_zip);
@@ -236,14 +241,14 @@ static void show(const struct fx *f)
             f->res.err_len > 6000 ? f->res.err + f->res.err_len - 6000 : f->res.err);
 }
 
-/* Runs the plan through the emulator; collects the results and the
- * function's JSON log lines. */
-static void run_plan(struct fx *f)
+/* Runs the plan through an emulator (invoke.js or strict.js); collects the
+ * results and the function's JSON log lines. */
+static void run_plan_with(struct fx *f, char *driver_path)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/plan.json", f->root);
     assert_int_equal(json_dump_file(f->plan, path, JSON_COMPACT), 0);
-    char *argv[] = {node, driver, path, NULL};
+    char *argv[] = {node, driver_path, path, NULL};
     harness_run(argv, NULL, NULL, 180, &f->res);
     if (f->res.status != 0)
         show(f);
@@ -267,6 +272,11 @@ static void run_plan(struct fx *f)
         }
         line = end ? end + 1 : NULL;
     }
+}
+
+static void run_plan(struct fx *f)
+{
+    run_plan_with(f, driver);
 }
 
 static json_t *result(struct fx *f, size_t i)
@@ -510,16 +520,18 @@ static void test_cold_then_warm_in_one_process(void **state)
     /* One process: one init, invocations counted 1..8 under its pid. */
     json_t *ready[4], *started[16], *emf[16];
     assert_int_equal(find_logs(f, "lambda runtime ready", ready, 4), 1);
-    const char *pid = str(ready[0], "pid");
+    json_int_t pid = json_integer_value(json_object_get(ready[0], "pid"));
+    assert_true(pid > 0);
     assert_null(json_object_get(ready[0], "requestId"));
     size_t n = json_array_size(f->results);
     assert_int_equal(find_logs(f, "invocation started", started, 16), n);
     assert_int_equal(find_emf(f, emf, 16), n);
     for (size_t i = 0; i < n; i++) {
-        char count[24];
-        snprintf(count, sizeof count, "%zu", i + 1);
-        assert_string_equal(str(started[i], "invocation"), count);
-        assert_string_equal(str(started[i], "pid"), pid);
+        /* Numbers are JSON numbers. */
+        assert_true(json_is_integer(json_object_get(started[i], "invocation")));
+        assert_int_equal(json_integer_value(json_object_get(started[i], "invocation")), i + 1);
+        assert_int_equal(json_integer_value(json_object_get(started[i], "pid")), pid);
+        assert_true(json_is_integer(json_object_get(started[i], "remaining_ms")));
         const char *id = str(started[i], "requestId");
         assert_non_null(id);
         for (size_t j = 0; j < i; j++)
@@ -742,9 +754,10 @@ static void test_bare_root(void **state)
     assert_function_error(f, 1, "Handled", "InvalidEvent");
     assert_expected_results(f, 2);
 
-    /* Text format, whole lines even through pipes. */
-    assert_non_null(strstr(f->res.err, " INFO lambda runtime ready"));
-    assert_non_null(strstr(f->res.err, " ERROR "));
+    /* Text format in the managed runtimes' tab-separated columns (time,
+     * request id, level, message), whole lines even through pipes. */
+    assert_non_null(strstr(f->res.err, "Z\t\tINFO\tlambda runtime ready"));
+    assert_non_null(strstr(f->res.err, "\tERROR\tinvocation failed"));
     assert_non_null(strstr(f->res.err, "invocation failed errorType=InvalidEvent"));
 }
 
@@ -794,6 +807,162 @@ static void test_no_leak_across_invocations(void **state)
     free(log);
 }
 
+/* ---------------------------------------------------------------- the strict Runtime API */
+
+/* A plan for strict.js: the unpacked package, S3 at the proxy. */
+static void strict_plan_new(struct fx *f, int timeout_s)
+{
+    plan_new(f, code_zip(), timeout_s);
+    json_object_del(f->plan, "code");
+    json_object_set_new(f->plan, "dir", json_string(package_dir));
+}
+
+/* Invocation i was reported as real Lambda reports an error a custom runtime
+ * posts: Unhandled, the body's errorType as the step's, the header kept as
+ * Function.<type>, an X-Ray cause naming the same type. */
+static void assert_strict_error(struct fx *f, size_t i, const char *type)
+{
+    assert_function_error(f, i, "Unhandled", type);
+    json_t *r = result(f, i);
+    char header[128];
+    snprintf(header, sizeof header, "Function.%s", type);
+    if (!str(r, "errorType") || strcmp(str(r, "errorType"), header) != 0) {
+        show(f);
+        fail_msg("invocation %zu: error type header sent %s, kept as %s; want %s", i,
+                 str(r, "errorTypeSent"), str(r, "errorType"), header);
+    }
+    json_t *cause = json_object_get(r, "xrayCause");
+    if (!json_is_object(cause))
+        fail_msg("invocation %zu: no valid X-Ray error cause (sent: %s)", i,
+                 json_is_true(json_object_get(r, "xrayCauseSent")) ? "yes" : "no");
+    json_t *ex = json_array_get(json_object_get(cause, "exceptions"), 0);
+    assert_string_equal(str(ex, "type"), type);
+    assert_true(strlen(str(ex, "message")) > 0);
+    assert_string_equal(str(cause, "working_directory"), package_dir);
+}
+
+/* The package through the strict Runtime API, JSON logs at level ERROR:
+ * successes and errors in one process; no request refused; error types kept
+ * as sent; the metrics survive Lambda's log-level filter; every S3 request
+ * carries its invocation's trace id (the upload thread's too); the
+ * User-Agent; and at shutdown nothing is left running. */
+static void test_strict_runtime_api(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 300, 3, 16);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * KIB), 0); /* S3's part floor, scaled */
+    assert_int_equal(s3env_reset_stats(&env), 0); /* the request log: the function's only */
+    char missing[4096];
+    snprintf(missing, sizeof missing,
+             "{\"results\":{\"ResultWriterDetails\":{\"Bucket\":\"tdr-backend-checks-intg\","
+             "\"Key\":\"%s/nothing-here/manifest.json\"}}}",
+             f->info.consignment_id);
+    strict_plan_new(f, 30);
+    plan_env(f, "AWS_LAMBDA_LOG_FORMAT", "JSON");
+    plan_env(f, "AWS_LAMBDA_LOG_LEVEL", "ERROR");
+    plan_env(f, "BCR_S3_PART_SIZE", "65536"); /* a multipart upload, from its own thread */
+    plan_invoke(f, f->info.event);
+    plan_invoke(f, "{\"results\": 5");
+    plan_invoke(f, missing);
+    plan_invoke(f, f->info.event);
+    run_plan_with(f, strict_driver);
+
+    assert_expected_results(f, 0);
+    assert_strict_error(f, 1, "InvalidEvent");
+    assert_strict_error(f, 2, "NoSuchKey");
+    assert_expected_results(f, 3);
+    json_int_t pid = json_integer_value(json_object_get(result(f, 0), "pid"));
+    for (size_t i = 1; i < 4; i++)
+        assert_int_equal(json_integer_value(json_object_get(result(f, i), "pid")), pid);
+
+    json_t *rejected = json_object_get(f->doc, "rejected");
+    if (json_array_size(rejected) != 0) {
+        char *text = json_dumps(rejected, 0);
+        fail_msg("the Runtime API refused requests: %s", text);
+    }
+    json_t *agents = json_object_get(f->doc, "userAgents");
+    assert_int_equal(json_array_size(agents), 1);
+    assert_string_equal(json_string_value(json_array_get(agents, 0)),
+                        "backend-checks-results/" BCR_VERSION);
+
+    /* Lambda's filter at ERROR drops nothing the function writes (it filters
+     * its own lines first), and keeps one metrics record per invocation. */
+    json_t *logs = json_object_get(f->doc, "logs");
+    assert_int_equal(json_integer_value(json_object_get(f->doc, "droppedLogs")), 0);
+    size_t emf = 0, i;
+    json_t *line;
+    json_array_foreach(logs, i, line)
+    {
+        json_t *v = json_loads(json_string_value(line), 0, NULL);
+        if (v && json_object_get(v, "_aws")) {
+            emf++;
+            assert_true(json_is_integer(json_object_get(v, "Entries")));
+        }
+        json_decref(v);
+    }
+    if (emf != 4) {
+        show(f);
+        fail_msg("%zu EMF records reached CloudWatch at log level ERROR, not 4", emf);
+    }
+
+    /* Every S3 request was made under its invocation's trace id. */
+    char *log = s3env_control(&env, "GET", "/__control/requests", NULL);
+    assert_non_null(log);
+    json_t *requests = json_loads(log, 0, NULL);
+    free(log);
+    assert_true(json_array_size(requests) > 0);
+    size_t parts = 0;
+    json_t *req;
+    json_array_foreach(requests, i, req)
+    {
+        const char *trace = str(req, "trace_id");
+        bool known = false;
+        for (size_t k = 0; trace && k < 4; k++)
+            known = known || strcmp(trace, str(result(f, k), "traceId")) == 0;
+        if (!known)
+            fail_msg("S3 request %zu (%s %s) carried X-Amzn-Trace-Id %s", i, str(req, "op"),
+                     str(req, "key"), trace ? trace : "(none)");
+        parts += strcmp(str(req, "op"), "UploadPart") == 0;
+    }
+    assert_true(parts > 0);
+    json_decref(requests);
+
+    json_t *down = json_object_get(f->doc, "shutdown");
+    assert_true(json_is_true(json_object_get(down, "term")));
+    assert_true(json_is_true(json_object_get(down, "gone")));
+}
+
+/* A request that never answers, through the strict Runtime API (which kills
+ * the process at the deadline): the step answers first, with its own Timeout
+ * error, and the same process serves the next invocation. */
+static void test_strict_deadline(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 400, 4, 17);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * KIB), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\": \"GetObject\", \"key\": "
+                                            "\"SUCCEEDED_3\\\\.json$\", \"action\": \"stall\", "
+                                            "\"count\": 1}]"),
+                     0);
+    strict_plan_new(f, 4);
+    plan_env(f, "AWS_LAMBDA_LOG_FORMAT", "JSON");
+    plan_env(f, "BCR_S3_PART_SIZE", "65536");
+    plan_invoke(f, f->info.event);
+    plan_invoke(f, f->info.event);
+    plan_clear_faults_before(f);
+    run_plan_with(f, strict_driver);
+
+    assert_strict_error(f, 0, "Timeout"); /* not Sandbox.Timedout: never killed */
+    assert_expected_results(f, 1);
+    assert_int_equal(json_integer_value(json_object_get(result(f, 0), "pid")),
+                     json_integer_value(json_object_get(result(f, 1), "pid")));
+    assert_int_equal(s3env_count_uploads(&env, NULL), 0);
+    json_t *down = json_object_get(f->doc, "shutdown");
+    assert_true(json_is_true(json_object_get(down, "gone")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,6 +974,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deadline_cuts_a_stalled_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bare_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_leak_across_invocations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strict_runtime_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strict_deadline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

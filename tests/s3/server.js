@@ -41,7 +41,8 @@
 //                                 credential_failures: wrong key or session token,
 //                                 faults_injected, range_gets, ...) and "totals" since start
 //   GET    /__control/requests    the request log: [{method, op, bucket, key, query, range,
-//                                 if_match, content_md5, payload, bytes, status, error, fault}]
+//                                 if_match, content_md5, payload, bytes, status, error, fault,
+//                                 trace_id: the X-Amzn-Trace-Id header or null}]
 //   POST   /__control/faults      body: JSON array of rules (or {"rules": [...]}); replaces them
 //   DELETE /__control/faults      removes every rule
 //   POST   /__control/reset       zeroes the counters and the request log (not the totals)
@@ -728,6 +729,7 @@ function logRequest(ctx) {
         status: ctx.status || null,
         error: ctx.errorCode || null,
         fault: ctx.fault || null,
+        trace_id: ctx.req.headers['x-amzn-trace-id'] || null,
     };
     requestLog.push(entry);
     if (requestLog.length > 20000) requestLog.shift();

@@ -35,7 +35,7 @@ static void test_structure_and_values(void **state)
     (void)state;
     struct step_stats stats = {100000, 3, 123456789012ULL, 98765432ULL};
     struct emf_summary s = {
-        1700000000123LL, "tdr-backend-checks-results-intg", "req-1", NULL, &stats, 4321};
+        1700000000123LL, "tdr-backend-checks-results-intg", "req-1", NULL, &stats, 4321, NULL};
     json_t *doc = format(&s);
 
     json_t *aws = json_object_get(doc, "_aws");
@@ -78,7 +78,7 @@ static void test_failed_invocation_carries_its_error_type(void **state)
 {
     (void)state;
     struct step_stats stats = {7, 1, 2048, 0};
-    struct emf_summary s = {1, "f", "req-2", "NoSuchKey", &stats, 12};
+    struct emf_summary s = {1, "f", "req-2", "NoSuchKey", &stats, 12, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "errorType"), "NoSuchKey");
     assert_int_equal(json_integer_value(json_object_get(doc, "Entries")), 7);
@@ -91,7 +91,7 @@ static void test_missing_names_and_negative_duration(void **state)
 {
     (void)state;
     struct step_stats stats = {0, 0, 0, 0};
-    struct emf_summary s = {1, NULL, NULL, "", &stats, -5};
+    struct emf_summary s = {1, NULL, NULL, "", &stats, -5, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "FunctionName"), EMF_DEFAULT_FUNCTION_NAME);
     assert_null(json_object_get(doc, "requestId"));
@@ -109,7 +109,7 @@ static void test_strings_are_escaped(void **state)
 {
     (void)state;
     struct step_stats stats = {0, 0, 0, 0};
-    struct emf_summary s = {1, "fn\"x\n", "id\\\"}", "Type\t", &stats, 0};
+    struct emf_summary s = {1, "fn\"x\n", "id\\\"}", "Type\t", &stats, 0, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "FunctionName"), "fn\"x\n");
     assert_string_equal(str(doc, "requestId"), "id\\\"}");
@@ -121,14 +121,31 @@ static void test_too_small_a_buffer_fails(void **state)
 {
     (void)state;
     struct step_stats stats = {1, 1, 1, 1};
-    struct emf_summary s = {1, "f", "r", NULL, &stats, 1};
+    struct emf_summary s = {1, "f", "r", NULL, &stats, 1, NULL};
     char line[64];
     assert_int_equal(emf_format(&s, line, sizeof line), -1);
+}
+
+/* A level (the one Lambda's filter lets through) and an RFC 3339 timestamp
+ * go along, so that Lambda does not count the record as INFO and drop it. */
+static void test_level_and_timestamp_for_lambdas_filter(void **state)
+{
+    (void)state;
+    struct step_stats stats = {1, 1, 1, 1};
+    struct emf_summary s = {1738633790099LL, "f", "r", NULL, &stats, 1, "ERROR"};
+    json_t *doc = format(&s);
+    assert_string_equal(str(doc, "level"), "ERROR");
+    assert_string_equal(str(doc, "timestamp"), "2025-02-04T01:49:50.099Z");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "_aws"), "Timestamp")),
+                     1738633790099LL);
+    assert_int_equal(json_object_size(doc), 1 + 1 + 5 + 1 + 2);
+    json_decref(doc);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_level_and_timestamp_for_lambdas_filter),
         cmocka_unit_test(test_structure_and_values),
         cmocka_unit_test(test_failed_invocation_carries_its_error_type),
         cmocka_unit_test(test_missing_names_and_negative_duration),

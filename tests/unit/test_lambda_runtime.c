@@ -100,6 +100,65 @@ static void test_error_document(void **state)
     assert_int_equal(lambda_error_json(&err, doc, 16), -1);
 }
 
+/* The error type header passes Lambda's rule, (Runtime|Function).Name with a
+ * capital and letters; anything else would be reported as Runtime.Unknown. */
+static void test_error_type_header(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"InvalidEvent", "Function.InvalidEvent"},
+        {"NoSuchKey", "Function.NoSuchKey"},
+        {"Timeout", "Function.Timeout"},
+        {"Http500Error", "Function.HttpError"},
+        {"Bad-Type_x", "Function.BadTypex"},
+        {"lowercase", "Function.Unknown"},
+        {"X", "Function.Unknown"},
+        {"", "Function.Unknown"},
+        {"\r\nInjected: 1", "Function.Injected"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_true(lambda_error_type_header(cases[i][0], out, sizeof out) > 0);
+        assert_string_equal(out, cases[i][1]);
+    }
+    assert_int_equal(lambda_error_type_header("InvalidEvent", out, 10), -1);
+}
+
+/* The X-Ray error cause: aws-lambda-go's shape, one header line of ASCII. */
+static void test_xray_cause(void **state)
+{
+    (void)state;
+    struct error err;
+    error_set(&err, "NoSuchKey", "key c/\xc3\x9c\n\"x\" is missing");
+    char out[16384];
+    int n = lambda_xray_cause(&err, "/var/task", out, sizeof out);
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++)
+        assert_true(out[i] >= 0x20 && out[i] < 0x7f);
+    json_t *doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "working_directory")), "/var/task");
+    assert_int_equal(json_array_size(json_object_get(doc, "paths")), 0);
+    json_t *ex = json_array_get(json_object_get(doc, "exceptions"), 0);
+    assert_string_equal(json_string_value(json_object_get(ex, "type")), "NoSuchKey");
+    assert_string_equal(json_string_value(json_object_get(ex, "message")),
+                        "key c/??\n\"x\" is missing");
+    assert_int_equal(json_array_size(json_object_get(ex, "stack")), 0);
+    json_decref(doc);
+
+    /* Bounded whatever the message: the longest error fits well under the
+     * 64 KiB the Runtime API keeps. */
+    char big[ERROR_MESSAGE_MAX + 100];
+    memset(big, '"', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    error_set(&err, "Timeout", "%s", big);
+    char path[400];
+    memset(path, '\x01', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    n = lambda_xray_cause(&err, path, out, sizeof out);
+    assert_true(n > 0 && n < 9 * 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +167,8 @@ int main(void)
         cmocka_unit_test(test_deadline_already_past),
         cmocka_unit_test(test_absent_or_implausible_deadline),
         cmocka_unit_test(test_error_document),
+        cmocka_unit_test(test_error_type_header),
+        cmocka_unit_test(test_xray_cause),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,8 +143,9 @@ static void test_text_format(void **state)
     const char *text = finish(&c);
     assert_int_equal(count_lines(text), 2);
     assert_int_equal(text[4], '-');
-    assert_non_null(strstr(text, "Z INFO req-7 results written key=c/u/results.json entries=3\n"));
-    assert_non_null(strstr(text, "Z ERROR plain\n"));
+    assert_non_null(
+        strstr(text, "Z\treq-7\tINFO\tresults written key=c/u/results.json entries=3\n"));
+    assert_non_null(strstr(text, "Z\t\tERROR\tplain\n"));
     free(c.text);
 }
 
@@ -157,7 +158,7 @@ static void test_other_formats_are_text(void **state)
     log_msg(LOG_INFO, "hello");
     const char *text = finish(&c);
     assert_int_not_equal(text[0], '{');
-    assert_non_null(strstr(text, " INFO hello\n"));
+    assert_non_null(strstr(text, "\tINFO\thello\n"));
     free(c.text);
 }
 
@@ -187,7 +188,7 @@ static void test_levels_filter(void **state)
     assert_true(log_enabled(LOG_TRACE));
     log_msg(LOG_TRACE, "traced");
     text = finish(&c);
-    assert_non_null(strstr(text, " TRACE traced\n"));
+    assert_non_null(strstr(text, "\tTRACE\ttraced\n"));
     free(c.text);
 
     start(&c, NULL, "nonsense"); /* falls back to INFO */
@@ -262,6 +263,73 @@ static void test_text_format_escapes_control_characters(void **state)
     assert_non_null(
         strstr(text, "reading\\r key=r/a\\n2026-11-21T00:00:00.000Z ERROR forged\\x01\n"));
     free(c.text);
+
+    /* A request id is escaped too, so it cannot add a column or a line. */
+    start(&c, NULL, NULL);
+    log_set_request_id("r\tx\ny");
+    log_msg(LOG_INFO, "m");
+    log_set_request_id(NULL);
+    text = finish(&c);
+    assert_int_equal(count_lines(text), 1);
+    assert_non_null(strstr(text, "Z\tr\\tx\\ny\tINFO\tm\n"));
+    free(c.text);
+}
+
+/* Typed fields: numbers and booleans are JSON numbers and booleans, strings
+ * stay strings, and plain (name, value) pairs still work beside them. */
+static void test_typed_fields(void **state)
+{
+    (void)state;
+    struct capture c;
+    start(&c, "JSON", NULL);
+    log_fields(LOG_INFO, "typed", LOG_U64("entries", 123456789012u), LOG_I64("left", -5),
+               LOG_BOOL("ok", 1), LOG_BOOL("no", 0), LOG_STR("key", "a/b"), "plain", "7",
+               LOG_STR("none", NULL), LOG_END);
+    json_t *v = only_json_line(finish(&c));
+    assert_true(json_is_integer(json_object_get(v, "entries")));
+    assert_int_equal(json_integer_value(json_object_get(v, "entries")), 123456789012);
+    assert_true(json_is_integer(json_object_get(v, "left")));
+    assert_int_equal(json_integer_value(json_object_get(v, "left")), -5);
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    assert_true(json_is_false(json_object_get(v, "no")));
+    assert_string_equal(str(v, "key"), "a/b");
+    assert_string_equal(str(v, "plain"), "7");
+    assert_string_equal(str(v, "none"), "");
+    json_decref(v);
+    free(c.text);
+    /* The whole uint64_t range, exactly and unquoted. */
+    start(&c, "JSON", NULL);
+    log_fields(LOG_INFO, "typed", LOG_U64("entries", UINT64_MAX), LOG_END);
+    const char *text = finish(&c);
+    assert_non_null(strstr(text, "\"entries\":18446744073709551615}"));
+    free(c.text);
+
+    start(&c, NULL, NULL);
+    log_fields(LOG_WARN, "typed", LOG_U64("entries", 3), LOG_I64("left", -5), LOG_BOOL("ok", 1),
+               "plain", "x", LOG_END);
+    text = finish(&c);
+    assert_non_null(strstr(text, "\tWARN\ttyped entries=3 left=-5 ok=true plain=x\n"));
+    free(c.text);
+}
+
+/* The level a record must carry to pass Lambda's filter: never below INFO
+ * (a line without a level counts as INFO), else the configured level. */
+static void test_passing_level(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {{NULL, "INFO"},    {"TRACE", "INFO"}, {"DEBUG", "INFO"},
+                                           {"INFO", "INFO"},  {"WARN", "WARN"},  {"error", "ERROR"},
+                                           {"FATAL", "FATAL"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct capture c;
+        start(&c, "JSON", cases[i][0]);
+        assert_string_equal(log_passing_level_name(), cases[i][1]);
+        finish(&c);
+        free(c.text);
+    }
+    char ts[40];
+    log_format_time(INT64_C(1738633790099), ts, sizeof ts);
+    assert_string_equal(ts, "2025-02-04T01:49:50.099Z");
 }
 
 int main(void)
@@ -276,6 +344,8 @@ int main(void)
         cmocka_unit_test(test_raw_lines),
         cmocka_unit_test(test_overlong_line_keeps_the_format),
         cmocka_unit_test(test_text_format_escapes_control_characters),
+        cmocka_unit_test(test_typed_fields),
+        cmocka_unit_test(test_passing_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
