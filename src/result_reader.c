@@ -13,7 +13,7 @@ enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16, NAME_MAX_BYTES = 256 };
 /* With TRANSFORM_NONE the work is pipelined over two threads. This one parses
  * the entries and decodes their Outputs into batches (about BATCH_BYTES, at
  * most BATCH_ENTRIES entries); a worker thread validates and minifies each
- * batch (json_copy_document, the larger half of the work); this thread then
+ * batch (json_copy_decoded, the larger half of the work); this thread then
  * writes the batches' copies to the output in order ("retires" them), so every
  * store call stays on this thread. Errors come out as in a sequential run: an
  * Output found invalid by the worker is reported before any later error of
@@ -79,7 +79,7 @@ static void validate_batch(struct batch *b)
     b->failed = -1;
     for (int i = 0; i < b->count; i++) {
         struct batch_entry *e = &b->e[i];
-        if (json_copy_document(b->in + start, e->in_end - start, &copy, ERR_INVALID_OUTPUT,
+        if (json_copy_decoded(b->in + start, e->in_end - start, &copy, ERR_INVALID_OUTPUT,
                                &b->err) != 0) {
             b->failed = i;
             return;

@@ -9,6 +9,7 @@
 #define json_copy_value scalar_json_copy_value
 #define json_decode_string scalar_json_decode_string
 #define json_copy_document scalar_json_copy_document
+#define json_copy_decoded scalar_json_copy_decoded
 #define json_src_offset scalar_json_src_offset
 
 #include "json_scalar.h"

@@ -14,5 +14,7 @@ int scalar_json_decode_string(struct json_src *src, struct buf *dst, bool *overf
                               const char *type, struct error *err);
 int scalar_json_copy_document(const void *data, size_t n, struct sink *out, const char *type,
                               struct error *err);
+int scalar_json_copy_decoded(const void *data, size_t n, struct sink *out, const char *type,
+                             struct error *err);
 
 #endif
