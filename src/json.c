@@ -217,11 +217,11 @@ static size_t put_u_escape(char *e, uint32_t unit)
 static int scan_escape_utf8(struct scan *s, size_t len)
 {
     const uint8_t *p = s->src->pos;
-    uint32_t cp = len == 2   ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
-                  : len == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
-                                   (p[2] & 0x3f)
-                             : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-                                   (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+    uint32_t cp = len == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+                  : len == 3
+                      ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+                      : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+                            (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
     char e[12];
     size_t n;
     if (cp >= 0x10000)
@@ -539,6 +539,23 @@ int json_peek(struct json_src *src, struct error *err)
         return *src->pos;
     struct scan s = {src, NULL, src->pos, "", err};
     return scan_peek(&s);
+}
+
+int json_peek_line(struct json_src *src, bool *newline, struct error *err)
+{
+    *newline = false;
+    for (;;) {
+        const uint8_t *p = src->pos, *end = src->end;
+        while (p < end && is_ws(*p))
+            *newline |= *p++ == '\n';
+        src->pos = p;
+        if (p < end)
+            return *p;
+        struct scan s = {src, NULL, src->pos, "", err};
+        ptrdiff_t avail = scan_ensure(&s, 1);
+        if (avail <= 0)
+            return avail < 0 ? -2 : -1;
+    }
 }
 
 int json_expect(struct json_src *src, char c, const char *type, struct error *err)

@@ -53,6 +53,9 @@ static inline uint64_t json_src_offset(const struct json_src *src)
  * end of input; -2 on a read error (err set). */
 int json_peek(struct json_src *src, struct error *err);
 
+/* json_peek that also says whether the whitespace skipped held a newline. */
+int json_peek_line(struct json_src *src, bool *newline, struct error *err);
+
 /* Skips whitespace and consumes byte c, or fails with `type`. */
 int json_expect(struct json_src *src, char c, const char *type, struct error *err);
 

@@ -80,7 +80,7 @@ static void validate_batch(struct batch *b)
     for (int i = 0; i < b->count; i++) {
         struct batch_entry *e = &b->e[i];
         if (json_copy_decoded(b->in + start, e->in_end - start, &copy, ERR_INVALID_OUTPUT,
-                               &b->err) != 0) {
+                              &b->err) != 0) {
             b->failed = i;
             return;
         }
@@ -353,11 +353,43 @@ static bool buf_equals(const struct buf *b, const char *s)
     return b->len == n && memcmp(b->data, s, n) == 0;
 }
 
+/* Reads an entry's OutputDetails object; *included is cleared when it says
+ * "Included": false (Step Functions left the Output out). */
+static int read_output_details(struct result_reader *r, struct json_src *src, bool *included,
+                               struct error *err)
+{
+    bool key_overflow;
+    if (json_expect(src, '{', ERR_INVALID_RESULT_FILE, err) != 0)
+        return -1;
+    int b = json_peek(src, err);
+    if (b == '}') {
+        src->pos++;
+        return 0;
+    }
+    for (;;) {
+        buf_reset(&r->key);
+        if (b == -2 ||
+            json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
+            json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
+            return -1;
+        b = json_peek(src, err);
+        if (!key_overflow && buf_equals(&r->key, "Included") && b == 'f')
+            *included = false;
+        if (json_copy_value(src, NULL, ERR_INVALID_RESULT_FILE, err) != 0)
+            return -1;
+        b = json_peek(src, err);
+        if (b != ',')
+            return b == -2 ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
+        src->pos++;
+        b = json_peek(src, err);
+    }
+}
+
 /* Reads one entry object of a NONE-transformation file and emits its Output. */
 static int entry_none(struct result_reader *r, struct json_src *src, struct entry_place *at,
                       struct output *out, struct step_stats *stats, struct error *err)
 {
-    bool have_output = false, key_overflow;
+    bool have_output = false, included = true, key_overflow;
     struct buf output = {0}; /* the decoded Output, in the batch being filled */
     buf_reset(&r->name);
     at->name = &r->name;
@@ -388,6 +420,9 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
             if (output_view(r, &output, err) != 0 ||
                 json_decode_string(src, &output, NULL, ERR_INVALID_OUTPUT, err) != 0)
                 return -1;
+        } else if (!key_overflow && buf_equals(&r->key, "OutputDetails") && b == '{') {
+            if (read_output_details(r, src, &included, err) != 0)
+                return -1;
         } else if (!key_overflow && buf_equals(&r->key, "Name") && b == '"') {
             bool name_overflow;
             if (json_decode_string(src, &r->name, &name_overflow, ERR_INVALID_RESULT_FILE, err) !=
@@ -401,6 +436,10 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
             return b == -2 ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
         src->pos++; /* after ',' a member name must follow, so b (',') keeps the loop going */
     }
+    if (!included && output.len == 0)
+        return error_set(err, ERR_INVALID_OUTPUT,
+                         "the entry has no Output: Step Functions left it out of the result file "
+                         "(\"OutputDetails\": {\"Included\": false})");
     if (!have_output)
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "the entry has no Output (was the ResultWriter told to leave it out?)");
@@ -408,9 +447,30 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
     return batch_add(r, output.len, at, out, stats, err);
 }
 
-/* Emits one raw output (COMPACT), or the elements of an array output (FLATTEN). */
+static int entry_raw_copy(struct json_src *src, enum transformation transformation,
+                          struct output *out, struct error *err);
+
+/* Emits one raw output (COMPACT), or the elements of an array output
+ * (FLATTEN). An output's text is held to RESULT_OUTPUT_MAX as in NONE. */
 static int entry_raw(struct json_src *src, enum transformation transformation, struct output *out,
                      struct error *err)
+{
+    if (json_peek(src, err) == -2)
+        return -1;
+    uint64_t start = json_src_offset(src);
+    if (entry_raw_copy(src, transformation, out, err) != 0)
+        return -1;
+    uint64_t size = json_src_offset(src) - start;
+    if (size > RESULT_OUTPUT_MAX)
+        return error_set(err, ERR_INVALID_OUTPUT,
+                         "the output is %" PRIu64
+                         " bytes long, more than the %u bytes an output may have",
+                         size, RESULT_OUTPUT_MAX);
+    return 0;
+}
+
+static int entry_raw_copy(struct json_src *src, enum transformation transformation,
+                          struct output *out, struct error *err)
 {
     int b = json_peek(src, err);
     if (transformation != TRANSFORM_FLATTEN || b != '[') {
@@ -475,7 +535,14 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
             stats->entries += out->count - before;
         at.index++;
         at.name = NULL;
-        b = json_peek(src, err);
+        bool newline;
+        b = json_peek_line(src, &newline, err);
+        if (!array && b >= 0 && !newline)
+            return error_set(err, ERR_INVALID_RESULT_FILE,
+                             "%s: entry %" PRIu64 " at byte offset %" PRIu64
+                             " starts on the line of entry %" PRIu64
+                             " (JSON Lines holds one entry per line)",
+                             where, at.index, json_src_offset(src), at.index - 1);
         if (array) {
             if (b == ',') {
                 src->pos++;

@@ -266,10 +266,11 @@ static size_t ref_string(const uint8_t *p, size_t n, bool decoding, uint8_t *out
                 memcpy(out + o, p + i, len);
             } else {
                 const uint8_t *q = p + i;
-                unsigned cp = len == 2   ? (q[0] & 0x1fu) << 6 | (q[1] & 0x3fu)
-                              : len == 3 ? (q[0] & 0x0fu) << 12 | (q[1] & 0x3fu) << 6 | (q[2] & 0x3fu)
-                                         : (q[0] & 0x07u) << 18 | (q[1] & 0x3fu) << 12 |
-                                               (q[2] & 0x3fu) << 6 | (q[3] & 0x3fu);
+                unsigned cp = len == 2 ? (q[0] & 0x1fu) << 6 | (q[1] & 0x3fu)
+                              : len == 3
+                                  ? (q[0] & 0x0fu) << 12 | (q[1] & 0x3fu) << 6 | (q[2] & 0x3fu)
+                                  : (q[0] & 0x07u) << 18 | (q[1] & 0x3fu) << 12 |
+                                        (q[2] & 0x3fu) << 6 | (q[3] & 0x3fu);
                 if (cp >= 0x10000) {
                     o += ref_u_escape(out + o, 0xd800 + ((cp - 0x10000) >> 10));
                     o += ref_u_escape(out + o, 0xdc00 + ((cp - 0x10000) & 0x3ff));

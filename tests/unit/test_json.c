@@ -243,7 +243,10 @@ static void test_lone_surrogates_pass_through(void **state)
     static const char *const cases[][3] = {
         {"\"\\ud800\"", "\xed\xa0\x80", "\"\\ud800\""},
         {"\"\\uDC00\"", "\xed\xb0\x80", "\"\\udc00\""},
-        {"\"\\ud800\\u0041\"", "\xed\xa0\x80" "A", "\"\\ud800A\""},
+        {"\"\\ud800\\u0041\"",
+         "\xed\xa0\x80"
+         "A",
+         "\"\\ud800A\""},
         {"\"\\udbffx\\ud800\"", "\xed\xaf\xbfx\xed\xa0\x80", "\"\\udbffx\\ud800\""},
         {"\"\\udc00\\ud800\"", "\xed\xb0\x80\xed\xa0\x80", "\"\\udc00\\ud800\""},
     };
