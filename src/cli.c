@@ -18,7 +18,8 @@
 
 static const char usage[] =
     "usage: backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]\n"
-    "                              [--region REGION] [--endpoint-url URL] [EVENT_FILE|-]\n"
+    "                              [--require-complete] [--region REGION]\n"
+    "                              [--endpoint-url URL] [EVENT_FILE|-]\n"
     "\n"
     "Aggregates the results of a Step Functions Distributed Map (the manifest named by the\n"
     "event, and every SUCCEEDED result file) into {consignment_id}/{uuid}/results.json.\n"
@@ -27,6 +28,9 @@ static const char usage[] =
     "  --store DIR           directory object store: object BUCKET/KEY is DIR/BUCKET/KEY\n"
     "                        (default: S3, with credentials and region from the environment)\n"
     "  --transformation T    the ResultWriter's Transformation: NONE (default), COMPACT, FLATTEN\n"
+    "  --require-complete    fail (IncompleteMapRun) when the manifest lists FAILED or PENDING\n"
+    "                        result files (default: read the SUCCEEDED ones and warn;\n"
+    "                        BCR_REQUIRE_COMPLETE=true in Lambda)\n"
     "  --region REGION       S3 region (default: AWS_REGION, then AWS_DEFAULT_REGION)\n"
     "  --endpoint-url URL    S3 endpoint, path-style (default: AWS_ENDPOINT_URL_S3,\n"
     "                        then AWS_ENDPOINT_URL, then AWS)\n"
@@ -38,10 +42,19 @@ static const char usage[] =
 
 int cli_parse(int argc, char **argv, struct cli_options *opts)
 {
-    enum { OPT_STORE = 256, OPT_TRANSFORMATION, OPT_REGION, OPT_ENDPOINT, OPT_HELP, OPT_VERSION };
+    enum {
+        OPT_STORE = 256,
+        OPT_TRANSFORMATION,
+        OPT_REQUIRE_COMPLETE,
+        OPT_REGION,
+        OPT_ENDPOINT,
+        OPT_HELP,
+        OPT_VERSION
+    };
     static const struct option longopts[] = {
         {"store", required_argument, NULL, OPT_STORE},
         {"transformation", required_argument, NULL, OPT_TRANSFORMATION},
+        {"require-complete", no_argument, NULL, OPT_REQUIRE_COMPLETE},
         {"region", required_argument, NULL, OPT_REGION},
         {"endpoint-url", required_argument, NULL, OPT_ENDPOINT},
         {"help", no_argument, NULL, OPT_HELP},
@@ -63,6 +76,9 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
                         usage);
                 return CLI_USAGE;
             }
+            break;
+        case OPT_REQUIRE_COMPLETE:
+            opts->require_complete = true;
             break;
         case OPT_REGION:
             opts->region = optarg;
@@ -177,7 +193,8 @@ int cli_run(const struct cli_options *opts)
     size_t event_len = 0;
     struct store *store = NULL;
     struct progress progress = {.enabled = isatty(STDERR_FILENO) == 1};
-    struct step_options step = {opts->transformation, show_progress, NULL, &progress};
+    struct step_options step = {opts->transformation, show_progress, NULL, &progress,
+                                opts->require_complete};
     struct step_reply reply;
     struct step_stats stats;
     int status = CLI_FAILED;

@@ -1,7 +1,7 @@
 /* cli: the command line, a thin shell around step_run.
  *
  *   backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]
- *                          [--region R] [--endpoint-url URL] [EVENT_FILE|-]
+ *                          [--require-complete] [--region R] [--endpoint-url URL] [EVENT_FILE|-]
  *
  * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
  * document as the last line of stderr, exit 1. Usage errors: exit 2. */
@@ -18,6 +18,7 @@ struct cli_options {
     const char *endpoint_url; /* --endpoint-url, or NULL */
     const char *event_path;   /* NULL or "-" for stdin */
     enum transformation transformation;
+    bool require_complete; /* --require-complete */
 };
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_EXIT = 3 /* --help, --version done */ };
