@@ -627,6 +627,20 @@ static void test_init_error_bad_transformation(void **state)
     assert_non_null(strstr(error_message(f, 0, message, sizeof message), "BCR_TRANSFORMATION"));
 }
 
+/* BCR_REQUIRE_COMPLETE takes true or false; anything else is found at init. */
+static void test_init_error_bad_require_complete(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    plan_new(f, code_zip(), 30);
+    plan_env(f, "BCR_REQUIRE_COMPLETE", "yes");
+    plan_invoke(f, "{}");
+    run_plan(f);
+    assert_function_error(f, 0, "Unhandled", "ConfigurationError");
+    char message[2048];
+    assert_non_null(strstr(error_message(f, 0, message, sizeof message), "BCR_REQUIRE_COMPLETE"));
+}
+
 /* A result file that trickles in (every GET sends 4 KB, then stalls and is
  * cut; the store resumes it): the step stops itself when LAMBDA_STOP_MARGIN_MS
  * is left, aborts the multipart upload, posts a Timeout error before the
@@ -801,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_error_no_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_no_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_bad_transformation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_error_bad_require_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_stops_a_slow_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_cuts_a_stalled_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bare_root, setup, teardown),
