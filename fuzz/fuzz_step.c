@@ -81,6 +81,7 @@ static int mem_open_read(struct store *base, const char *bucket, const char *key
 
 static ssize_t mem_read(struct store_reader *r, void *buf, size_t cap, struct error *err)
 {
+    (void)err; /* memory does not fail */
     size_t left = r->object->len - r->offset;
     size_t n = left < cap ? left : cap;
     if (n > r->store->read_size)
