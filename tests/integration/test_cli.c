@@ -631,6 +631,56 @@ static void test_generated_export_json_lines(void **state)
     check_generated(*state, 2000, 2, true);
 }
 
+/* tests/tools/unicode_export.py, next to this file's directory (the tests run
+ * from the repository root). */
+static void unicode_tool(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", __FILE__);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    slash = strrchr(out, '/');
+    size_t base = slash ? (size_t)(slash - out + 1) : 0;
+    snprintf(out + base, cap - base, "tools/unicode_export.py");
+}
+
+/* An export full of non-ASCII text (2-, 3- and 4-byte UTF-8, lone surrogates,
+ * raw and escaped, in keys and values, in both file formats): results.json is
+ * ASCII and byte for byte what Python's json.dumps writes for the same values. */
+static void test_generated_unicode_export_matches_python(void **state)
+{
+    struct fixture *f = *state;
+    char tool[4200];
+    unicode_tool(tool, sizeof tool);
+    char *gen[] = {"/usr/bin/env", "python3", tool, "generate", f->root, BUCKET, "3000", NULL};
+    struct run_result res;
+    harness_run(gen, NULL, NULL, 120, &res);
+    if (res.status == 127) {
+        run_result_free(&res);
+        skip(); /* no python3 */
+    }
+    if (res.status != 0)
+        fail_msg("generator failed: %s", res.err);
+    char *event = strdup(res.out);
+    run_result_free(&res);
+
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, "-", NULL};
+    harness_run(argv, event, NULL, 120, &res);
+    free(event);
+    assert_int_equal(res.status, 0);
+    json_t *reply = json_loads(res.out, 0, NULL);
+    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    json_decref(reply);
+    run_result_free(&res);
+
+    char *check[] = {"/usr/bin/env", "python3", tool, "check", f->root, BUCKET, key, NULL};
+    harness_run(check, NULL, NULL, 120, &res);
+    if (res.status != 0)
+        fail_msg("results.json is not what json.dumps writes: %s", res.err);
+    run_result_free(&res);
+    free(key);
+}
+
 /* With stderr on a terminal, a long run redraws one progress line in place. */
 static void test_progress_line_on_a_terminal(void **state)
 {
@@ -695,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generated_unicode_export_matches_python, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_progress_line_on_a_terminal, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
