@@ -5,6 +5,7 @@
 #endif
 #define json_src_memory scalar_json_src_memory
 #define json_peek scalar_json_peek
+#define json_peek_line scalar_json_peek_line
 #define json_expect scalar_json_expect
 #define json_copy_value scalar_json_copy_value
 #define json_decode_string scalar_json_decode_string
