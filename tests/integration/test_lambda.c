@@ -534,11 +534,13 @@ static void test_cold_then_warm_in_one_process(void **state)
         json_t *cw =
             json_array_get(json_object_get(json_object_get(m, "_aws"), "CloudWatchMetrics"), 0);
         assert_string_equal(str(cw, "Namespace"), "TDR/BackendChecksResults");
-        assert_int_equal(json_array_size(json_object_get(cw, "Metrics")), 5);
+        assert_int_equal(json_array_size(json_object_get(cw, "Metrics")), 7);
         assert_true(json_is_integer(json_object_get(json_object_get(m, "_aws"), "Timestamp")));
         bool good = json_is_null(json_object_get(result(f, i), "functionError"));
         assert_int_equal(json_integer_value(json_object_get(m, "Entries")), good ? 300 : 0);
         assert_int_equal(json_integer_value(json_object_get(m, "ResultFiles")), good ? 3 : 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "FailedResultFiles")), 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "PendingResultFiles")), 0);
         if (good) {
             assert_true(json_integer_value(json_object_get(m, "BytesRead")) > 300 * 1000);
             assert_int_equal(json_integer_value(json_object_get(m, "BytesWritten")), cli_len);
