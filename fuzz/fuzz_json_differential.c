@@ -3,8 +3,9 @@
  * On any document, json_copy_document's verdict (valid or not) must agree with
  * jansson's (json_loadb with JSON_DECODE_ANY | JSON_ALLOW_NUL), and where both
  * accept, the text ours emits, parsed by jansson, must equal jansson's parse
- * of the original (json_equal). Also, everything jansson itself writes must be
- * accepted by ours.
+ * of the original (json_equal), and be ASCII (non-ASCII characters escaped,
+ * as Python's json.dumps writes them). Also, everything jansson itself writes
+ * must be accepted by ours.
  *
  * Where the two parsers differ by design, the input is normalised or skipped
  * rather than the check loosened:
@@ -171,6 +172,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    emitted);
         FUZZ_CHECK(json_equal(theirs, reparsed), "emitted value differs from the input: %s",
                    emitted);
+        for (size_t i = 0; i < ours.len; i++)
+            FUZZ_CHECK((uint8_t)emitted[i] < 0x80, "emitted a non-ASCII byte at %zu: %s", i,
+                       emitted);
         json_decref(reparsed);
 
         /* What jansson writes, ours accepts. */

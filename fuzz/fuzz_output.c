@@ -3,7 +3,7 @@
  * Input: one flags byte, then an Output as the child execution produced it
  * (the decoded document). Checks:
  *  - json_copy_document accepts it or fails with InvalidOutput; what it emits
- *    is a fixed point (copying it again gives the same bytes);
+ *    is ASCII and a fixed point (copying it again gives the same bytes);
  *  - the same Output encoded as a JSON string in a result-file entry (as Step
  *    Functions writes it: escapes chosen by the flags, the entry in a JSON
  *    array or JSON Lines, Name before or after Output) streams through the
@@ -102,6 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool ok1 = json_copy_document(doc, size, &direct.sink, ERR_INVALID_OUTPUT, &err1) == 0;
     const char *text1 = memsink_text(&direct);
     if (ok1) {
+        for (size_t i = 0; i < direct.len; i++)
+            FUZZ_CHECK((uint8_t)text1[i] < 0x80, "emitted a non-ASCII byte at %zu: %s", i, text1);
         struct memsink again;
         memsink_init(&again);
         struct error err = {{0}, {0}};

@@ -21,7 +21,8 @@
 
 static const char usage[] =
     "usage: backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]\n"
-    "                              [--region REGION] [--endpoint-url URL] [--output -]\n"
+    "                              [--require-complete] [--region REGION]\n"
+    "                              [--endpoint-url URL] [--output -]\n"
     "                              [--manifest s3://BUCKET/KEY | EVENT_FILE|-]\n"
     "\n"
     "Aggregates the results of a Step Functions Distributed Map (the manifest named by the\n"
@@ -38,6 +39,9 @@ static const char usage[] =
     "  --store DIR           directory object store: object BUCKET/KEY is DIR/BUCKET/KEY\n"
     "                        (default: S3, with credentials and region from the environment)\n"
     "  --transformation T    the ResultWriter's Transformation: NONE (default), COMPACT, FLATTEN\n"
+    "  --require-complete    fail (IncompleteMapRun) when the manifest lists FAILED or PENDING\n"
+    "                        result files (default: read the SUCCEEDED ones and warn;\n"
+    "                        BCR_REQUIRE_COMPLETE=true in Lambda)\n"
     "  --region REGION       S3 region (default: AWS_REGION, then AWS_DEFAULT_REGION, then\n"
     "                        the profile's region in AWS_CONFIG_FILE or ~/.aws/config)\n"
     "  --endpoint-url URL    S3 endpoint, path-style (default: AWS_ENDPOINT_URL_S3,\n"
@@ -45,8 +49,9 @@ static const char usage[] =
     "  --help, --version\n"
     "\n"
     "Credentials as the AWS CLI finds them: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else\n"
-    "the AWS_PROFILE profile (default \"default\") of the shared credentials file, then of\n"
-    "the config file (static keys, then credential_process, which serves SSO sign-ins).\n"
+    "the AWS_PROFILE profile (default \"default\"): its keys in the shared credentials file,\n"
+    "then its credential_process in the config file (which serves SSO sign-ins), then its\n"
+    "keys there.\n"
     "\n"
     "Prints {\"key\": ..., \"bucket\": ...} on success (exit 0). On failure prints nothing on\n"
     "stdout and {\"errorType\": ..., \"errorMessage\": ...} as the last line of stderr (exit 1).\n"
@@ -57,6 +62,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
     enum {
         OPT_STORE = 256,
         OPT_TRANSFORMATION,
+        OPT_REQUIRE_COMPLETE,
         OPT_REGION,
         OPT_ENDPOINT,
         OPT_MANIFEST,
@@ -67,6 +73,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
     static const struct option longopts[] = {
         {"store", required_argument, NULL, OPT_STORE},
         {"transformation", required_argument, NULL, OPT_TRANSFORMATION},
+        {"require-complete", no_argument, NULL, OPT_REQUIRE_COMPLETE},
         {"region", required_argument, NULL, OPT_REGION},
         {"endpoint-url", required_argument, NULL, OPT_ENDPOINT},
         {"manifest", required_argument, NULL, OPT_MANIFEST},
@@ -90,6 +97,9 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
                         usage);
                 return CLI_USAGE;
             }
+            break;
+        case OPT_REQUIRE_COMPLETE:
+            opts->require_complete = true;
             break;
         case OPT_REGION:
             opts->region = optarg;
@@ -264,7 +274,8 @@ int cli_run(const struct cli_options *opts)
     size_t event_len = 0;
     struct store *store = NULL;
     struct progress progress = {.enabled = isatty(STDERR_FILENO) == 1};
-    struct step_options step = {opts->transformation, show_progress, NULL, &progress};
+    struct step_options step = {opts->transformation, show_progress, NULL, &progress,
+                                opts->require_complete};
     struct step_reply reply;
     struct step_stats stats;
     int status = CLI_FAILED;

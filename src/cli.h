@@ -1,8 +1,8 @@
 /* cli: the command line, a thin shell around step_run.
  *
  *   backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]
- *                          [--region R] [--endpoint-url URL] [--output -]
- *                          [--manifest s3://BUCKET/KEY | EVENT_FILE|-]
+ *                          [--require-complete] [--region R] [--endpoint-url URL]
+ *                          [--output -] [--manifest s3://BUCKET/KEY | EVENT_FILE|-]
  *
  * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
  * document as the last line of stderr, exit 1. Usage errors: exit 2.
@@ -23,6 +23,7 @@ struct cli_options {
     const char *manifest;     /* --manifest, or NULL; never set with event_path */
     bool output_stdout;       /* --output -: results.json to stdout */
     enum transformation transformation;
+    bool require_complete; /* --require-complete */
 };
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_EXIT = 3 /* --help, --version done */ };

@@ -1,7 +1,8 @@
 /* emf: the per-invocation summary as a CloudWatch Embedded Metric Format
  * record, so that CloudWatch Logs turns its numbers into metrics with no
  * other set-up (namespace TDR/BackendChecksResults, dimension FunctionName):
- * Entries, ResultFiles (Count), BytesRead, BytesWritten (Bytes), Duration
+ * Entries, ResultFiles, FailedResultFiles, PendingResultFiles (Count: the
+ * last two are the files a tolerated Map Run left out), BytesRead, BytesWritten (Bytes), Duration
  * (Milliseconds). The request id, and the errorType of a failed invocation,
  * ride along as properties, searchable in Logs Insights but not dimensions.
  *

@@ -60,6 +60,7 @@ void json_src_memory(struct json_src *src, const void *data, size_t n)
     src->start = src->pos = data;
     src->end = src->pos + n;
     src->base = 0;
+    src->surrogates = false;
     src->fill = NULL;
     src->ctx = NULL;
 }
@@ -179,7 +180,9 @@ static long hex4(const uint8_t *p)
     return v;
 }
 
-/* Validates the non-ASCII sequence at pos; returns its length or -1. */
+/* Validates the non-ASCII sequence at pos; returns its length or -1. A source
+ * of decoded text (src->surrogates) may also hold a surrogate's 3-byte form,
+ * which is how the decoder keeps a lone surrogate escape. */
 static ptrdiff_t scan_utf8(struct scan *s)
 {
     size_t need = utf8_sequence_length(*s->src->pos);
@@ -188,10 +191,49 @@ static ptrdiff_t scan_utf8(struct scan *s)
     ptrdiff_t avail = scan_ensure(s, need);
     if (avail < 0)
         return -1;
-    size_t len = utf8_valid_prefix(s->src->pos, (size_t)avail);
+    const uint8_t *p = s->src->pos;
+    size_t len = utf8_valid_prefix(p, (size_t)avail);
+    if (len == 0 && s->src->surrogates && avail >= 3 && p[0] == 0xed && p[1] >= 0xa0 &&
+        p[1] <= 0xbf && (p[2] & 0xc0) == 0x80)
+        len = 3;
     if (len == 0)
         return scan_fail(s, "invalid UTF-8 sequence"), -1;
     return (ptrdiff_t)len;
+}
+
+/* Appends \uXXXX (lowercase hex, as Python's json writes it) to e. */
+static size_t put_u_escape(char *e, uint32_t unit)
+{
+    static const char hex[] = "0123456789abcdef";
+    e[0] = '\\';
+    e[1] = 'u';
+    for (int i = 0; i < 4; i++)
+        e[2 + i] = hex[(unit >> (12 - 4 * i)) & 15];
+    return 6;
+}
+
+/* Writes the validated sequence of len bytes at pos as its escape (a
+ * surrogate pair above U+FFFF) and consumes it, so that the copy is ASCII. */
+static int scan_escape_utf8(struct scan *s, size_t len)
+{
+    const uint8_t *p = s->src->pos;
+    uint32_t cp = len == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+                  : len == 3
+                      ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+                      : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+                            (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+    char e[12];
+    size_t n;
+    if (cp >= 0x10000)
+        n = put_u_escape(e, 0xd800 + ((cp - 0x10000) >> 10)) +
+            put_u_escape(e + 6, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else
+        n = put_u_escape(e, cp);
+    if (scan_flush(s) != 0 || sink_write(s->out, e, n, s->err) != 0)
+        return -1;
+    s->src->pos += len;
+    s->span = s->src->pos;
+    return 0;
 }
 
 /* What each escape letter stands for; 0 for a letter that is no escape. */
@@ -200,7 +242,8 @@ static const uint8_t escape_value[256] = {
     ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t',
 };
 
-/* Validates a string (pos at its opening quote), copying it verbatim. */
+/* Validates a string (pos at its opening quote), copying it verbatim except
+ * for non-ASCII characters, which are written as escapes. */
 static int scan_string(struct scan *s)
 {
     struct json_src *src = s->src;
@@ -246,7 +289,12 @@ static int scan_string(struct scan *s)
             ptrdiff_t len = scan_utf8(s);
             if (len < 0)
                 return -1;
-            src->pos += len;
+            if (s->out) {
+                if (scan_escape_utf8(s, (size_t)len) != 0)
+                    return -1;
+            } else {
+                src->pos += len;
+            }
         }
         }
     }
@@ -493,6 +541,23 @@ int json_peek(struct json_src *src, struct error *err)
     return scan_peek(&s);
 }
 
+int json_peek_line(struct json_src *src, bool *newline, struct error *err)
+{
+    *newline = false;
+    for (;;) {
+        const uint8_t *p = src->pos, *end = src->end;
+        while (p < end && is_ws(*p))
+            *newline |= *p++ == '\n';
+        src->pos = p;
+        if (p < end)
+            return *p;
+        struct scan s = {src, NULL, src->pos, "", err};
+        ptrdiff_t avail = scan_ensure(&s, 1);
+        if (avail <= 0)
+            return avail < 0 ? -2 : -1;
+    }
+}
+
 int json_expect(struct json_src *src, char c, const char *type, struct error *err)
 {
     skip_ws(src);
@@ -546,7 +611,8 @@ static inline int decode_append(struct scan *s, struct buf *dst, bool *overflowe
     return decode_append_slow(s, dst, overflowed, storing, p, n);
 }
 
-/* Decodes the \u escape at pos (a surrogate pair takes two), appending UTF-8. */
+/* Decodes the \u escape at pos (a surrogate pair takes two), appending UTF-8
+ * (or a lone surrogate's 3-byte form). */
 static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflowed, bool *storing)
 {
     ptrdiff_t avail = scan_ensure(s, 6);
@@ -557,19 +623,19 @@ static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflow
         return scan_fail(s, "\\u must be followed by 4 hex digits");
     uint32_t cp = (uint32_t)unit;
     size_t consumed = 6;
-    if (unit >= 0xdc00 && unit <= 0xdfff)
-        return scan_fail(s, "lone low surrogate escape (no UTF-8 form)");
     if (unit >= 0xd800 && unit <= 0xdbff) {
         avail = scan_ensure(s, 12);
         if (avail < 0)
             return -1;
         const uint8_t *p = s->src->pos;
         long low = avail >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
-        if (low < 0xdc00 || low > 0xdfff)
-            return scan_fail(s, "lone high surrogate escape (no UTF-8 form)");
-        cp = 0x10000 + (((uint32_t)unit - 0xd800) << 10) + ((uint32_t)low - 0xdc00);
-        consumed = 12;
+        if (low >= 0xdc00 && low <= 0xdfff) {
+            cp = 0x10000 + (((uint32_t)unit - 0xd800) << 10) + ((uint32_t)low - 0xdc00);
+            consumed = 12;
+        }
     }
+    /* A lone surrogate (Python's json accepts one) is kept in its 3-byte
+     * form: json_copy_decoded accepts it and writes its escape back. */
     uint8_t utf8[4];
     size_t n = utf8_encode(cp, utf8);
     if (decode_append(s, dst, overflowed, storing, utf8, n) != 0)
@@ -776,11 +842,12 @@ int json_decode_string(struct json_src *src, struct buf *dst, bool *overflowed, 
     return rc;
 }
 
-int json_copy_document(const void *data, size_t n, struct sink *out, const char *type,
-                       struct error *err)
+static int copy_document(const void *data, size_t n, bool surrogates, struct sink *out,
+                         const char *type, struct error *err)
 {
     struct json_src src;
     json_src_memory(&src, data, n);
+    src.surrogates = surrogates;
     if (json_copy_value(&src, out, type, err) != 0)
         return -1;
     struct scan s = {&src, NULL, src.pos, type, err};
@@ -788,4 +855,16 @@ int json_copy_document(const void *data, size_t n, struct sink *out, const char 
     if (b != -1)
         return scan_unexpected(&s, b, "end of input (trailing data after the value)");
     return 0;
+}
+
+int json_copy_document(const void *data, size_t n, struct sink *out, const char *type,
+                       struct error *err)
+{
+    return copy_document(data, n, false, out, type, err);
+}
+
+int json_copy_decoded(const void *data, size_t n, struct sink *out, const char *type,
+                      struct error *err)
+{
+    return copy_document(data, n, true, out, type, err);
 }

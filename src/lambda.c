@@ -417,6 +417,7 @@ struct service {
     struct store *store;
     const char *store_kind; /* "s3" or "directory", for the log */
     enum transformation transformation;
+    bool require_complete;   /* BCR_REQUIRE_COMPLETE=true */
     char function_name[256]; /* AWS_LAMBDA_FUNCTION_NAME, for the EMF dimension */
     uint64_t invocations;
     bool warned_deadline;
@@ -495,7 +496,7 @@ static int serve(struct service *svc, struct next *nx)
     else
         unsetenv("_X_AMZN_TRACE_ID");
 
-    struct watch w = {{0, 0}, nx->deadline_ms, {0, 0, 0, 0}, start};
+    struct watch w = {{0, 0}, nx->deadline_ms, {0}, start};
     int64_t now = wall_ms();
     bool timed = lambda_plan_deadline(now, nx->deadline_ms, &w.plan);
     if (!timed && nx->deadline_ms != 0 && !svc->warned_deadline) {
@@ -511,7 +512,8 @@ static int serve(struct service *svc, struct next *nx)
                LOG_I64("remaining_ms", timed ? nx->deadline_ms - now : -1),
                LOG_STR("traceId", getenv("_X_AMZN_TRACE_ID")), LOG_END);
 
-    struct step_options options = {svc->transformation, watch_progress, watch_should_stop, &w};
+    struct step_options options = {svc->transformation, watch_progress, watch_should_stop, &w,
+                                   svc->require_complete};
     int rc = -1;
     if (error_is_set(&nx->oom))
         err = nx->oom;
@@ -574,6 +576,10 @@ static int configure(struct service *svc, const struct cli_options *opts, struct
     if (t && t[0] && transformation_parse(t, &svc->transformation) != 0)
         return error_set(err, ERR_CONFIG,
                          "BCR_TRANSFORMATION \"%s\" is not one of NONE, COMPACT, FLATTEN", t);
+    const char *rc = getenv("BCR_REQUIRE_COMPLETE");
+    svc->require_complete = opts->require_complete || (rc && strcmp(rc, "true") == 0);
+    if (rc && rc[0] && strcmp(rc, "true") != 0 && strcmp(rc, "false") != 0)
+        return error_set(err, ERR_CONFIG, "BCR_REQUIRE_COMPLETE \"%s\" is not true or false", rc);
     const char *name = getenv("AWS_LAMBDA_FUNCTION_NAME");
     snprintf(svc->function_name, sizeof svc->function_name, "%s", name ? name : "");
     if (opts->store_dir) {

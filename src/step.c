@@ -26,8 +26,20 @@ int transformation_parse(const char *name, enum transformation *out)
     return -1;
 }
 
-static int load_manifest(struct store *store, const struct event *ev, struct manifest *m,
-                         struct error *err)
+/* "a, b, c (and 4 more)": the first keys a manifest lists, for messages. */
+static void list_keys(char *out, size_t cap, char *const *keys, size_t count)
+{
+    size_t n = 0, shown = count < MANIFEST_LISTED_KEYS ? count : MANIFEST_LISTED_KEYS;
+    out[0] = '\0';
+    for (size_t i = 0; i < shown && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "", keys[i] ? keys[i] : "");
+    if (count > shown && n < cap)
+        snprintf(out + n, cap - n, " (and %zu more)", count - shown);
+}
+
+static int load_manifest(struct store *store, const struct event *ev,
+                         const struct step_options *options, struct manifest *m,
+                         struct step_stats *stats, struct error *err)
 {
     char *text;
     size_t len;
@@ -38,15 +50,32 @@ static int load_manifest(struct store *store, const struct event *ev, struct man
     snprintf(where, sizeof where, "s3://%s/%s", ev->bucket, ev->manifest_key);
     int rc = manifest_parse(text, len, where, m, err);
     free(text);
-    if (rc == 0 && (m->failed_count || m->pending_count)) {
+    if (rc != 0 || (!m->failed_count && !m->pending_count))
+        return rc;
+    stats->failed_result_files = m->failed_count;
+    stats->pending_result_files = m->pending_count;
+    char failed[1024], pending[1024];
+    list_keys(failed, sizeof failed, m->failed_keys, m->failed_count);
+    list_keys(pending, sizeof pending, m->pending_keys, m->pending_count);
+    if (options->require_complete) {
         error_set(err, ERR_INCOMPLETE_MAP_RUN,
-                  "manifest %s lists %zu FAILED and %zu PENDING result files: the Map run did "
-                  "not complete, so its results are not aggregated",
-                  where, m->failed_count, m->pending_count);
+                  "manifest %s lists %zu FAILED and %zu PENDING result files (FAILED: %s; "
+                  "PENDING: %s): the Map run did not complete, so its results are not aggregated",
+                  where, m->failed_count, m->pending_count, failed, pending);
         manifest_free(m);
         return -1;
     }
-    return rc;
+    /* The Map run tolerated these failures: its owner chose to go on without
+     * them, as the function this replaces did. Say so loudly. */
+    char failed_count[24], pending_count[24];
+    snprintf(failed_count, sizeof failed_count, "%zu", m->failed_count);
+    snprintf(pending_count, sizeof pending_count, "%zu", m->pending_count);
+    log_fields(LOG_WARN,
+               "the Map run left children out: FAILED and PENDING result files are not "
+               "read (set --require-complete or BCR_REQUIRE_COMPLETE=true to refuse)",
+               "manifest", where, "failedFiles", failed_count, "failedKeys", failed, "pendingFiles",
+               pending_count, "pendingKeys", pending, LOG_END);
+    return 0;
 }
 
 static int results_key(const struct event *ev, char *out, size_t cap, struct error *err)
@@ -66,7 +95,7 @@ static int run(const struct event *ev, struct store *store, const struct step_op
                struct step_reply *reply, struct step_stats *stats, struct error *err)
 {
     struct manifest m;
-    if (load_manifest(store, ev, &m, err) != 0)
+    if (load_manifest(store, ev, options, &m, stats, err) != 0)
         return -1;
     const char *source_bucket = m.destination_bucket ? m.destination_bucket : ev->bucket;
     log_fields(LOG_INFO, "manifest read", "bucket", ev->bucket, "key", ev->manifest_key, LOG_END);

@@ -1,13 +1,15 @@
 /* step: the whole job as one function of (event, store).
  *
  * Reads the Distributed Map manifest the event points to, streams every
- * SUCCEEDED result file in manifest order, and writes results.json to the
- * event's bucket at {consignment_id}/{uuid4}/results.json. On failure nothing
+ * SUCCEEDED result file in manifest order (FAILED and PENDING ones are left
+ * out with a warning, or refused with options->require_complete), and writes
+ * results.json to the event's bucket at {consignment_id}/{uuid4}/results.json. On failure nothing
  * is written (the output object is aborted). The command line and the Lambda
  * loop are thin shells around step_run. */
 #ifndef BCR_STEP_H
 #define BCR_STEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,10 +27,12 @@ enum transformation {
 int transformation_parse(const char *name, enum transformation *out);
 
 struct step_stats {
-    uint64_t entries;       /* outputs written to results */
-    uint64_t result_files;  /* result files read completely */
-    uint64_t bytes_read;    /* bytes of result files read */
-    uint64_t bytes_written; /* size of results.json */
+    uint64_t entries;              /* outputs written to results */
+    uint64_t result_files;         /* result files read completely */
+    uint64_t bytes_read;           /* bytes of result files read */
+    uint64_t bytes_written;        /* size of results.json */
+    uint64_t failed_result_files;  /* FAILED files the manifest lists (not read) */
+    uint64_t pending_result_files; /* PENDING files the manifest lists (not read) */
 };
 
 struct step_options {
@@ -39,6 +43,10 @@ struct step_options {
      * return (with err set, e.g. Timeout) stops the step. May be NULL. */
     int (*should_stop)(void *ctx, struct error *err);
     void *ctx; /* for progress and should_stop */
+    /* A manifest listing FAILED or PENDING files is IncompleteMapRun; by
+     * default they are left out (as the Map's tolerance decided) with a
+     * warning. */
+    bool require_complete;
 };
 
 enum { STEP_BUCKET_MAX = 256, STEP_KEY_MAX = 1200 };

@@ -8,7 +8,7 @@ int store_read_all(struct store *s, const char *bucket, const char *key, size_t 
                    size_t *len, struct error *err)
 {
     struct store_reader *r;
-    if (store_open_read(s, bucket, key, -1, &r, err) != 0)
+    if (store_open_read(s, bucket, key, &r, err) != 0)
         return -1;
     struct buf b;
     buf_init(&b, max);

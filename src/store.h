@@ -27,11 +27,13 @@ struct store_invocation {
 };
 
 struct store_ops {
-    /* expected_size: the size the caller was told (a manifest's Size), or -1.
-     * A reader that ends at any other size fails instead of returning EOF. */
     int (*open_read)(struct store *store, const char *bucket, const char *key,
-                     int64_t expected_size, struct store_reader **out, struct error *err);
-    /* Reads up to cap bytes; returns the count, 0 at the end, -1 on error. */
+                     struct store_reader **out, struct error *err);
+    /* Reads up to cap bytes; returns the count, 0 at the end, -1 on error.
+     * 0 means every byte of the object was delivered: a reader checks what
+     * it received against the object's own length (S3: Content-Length) and
+     * resumes or fails a body cut short. What a manifest says about the size
+     * is its caller's concern. */
     ssize_t (*read)(struct store_reader *r, void *buf, size_t cap, struct error *err);
     void (*close_read)(struct store_reader *r);
 
@@ -57,10 +59,9 @@ struct store {
  * writer returned through `out` is owned by the caller until close_read,
  * commit or abort. Object keys and buckets are borrowed for the call only. */
 static inline int store_open_read(struct store *s, const char *bucket, const char *key,
-                                  int64_t expected_size, struct store_reader **out,
-                                  struct error *err)
+                                  struct store_reader **out, struct error *err)
 {
-    return s->ops->open_read(s, bucket, key, expected_size, out, err);
+    return s->ops->open_read(s, bucket, key, out, err);
 }
 static inline ssize_t store_read(struct store *s, struct store_reader *r, void *buf, size_t cap,
                                  struct error *err)

@@ -19,7 +19,6 @@ struct store_dir {
 
 struct store_reader {
     int fd;
-    int64_t expected_size;
     uint64_t offset;
     char where[PATH_MAX]; /* "bucket/key", for messages */
 };
@@ -99,7 +98,7 @@ static int object_path(struct store_dir *s, const char *bucket, const char *key,
 }
 
 static int dir_open_read(struct store *base, const char *bucket, const char *key,
-                         int64_t expected_size, struct store_reader **out, struct error *err)
+                         struct store_reader **out, struct error *err)
 {
     struct store_dir *s = (struct store_dir *)base;
     char path[PATH_MAX];
@@ -124,7 +123,6 @@ static int dir_open_read(struct store *base, const char *bucket, const char *key
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s", path);
     }
     r->fd = fd;
-    r->expected_size = expected_size;
     r->offset = 0;
     snprintf(r->where, sizeof r->where, "%s/%s", bucket, key);
     *out = r;
@@ -141,10 +139,6 @@ static ssize_t dir_read(struct store_reader *r, void *buf, size_t cap, struct er
         return error_set(err, ERR_IO, "reading s3://%s at byte offset %llu: %s", r->where,
                          (unsigned long long)r->offset, strerror(errno));
     r->offset += (uint64_t)n;
-    if (n == 0 && r->expected_size >= 0 && r->offset != (uint64_t)r->expected_size)
-        return error_set(err, ERR_INVALID_RESULT_FILE,
-                         "s3://%s has %llu bytes but the manifest gives its Size as %lld", r->where,
-                         (unsigned long long)r->offset, (long long)r->expected_size);
     return n;
 }
 

@@ -25,10 +25,17 @@ struct store_writer {
 };
 
 static int fd_open_read(struct store *store, const char *bucket, const char *key,
-                        int64_t expected_size, struct store_reader **out, struct error *err)
+                        struct store_reader **out, struct error *err)
 {
     struct store_fd *s = (struct store_fd *)store;
-    return store_open_read(s->inner, bucket, key, expected_size, out, err);
+    return store_open_read(s->inner, bucket, key, out, err);
+}
+
+/* The reads are the inner store's: so is the invocation's context. */
+static void fd_set_invocation(struct store *store, const struct store_invocation *inv)
+{
+    struct store_fd *s = (struct store_fd *)store;
+    store_set_invocation(s->inner, inv);
 }
 
 static int write_all(struct store_writer *w, const uint8_t *p, size_t n, struct error *err)
@@ -131,6 +138,7 @@ struct store *store_fd_new(struct store *inner, int fd, const char *name, struct
         .commit = fd_commit,
         .abort = fd_abort,
         .destroy = fd_destroy,
+        .set_invocation = fd_set_invocation,
     };
     s->base.ops = &s->ops;
     s->inner = inner;

@@ -76,7 +76,6 @@ struct store_reader {
     struct store_s3 *s3;
     struct xfer x;
     char *bucket, *key;
-    int64_t expected_size;
     int64_t total;            /* the object's size from the first response; -1 unknown */
     char etag[HTTP_ETAG_MAX]; /* the first response's, for If-Match on resumes */
     uint64_t offset;          /* bytes received (handed out or spilled) */
@@ -580,11 +579,6 @@ static int reader_check_headers(struct store_reader *r)
                                    "offset %llu",
                                    b, k, h->status, at);
     }
-    if (r->expected_size >= 0 && r->total >= 0 && r->total != r->expected_size)
-        return reader_header_error(r, ERR_INVALID_RESULT_FILE,
-                                   "s3://%s/%s has %lld bytes (Content-Length) but the manifest "
-                                   "gives its Size as %lld",
-                                   b, k, (long long)r->total, (long long)r->expected_size);
     return 0;
 }
 
@@ -656,11 +650,6 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
             error_set(err, ERR_IO,
                       "GetObject s3://%s/%s: the response ended at byte offset %llu of %lld",
                       r->bucket, r->key, (unsigned long long)r->offset, (long long)r->total);
-        } else if (r->expected_size >= 0 && r->offset != (uint64_t)r->expected_size) {
-            return error_set(err, ERR_INVALID_RESULT_FILE,
-                             "s3://%s/%s has %llu bytes but the manifest gives its Size as %lld",
-                             r->bucket, r->key, (unsigned long long)r->offset,
-                             (long long)r->expected_size);
         } else {
             return 1;
         }
@@ -713,7 +702,7 @@ static ssize_t reader_fail(struct store_reader *r, struct error *err)
 static void s3_close_read(struct store_reader *r);
 
 static int s3_open_read(struct store *base, const char *bucket, const char *key,
-                        int64_t expected_size, struct store_reader **out, struct error *err)
+                        struct store_reader **out, struct error *err)
 {
     struct store_s3 *s = (struct store_s3 *)base;
     struct store_reader *r = calloc(1, sizeof *r);
@@ -735,7 +724,6 @@ static int s3_open_read(struct store *base, const char *bucket, const char *key,
     r->s3 = s;
     xfer_init(&r->x, s, easy);
     r->x.reader = r;
-    r->expected_size = expected_size;
     r->total = -1;
     /* Wait for the first response's headers, so a missing object fails here. */
     for (;;) {

@@ -83,11 +83,13 @@ static void run_cli(struct fixture *f, const char *const extra[], const char *ev
     harness_run(argv, event, NULL, 120, res);
 }
 
-/* Runs successfully and returns results.json parsed (caller decrefs). */
-static json_t *run_ok(struct fixture *f, const char *const extra[])
+/* Runs the event successfully and returns results.json parsed (caller
+ * decrefs); the run's output goes to *kept (caller frees) if not NULL. */
+static json_t *run_ok_event(struct fixture *f, const char *const extra[], const char *event,
+                            struct run_result *kept)
 {
     struct run_result res;
-    run_cli(f, extra, EVENT, &res);
+    run_cli(f, extra, event, &res);
     if (res.status != 0)
         fprintf(stderr, "stderr: %s\n", res.err);
     assert_int_equal(res.status, 0);
@@ -123,8 +125,16 @@ static json_t *run_ok(struct fixture *f, const char *const extra[])
     assert_int_equal(json_object_size(doc), 3);
     json_decref(tail);
     json_decref(reply);
-    run_result_free(&res);
+    if (kept)
+        *kept = res;
+    else
+        run_result_free(&res);
     return doc;
+}
+
+static json_t *run_ok(struct fixture *f, const char *const extra[])
+{
+    return run_ok_event(f, extra, EVENT, NULL);
 }
 
 /* Reads results.json as text (there is exactly one results.json written) from
@@ -189,16 +199,59 @@ static void expect_error(struct fixture *f, const char *const extra[], const cha
     assert_int_equal(harness_count_files(f->root), before);
 }
 
+/* The seed README's example byte for byte: its manifest says "Size": 1 for
+ * a 100-byte file (a placeholder the function it replaces never read) and
+ * names a DestinationBucket other than the event's. */
+#define SEED_BUCKET "test-backend-checks-bucket"
+#define SEED_RESULT                                                                                \
+    "[\n        {\"Output\": \"{\\\"test1\\\": \\\"value1\\\"}\"},\n"                              \
+    "        {\"Output\": \"{\\\"test2\\\": \\\"value2\\\"}\"}\n    ]"
+#define SEED_EVENT                                                                                 \
+    "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET                               \
+    "\", \"Key\": \"" MANIFEST_KEY "\"}}}"
+
+static void put_seed(struct fixture *f, const char *size_member)
+{
+    char manifest[1024], path[4200];
+    snprintf(
+        manifest, sizeof manifest,
+        "{\n            \"DestinationBucket\": \"" SEED_BUCKET "\",\n"
+        "            \"ResultFiles\": {\n                \"SUCCEEDED\": [\n"
+        "                    {\n                        \"Key\": \"test_key/succeeded.json\"%s\n"
+        "                    }\n                ]\n            }\n        }",
+        size_member);
+    put(f, MANIFEST_KEY, manifest);
+    snprintf(path, sizeof path, "%s/" SEED_BUCKET "/test_key/succeeded.json", f->root);
+    harness_write_file(path, SEED_RESULT, strlen(SEED_RESULT));
+}
+
 static void test_seed_readme_example(void **state)
 {
     struct fixture *f = *state;
-    put_manifest(f, (const char *const[]){"test_key/succeeded.json", NULL});
-    put(f, "test_key/succeeded.json",
-        "[\n {\"Output\": \"{\\\"test1\\\": \\\"value1\\\"}\"},\n"
-        " {\"Output\": \"{\\\"test2\\\": \\\"value2\\\"}\"}\n]");
-    json_t *doc = run_ok(f, NULL);
+    assert_int_equal(strlen(SEED_RESULT), 100);
+    put_seed(f, ",\n                        \"Size\": 1");
+    struct run_result res;
+    json_t *doc = run_ok_event(f, NULL, SEED_EVENT, &res);
     assert_results(doc, "[{\"test1\": \"value1\"}, {\"test2\": \"value2\"}]");
     json_decref(doc);
+    /* The difference is a warning naming both numbers and the key. */
+    const char *warn = strstr(res.err, "result file size differs from the manifest's Size");
+    assert_non_null(warn);
+    const char *line_end = strchr(warn, '\n');
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)(line_end ? line_end - warn : 1000), warn);
+    assert_non_null(strstr(line, "test_key/succeeded.json"));
+    assert_non_null(strstr(line, "100"));
+    assert_non_null(strstr(line, "manifestSize=1"));
+    run_result_free(&res);
+
+    /* Without Size, the same results and no warning. */
+    put_seed(f, "");
+    doc = run_ok_event(f, NULL, SEED_EVENT, &res);
+    assert_results(doc, "[{\"test1\": \"value1\"}, {\"test2\": \"value2\"}]");
+    json_decref(doc);
+    assert_null(strstr(res.err, "manifest's Size"));
+    run_result_free(&res);
 }
 
 static void test_several_files_in_manifest_order(void **state)
@@ -261,13 +314,29 @@ static void test_unicode_and_escapes(void **state)
         "[{\"Output\": \"{\\\"p\\\": \\\"caf\\u00e9 \\ud83d\\ude00 a\\/b \\\\t\\\\u0001 "
         "\xe2\x9c\x93\\\", \\\"q\\\": \\\"\\\\ud83d\\\\ude00\\\\\\\"\\\"}\"}]");
     char *text = results_text(f, NULL);
-    /* The decoded characters are written as UTF-8; inner escapes stay. */
-    assert_non_null(strstr(text, "{\"p\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 a/b \\t\\u0001 "
-                                 "\xe2\x9c\x93\",\"q\":\"\\ud83d\\ude00\\\"\"}"));
+    /* results.json is ASCII: decoded and raw characters are written as
+     * escapes (lowercase, as json.dumps writes them); inner escapes stay. */
+    assert_non_null(strstr(text, "{\"p\":\"caf\\u00e9 \\ud83d\\ude00 a/b \\t\\u0001 "
+                                 "\\u2713\",\"q\":\"\\ud83d\\ude00\\\"\"}"));
+    for (const char *p = text; *p; p++)
+        assert_true((unsigned char)*p < 0x80);
     json_t *doc = json_loads(text, 0, NULL);
     assert_results(doc, "[{\"p\": \"caf\\u00e9 \\ud83d\\ude00 a/b \\t\\u0001 \\u2713\", "
                         "\"q\": \"\\ud83d\\ude00\\\"\"}]");
     json_decref(doc);
+    free(text);
+}
+
+/* A lone surrogate escape, which Python's json accepts, passes through as its
+ * escape wherever it is: in the Output string, in the Output's text, in Name. */
+static void test_lone_surrogates_pass_through(void **state)
+{
+    struct fixture *f = *state;
+    put_manifest(f, (const char *const[]){"r/s.json", NULL});
+    put(f, "r/s.json",
+        "[{\"Name\": \"e\\udc00\", \"Output\": \"[\\\"\\ud800\\\", \\\"\\\\uDBFF\\\"]\"}]");
+    char *text = results_text(f, NULL);
+    assert_non_null(strstr(text, "{\"results\":[[\"\\ud800\",\"\\uDBFF\"]],"));
     free(text);
 }
 
@@ -343,13 +412,31 @@ static void test_error_invalid_manifest(void **state)
     expect_error(f, NULL, EVENT, "InvalidManifest", MANIFEST_KEY);
 }
 
-static void test_error_incomplete_map_run(void **state)
+/* A tolerated Map Run: its SUCCEEDED files are read, and what was left out
+ * is said loudly; --require-complete refuses it. */
+static void test_failed_and_pending_files(void **state)
 {
     struct fixture *f = *state;
     put(f, MANIFEST_KEY,
-        "{\"ResultFiles\": {\"FAILED\": [{\"Key\": \"f\"}, {\"Key\": \"g\"}], "
-        "\"PENDING\": [{\"Key\": \"p\"}], \"SUCCEEDED\": []}}");
-    expect_error(f, NULL, EVENT, "IncompleteMapRun", "2 FAILED and 1 PENDING");
+        "{\"ResultFiles\": {\"FAILED\": [{\"Key\": \"r/FAILED_0.json\"}, {\"Key\": "
+        "\"r/FAILED_1.json\"}], "
+        "\"PENDING\": [{\"Key\": \"r/PENDING_0.json\"}], \"SUCCEEDED\": [{\"Key\": "
+        "\"r/a.json\"}]}}");
+    put(f, "r/a.json", "[{\"Output\": \"1\"}]");
+    struct run_result res;
+    json_t *doc = run_ok_event(f, NULL, EVENT, &res);
+    assert_results(doc, "[1]");
+    json_decref(doc);
+    const char *warn = strstr(res.err, "the Map run left children out");
+    assert_non_null(warn);
+    assert_non_null(strstr(warn, "failedFiles=2"));
+    assert_non_null(strstr(warn, "r/FAILED_0.json, r/FAILED_1.json"));
+    assert_non_null(strstr(warn, "pendingFiles=1"));
+    assert_non_null(strstr(warn, "r/PENDING_0.json"));
+    run_result_free(&res);
+    expect_error(f, (const char *const[]){"--require-complete", NULL}, EVENT, "IncompleteMapRun",
+                 "2 FAILED and 1 PENDING result files (FAILED: r/FAILED_0.json, r/FAILED_1.json; "
+                 "PENDING: r/PENDING_0.json)");
 }
 
 static void test_error_invalid_result_file(void **state)
@@ -377,7 +464,6 @@ static void test_error_invalid_output(void **state)
         "[{\"Name\": \"e1\", \"Output\": \"\"}]",
         "[{\"Name\": \"e1\", \"Output\": \"[1,]\"}]",
         "[{\"Name\": \"e1\", \"Output\": \"\\\"\\u0001\\\"\"}]",
-        "[{\"Name\": \"e1\", \"Output\": \"\\\"\\ud800\\\"\"}]",
         "[{\"Name\": \"e1\", \"Output\": \"\\\"\xff\\\"\"}]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -455,13 +541,16 @@ static void test_error_no_such_key_result_file(void **state)
     expect_error(f, NULL, EVENT, "NoSuchKey", "r/missing.json");
 }
 
-static void test_error_size_mismatch(void **state)
+/* An entry Step Functions wrote without its Output. */
+static void test_error_output_not_included(void **state)
 {
     struct fixture *f = *state;
-    put(f, MANIFEST_KEY,
-        "{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"a.json\", \"Size\": 99}]}}");
-    put(f, "a.json", "[{\"Output\": \"true\"}]");
-    expect_error(f, NULL, EVENT, "InvalidResultFile", "Size as 99");
+    put_manifest(f, (const char *const[]){"r/a.json", NULL});
+    put(f, "r/a.json",
+        "[{\"Output\": \"1\"}, {\"Name\": \"exec-2\", \"OutputDetails\": {\"Included\": false}}]");
+    expect_error(f, NULL, EVENT, "InvalidOutput",
+                 "r/a.json: entry 1 (Name exec-2) at byte offset 18: the entry has no Output: Step "
+                 "Functions left it out of the result file");
 }
 
 static void test_usage_errors(void **state)
@@ -689,6 +778,56 @@ static void test_generated_export_json_lines(void **state)
     check_generated(*state, 2000, 2, true);
 }
 
+/* tests/tools/unicode_export.py, next to this file's directory (the tests run
+ * from the repository root). */
+static void unicode_tool(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", __FILE__);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    slash = strrchr(out, '/');
+    size_t base = slash ? (size_t)(slash - out + 1) : 0;
+    snprintf(out + base, cap - base, "tools/unicode_export.py");
+}
+
+/* An export full of non-ASCII text (2-, 3- and 4-byte UTF-8, lone surrogates,
+ * raw and escaped, in keys and values, in both file formats): results.json is
+ * ASCII and byte for byte what Python's json.dumps writes for the same values. */
+static void test_generated_unicode_export_matches_python(void **state)
+{
+    struct fixture *f = *state;
+    char tool[4200];
+    unicode_tool(tool, sizeof tool);
+    char *gen[] = {"/usr/bin/env", "python3", tool, "generate", f->root, BUCKET, "3000", NULL};
+    struct run_result res;
+    harness_run(gen, NULL, NULL, 120, &res);
+    if (res.status == 127) {
+        run_result_free(&res);
+        skip(); /* no python3 */
+    }
+    if (res.status != 0)
+        fail_msg("generator failed: %s", res.err);
+    char *event = strdup(res.out);
+    run_result_free(&res);
+
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, "-", NULL};
+    harness_run(argv, event, NULL, 120, &res);
+    free(event);
+    assert_int_equal(res.status, 0);
+    json_t *reply = json_loads(res.out, 0, NULL);
+    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    json_decref(reply);
+    run_result_free(&res);
+
+    char *check[] = {"/usr/bin/env", "python3", tool, "check", f->root, BUCKET, key, NULL};
+    harness_run(check, NULL, NULL, 120, &res);
+    if (res.status != 0)
+        fail_msg("results.json is not what json.dumps writes: %s", res.err);
+    run_result_free(&res);
+    free(key);
+}
+
 /* With stderr on a terminal, a long run redraws one progress line in place. */
 static void test_progress_line_on_a_terminal(void **state)
 {
@@ -733,13 +872,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_and_flatten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unicode_and_escapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lone_surrogates_pass_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_numbers_pass_through_as_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_order_preserved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_succeeded_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_from_file_argument, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_invalid_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_invalid_manifest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_incomplete_map_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_and_pending_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_invalid_result_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_invalid_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_output_too_large, setup, teardown),
@@ -748,7 +888,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_no_such_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_no_such_key_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_no_such_key_result_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_size_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_output_not_included, setup, teardown),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test_setup_teardown(test_manifest_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_option_usage_errors, setup, teardown),
@@ -756,6 +896,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_to_stdout_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generated_unicode_export_matches_python, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_progress_line_on_a_terminal, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

@@ -546,11 +546,13 @@ static void test_cold_then_warm_in_one_process(void **state)
         json_t *cw =
             json_array_get(json_object_get(json_object_get(m, "_aws"), "CloudWatchMetrics"), 0);
         assert_string_equal(str(cw, "Namespace"), "TDR/BackendChecksResults");
-        assert_int_equal(json_array_size(json_object_get(cw, "Metrics")), 5);
+        assert_int_equal(json_array_size(json_object_get(cw, "Metrics")), 7);
         assert_true(json_is_integer(json_object_get(json_object_get(m, "_aws"), "Timestamp")));
         bool good = json_is_null(json_object_get(result(f, i), "functionError"));
         assert_int_equal(json_integer_value(json_object_get(m, "Entries")), good ? 300 : 0);
         assert_int_equal(json_integer_value(json_object_get(m, "ResultFiles")), good ? 3 : 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "FailedResultFiles")), 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "PendingResultFiles")), 0);
         if (good) {
             assert_true(json_integer_value(json_object_get(m, "BytesRead")) > 300 * 1000);
             assert_int_equal(json_integer_value(json_object_get(m, "BytesWritten")), cli_len);
@@ -637,6 +639,20 @@ static void test_init_error_bad_transformation(void **state)
     assert_function_error(f, 0, "Unhandled", "ConfigurationError");
     char message[2048];
     assert_non_null(strstr(error_message(f, 0, message, sizeof message), "BCR_TRANSFORMATION"));
+}
+
+/* BCR_REQUIRE_COMPLETE takes true or false; anything else is found at init. */
+static void test_init_error_bad_require_complete(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    plan_new(f, code_zip(), 30);
+    plan_env(f, "BCR_REQUIRE_COMPLETE", "yes");
+    plan_invoke(f, "{}");
+    run_plan(f);
+    assert_function_error(f, 0, "Unhandled", "ConfigurationError");
+    char message[2048];
+    assert_non_null(strstr(error_message(f, 0, message, sizeof message), "BCR_REQUIRE_COMPLETE"));
 }
 
 /* A result file that trickles in (every GET sends 4 KB, then stalls and is
@@ -970,6 +986,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_error_no_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_no_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_bad_transformation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_error_bad_require_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_stops_a_slow_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_cuts_a_stalled_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bare_root, setup, teardown),

@@ -38,8 +38,9 @@
 
 /* What a case replaces. RESULT_SECOND: the manifest lists a valid file first
  * and the case's file second, so the failure comes after outputs were
- * streamed into the (then aborted) results.json. */
-enum kind { EVENT, MANIFEST, RESULT, RESULT_SECOND };
+ * streamed into the (then aborted) results.json. MANIFEST_COMPLETE: the
+ * manifest, run with --require-complete. */
+enum kind { EVENT, MANIFEST, RESULT, RESULT_SECOND, MANIFEST_COMPLETE };
 
 /* Runs no longer than this (seconds); the largest case reads about 6 MB. */
 enum { TIME_LIMIT_S = 10, KILL_AFTER_S = 30 };
@@ -108,6 +109,12 @@ static char *huge_output(size_t *len)
     /* An Output of 2 MiB: over the 1 MiB cap. */
     char *s = repeat("[{\"Output\": \"\\\"", 'x', 2u * 1024 * 1024, "\\\"\"}]", len);
     return s;
+}
+
+static char *huge_compact(size_t *len)
+{
+    /* A raw output one byte over the 1 MiB cap NONE applies to an Output. */
+    return repeat("[\"", 'x', 1024u * 1024 - 1, "\"]", len);
 }
 
 static char *huge_name(size_t *len)
@@ -213,11 +220,11 @@ static const struct malformed_case cases[] = {
      NONE, "InvalidManifest", "is not valid JSON"},
     {"manifest: NUL byte", MANIFEST, BYTES("{\"ResultFiles\": \0}"), NONE, "InvalidManifest",
      "is not valid JSON"},
-    {"manifest: FAILED files listed", MANIFEST,
+    {"manifest: FAILED files listed", MANIFEST_COMPLETE,
      TEXT("{\"ResultFiles\": {\"FAILED\": [{\"Key\": \"f\"}], \"PENDING\": [], \"SUCCEEDED\": "
           "[{\"Key\": \"" RESULT_KEY "\"}]}}"),
-     NONE, "IncompleteMapRun", "1 FAILED and 0 PENDING"},
-    {"manifest: PENDING files listed", MANIFEST,
+     NONE, "IncompleteMapRun", "1 FAILED and 0 PENDING result files (FAILED: f; PENDING: )"},
+    {"manifest: PENDING files listed", MANIFEST_COMPLETE,
      TEXT("{\"ResultFiles\": {\"PENDING\": [{\"Key\": \"p\"}, {\"Key\": \"q\"}], \"SUCCEEDED\": "
           "[]}}"),
      NONE, "IncompleteMapRun", "0 FAILED and 2 PENDING"},
@@ -230,9 +237,6 @@ static const struct malformed_case cases[] = {
      "NoSuchKey", "The specified key does not exist. Bucket: " BUCKET ", Key: r/SUCCEEDED_1.json"},
     {"manifest: Key escapes the bucket", MANIFEST, TEXT(MANIFEST_WITH("{\"Key\": \"r/../../x\"}")),
      NONE, "InvalidKey", "\"..\" segment"},
-    {"manifest: Size differs from the file", MANIFEST,
-     TEXT(MANIFEST_WITH("{\"Key\": \"" RESULT_KEY "\", \"Size\": 99}")), NONE, "InvalidResultFile",
-     "gives its Size as 99"},
 
     /* ---- result files, NONE ---- */
     {"result: empty", RESULT, TEXT(""), NONE, "InvalidResultFile", "is empty"},
@@ -249,8 +253,17 @@ static const struct malformed_case cases[] = {
     {"result: NUL byte", RESULT, BYTES("[{\"Output\": \"1\"},\0]"), NONE, "InvalidResultFile",
      "byte 0x00"},
     {"result: entry without Output", RESULT,
-     TEXT("[{\"Name\": \"e1\", \"OutputDetails\": {\"Included\": false}}]"), NONE,
-     "InvalidResultFile", "entry 0 (Name e1) at byte offset 1: the entry has no Output"},
+     TEXT("[{\"Name\": \"e1\", \"Status\": \"SUCCEEDED\"}]"), NONE, "InvalidResultFile",
+     "entry 0 (Name e1) at byte offset 1: the entry has no Output"},
+    {"result: Output not included", RESULT,
+     TEXT("[{\"Name\": \"e1\", \"OutputDetails\": {\"Included\": false}}]"), NONE, "InvalidOutput",
+     "entry 0 (Name e1) at byte offset 1: the entry has no Output: Step Functions left it out"},
+    {"result: Output empty, not included", RESULT,
+     TEXT("{\"Output\": \"1\"}\n{\"Output\": \"\", \"OutputDetails\": {\"Included\": false}}\n"),
+     NONE, "InvalidOutput", "entry 1 at byte offset 16: the entry has no Output: Step Functions"},
+    {"result: JSON Lines, two entries on a line", RESULT,
+     TEXT("{\"Output\": \"1\"}\n{\"Output\": \"2\"} {\"Output\": \"3\"}\n"), NONE,
+     "InvalidResultFile", "entry 2 at byte offset 32 starts on the line of entry 1"},
     {"result: Output is a number", RESULT, TEXT("[{\"Name\": \"e1\", \"Output\": 1}]"), NONE,
      "InvalidResultFile", "Output is not a string"},
     {"result: raw outputs read as NONE", RESULT, TEXT("[{\"fileId\": \"f\"}]"), NONE,
@@ -296,8 +309,6 @@ static const struct malformed_case cases[] = {
      "InvalidOutput", "expected a string key"},
     {"result: Output leading zero", RESULT, TEXT("[{\"Output\": \"[01]\"}]"), NONE, "InvalidOutput",
      "expected ',' or ']'"},
-    {"result: Output lone surrogate", RESULT, TEXT("[{\"Output\": \"\\\"\\ud800\\\"\"}]"), NONE,
-     "InvalidOutput", "lone high surrogate"},
     {"result: Output invalid UTF-8", RESULT, TEXT("[{\"Output\": \"\\\"\xed\xa0\x80\\\"\"}]"), NONE,
      "InvalidOutput", "invalid UTF-8"},
     {"result: Output control character", RESULT, TEXT("[{\"Output\": \"\\\"a\x01\\\"\"}]"), NONE,
@@ -319,6 +330,10 @@ static const struct malformed_case cases[] = {
     /* ---- result files, COMPACT and FLATTEN ---- */
     {"compact: bad literal", RESULT, TEXT("[{\"a\": tru}]"), COMPACT, "InvalidOutput",
      "invalid literal"},
+    {"compact: output over 1 MiB", RESULT, MADE(huge_compact), COMPACT, "InvalidOutput",
+     "entry 0 at byte offset 1: the output is 1048577 bytes long"},
+    {"compact: JSON Lines, two outputs on a line", RESULT, TEXT("{\"a\": 1} 2\n"), COMPACT,
+     "InvalidResultFile", "entry 1 at byte offset 9 starts on the line of entry 0"},
     {"compact: nested 2000 deep", RESULT, MADE(deep_compact), COMPACT, "InvalidOutput",
      "nested deeper than 1024 levels"},
     {"compact: JSON Lines starting with an array", RESULT, TEXT("[1]\n[2]\n"), COMPACT,
@@ -372,6 +387,7 @@ static const char *run_case(const struct malformed_case *c)
         event_len = len;
         break;
     case MANIFEST:
+    case MANIFEST_COMPLETE:
         manifest = content;
         manifest_len = len;
         break;
@@ -392,7 +408,11 @@ static const char *run_case(const struct malformed_case *c)
     int files_before = harness_count_files(root);
 
     char *argv[] = {(char *)harness_bin(),     "--store",  root, "--transformation",
-                    (char *)c->transformation, event_path, NULL};
+                    (char *)c->transformation, event_path, NULL, NULL};
+    if (c->kind == MANIFEST_COMPLETE) {
+        argv[5] = "--require-complete";
+        argv[6] = event_path;
+    }
     struct run_result res;
     double start = now_s();
     harness_run(argv, NULL, NULL, KILL_AFTER_S, &res);
@@ -469,6 +489,7 @@ static void test_malformed_manifests(void **state)
 {
     (void)state;
     run_kind(MANIFEST, MANIFEST, NULL);
+    run_kind(MANIFEST_COMPLETE, MANIFEST_COMPLETE, NULL);
 }
 
 static void test_malformed_result_files(void **state)
@@ -491,7 +512,7 @@ static void test_table_is_complete(void **state)
     (void)state;
     size_t n = sizeof cases / sizeof *cases;
     assert_true(n >= 40);
-    int per_kind[4] = {0}, compact = 0, flatten = 0;
+    int per_kind[5] = {0}, compact = 0, flatten = 0;
     for (size_t i = 0; i < n; i++) {
         per_kind[cases[i].kind]++;
         compact += strcmp(cases[i].transformation, COMPACT) == 0;
@@ -501,7 +522,8 @@ static void test_table_is_complete(void **state)
             assert_string_not_equal(cases[i].name, cases[j].name);
     }
     assert_true(per_kind[EVENT] >= 10 && per_kind[MANIFEST] >= 10 && per_kind[RESULT] >= 10);
-    assert_true(per_kind[RESULT_SECOND] >= 1 && compact >= 3 && flatten >= 3);
+    assert_true(per_kind[RESULT_SECOND] >= 1 && per_kind[MANIFEST_COMPLETE] >= 1 && compact >= 3 &&
+                flatten >= 3);
 }
 
 int main(void)

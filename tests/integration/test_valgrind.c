@@ -88,6 +88,7 @@ static void run_valgrind(struct fixture *f, int error_exitcode, const char *tran
                     f->root,
                     "--transformation",
                     (char *)transformation,
+                    "--require-complete", /* a manifest listing FAILED files is a failure path */
                     "-",
                     NULL};
     harness_run(argv, event, NULL, TIMEOUT_S, res);

@@ -6,7 +6,8 @@
  * 32- and 64-byte blocks the fast paths read; then random strings. Each is
  * decoded (several dst limits, memory and chunked sources) and copied (as a
  * document, an object key and value, an array element); results, error
- * messages, offsets and output must be the same byte for byte.
+ * messages, offsets and output must be the same byte for byte, and copies
+ * ASCII (non-ASCII characters escaped as Python's json.dumps does).
  *
  * No cmocka, so that it cross-compiles for arm64 and runs under qemu-user.
  * Built with -DSIMD_DISABLE it checks the scalar code against the reference
@@ -232,16 +233,26 @@ static long ref_hex4(const uint8_t *p, size_t n)
     return v;
 }
 
+/* Appends \uXXXX, lowercase, as Python's json.dumps writes it. */
+static size_t ref_u_escape(uint8_t *out, unsigned unit)
+{
+    return (size_t)sprintf((char *)out, "\\u%04x", unit);
+}
+
 /* The string body at p (after its opening quote): returns the bytes up to and
- * including the closing quote, or 0 if invalid. Decodes into out (room for n
- * bytes: never longer than the text). `strict`: refuse escapes of lone
- * surrogates, as decoding does (copying takes any \uXXXX). */
-static size_t ref_string(const uint8_t *p, size_t n, bool strict, uint8_t *out, size_t *out_len)
+ * including the closing quote, or 0 if invalid. `decoding`: decodes into out
+ * (room for n bytes: never longer than the text), a lone surrogate escape in
+ * the 3-byte form UTF-8 would give it; else writes the copy into out (room for
+ * 3n + 1 bytes), its content as written but each non-ASCII character escaped
+ * (a surrogate pair above U+FFFF), then the closing quote. */
+static size_t ref_string(const uint8_t *p, size_t n, bool decoding, uint8_t *out, size_t *out_len)
 {
     size_t i = 0, o = 0;
     while (i < n) {
         uint8_t c = p[i];
         if (c == '"') {
+            if (!decoding)
+                out[o++] = c;
             *out_len = o;
             return i + 1;
         }
@@ -251,7 +262,24 @@ static size_t ref_string(const uint8_t *p, size_t n, bool strict, uint8_t *out, 
             size_t len = ref_utf8(p + i, n - i);
             if (!len)
                 return 0;
-            memcpy(out + o, p + i, len);
+            if (decoding) {
+                memcpy(out + o, p + i, len);
+            } else {
+                const uint8_t *q = p + i;
+                unsigned cp = len == 2 ? (q[0] & 0x1fu) << 6 | (q[1] & 0x3fu)
+                              : len == 3
+                                  ? (q[0] & 0x0fu) << 12 | (q[1] & 0x3fu) << 6 | (q[2] & 0x3fu)
+                                  : (q[0] & 0x07u) << 18 | (q[1] & 0x3fu) << 12 |
+                                        (q[2] & 0x3fu) << 6 | (q[3] & 0x3fu);
+                if (cp >= 0x10000) {
+                    o += ref_u_escape(out + o, 0xd800 + ((cp - 0x10000) >> 10));
+                    o += ref_u_escape(out + o, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+                } else {
+                    o += ref_u_escape(out + o, cp);
+                }
+                i += len;
+                continue;
+            }
             i += len;
             o += len;
             continue;
@@ -266,7 +294,12 @@ static size_t ref_string(const uint8_t *p, size_t n, bool strict, uint8_t *out, 
         const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
         const char *e = p[i + 1] ? strchr(from, p[i + 1]) : NULL;
         if (e) {
-            out[o++] = (uint8_t)to[e - from];
+            if (decoding) {
+                out[o++] = (uint8_t)to[e - from];
+            } else {
+                out[o++] = '\\';
+                out[o++] = p[i + 1];
+            }
             i += 2;
             continue;
         }
@@ -275,19 +308,21 @@ static size_t ref_string(const uint8_t *p, size_t n, bool strict, uint8_t *out, 
         long cp = ref_hex4(p + i + 2, n - i - 2);
         if (cp < 0)
             return 0;
+        if (!decoding) { /* copied as written */
+            memcpy(out + o, p + i, 6);
+            o += 6;
+            i += 6;
+            continue;
+        }
         i += 6;
-        if (strict && cp >= 0xdc00 && cp <= 0xdfff)
-            return 0;
-        if (strict && cp >= 0xd800 && cp <= 0xdbff) {
+        if (cp >= 0xd800 && cp <= 0xdbff) {
             long low =
                 i + 1 < n && p[i] == '\\' && p[i + 1] == 'u' ? ref_hex4(p + i + 2, n - i - 2) : -1;
-            if (low < 0xdc00 || low > 0xdfff)
-                return 0;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-            i += 6;
+            if (low >= 0xdc00 && low <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+                i += 6;
+            }
         }
-        if (!strict)
-            continue; /* nothing decoded when copying */
         if (cp < 0x80) {
             out[o++] = (uint8_t)cp;
         } else if (cp < 0x800) {
@@ -370,7 +405,7 @@ static void check_copy(const char *what, const uint8_t *doc, size_t n, size_t ch
         fail(doc, n, "%s (chunk %zu): %s says %s, the reference %s", what, chunk, fast.name,
              a.rc == 0 ? "valid" : a.err.message, expect ? "valid" : "invalid");
     else if (expect == 1 && (a.len != expect_len || memcmp(a.data, expect_text, a.len) != 0))
-        fail(doc, n, "%s: %s copied other text than the input", what, fast.name);
+        fail(doc, n, "%s: %s copied other text than the reference's", what, fast.name);
     outcome_free(&a);
 }
 
@@ -381,7 +416,7 @@ static unsigned long long cases;
 static void check_body(const uint8_t *body, size_t n, size_t lead)
 {
     size_t seq = (size_t)cases++;
-    uint8_t *text = malloc(2 * n + 64), *ref = malloc(n + 1);
+    uint8_t *text = malloc(6 * n + 64), *ref = malloc(3 * n + 1);
     if (!text || !ref)
         abort();
     memset(text, ' ', lead);
@@ -400,13 +435,23 @@ static void check_body(const uint8_t *body, size_t n, size_t lead)
     for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++)
         check_decode(doc, doc_len, lead, &cfgs[i], used, ref, ref_len);
 
-    /* Copying: the string as a whole document, and the output is its text. */
+    /* Copying: the string as a whole document, and the output is its text
+     * with non-ASCII characters escaped. */
     size_t copy_used = ref_string(body, n, false, ref, &ref_len);
+    if (!copy_used)
+        ref_len = 0;
     int valid = copy_used && all_ws(body + copy_used, n - copy_used);
-    check_copy("copy", doc, doc_len, 0, valid, text + lead, 1 + copy_used);
+    text[lead] = '"';
+    memcpy(text + lead + 1, ref, ref_len);
+    check_copy("copy", doc, doc_len, 0, valid, text + lead, 1 + ref_len);
     check_copy("copy chunked", doc, doc_len, chunks[(seq + 3) % NCHUNKS], valid, text + lead,
-               1 + copy_used);
+               1 + ref_len);
     free(doc);
+    /* What the copies below must write: the content as ref holds it. */
+    size_t esc_len = ref_len ? ref_len - 1 : 0;
+    uint8_t *expect = malloc(2 * esc_len + 16);
+    if (!expect)
+        abort();
 
     /* Its content (up to the closing quote the reference found, or all of
      * it) as an object's key and value and an array element: compared only. */
@@ -423,7 +468,9 @@ static void check_body(const uint8_t *body, size_t n, size_t lead)
     memcpy(text + k, "\"}", 2);
     k += 2;
     doc = heap_copy(text, k);
-    check_copy("object", doc, k, 0, copy_used ? 1 : -1, text, k);
+    size_t e = (size_t)sprintf((char *)expect, "{\"%.*s\":\"%.*s\"}", (int)esc_len, (char *)ref,
+                               (int)esc_len, (char *)ref);
+    check_copy("object", doc, k, 0, copy_used ? 1 : -1, expect, e);
     free(doc);
     k = 0;
     text[k++] = '[';
@@ -433,8 +480,10 @@ static void check_body(const uint8_t *body, size_t n, size_t lead)
     memcpy(text + k, "\",1]", 4);
     k += 4;
     doc = heap_copy(text, k);
-    check_copy("array", doc, k, chunks[seq % NCHUNKS], copy_used ? 1 : -1, text, k);
+    e = (size_t)sprintf((char *)expect, "[\"%.*s\",1]", (int)esc_len, (char *)ref);
+    check_copy("array", doc, k, chunks[seq % NCHUNKS], copy_used ? 1 : -1, expect, e);
     free(doc);
+    free(expect);
     free(text);
     free(ref);
 }

@@ -63,8 +63,11 @@ static const char *const valid[][2] = {
     {"\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"",
      "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\""},
     {"\"\\ud800\"", "\"\\ud800\""}, /* valid grammar; kept as written */
-    {"\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\"",
-     "\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\""},
+    /* Non-ASCII characters become escapes, as Python's json.dumps writes them. */
+    {"\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\"", "\"caf\\u00e9 \\u2713 \\ud83d\\ude00\""},
+    {"{\"\xc3\x9c\xf4\x8f\xbf\xbf\":[\"\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\"]}",
+     "{\"\\u00dc\\udbff\\udfff\":[\"\\u07ff\\u0800\\uffff\\ud800\\udc00\"]}"},
+    {"\"\\u00DC\xc3\x9c\"", "\"\\u00DC\\u00dc\""},
     {"[ 1 , [ ] , { } , { \"a\" : [ null ] } ]", "[1,[],{},{\"a\":[null]}]"},
     {"{\"z\":1,\"a\":2,\"z\":3}", "{\"z\":1,\"a\":2,\"z\":3}"},
     {"\t\r\n{\"k\"\n:\n\"v\"}\n", "{\"k\":\"v\"}"},
@@ -232,17 +235,51 @@ static void test_decode_string_escapes(void **state)
     free(nul);
 }
 
-static void test_decode_string_refuses_lone_surrogates(void **state)
+/* Lone surrogates are kept in their 3-byte form, which only json_copy_decoded
+ * accepts, and come back out as their escapes. */
+static void test_lone_surrogates_pass_through(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"\"\\ud800\"",  "\"\\udc00\"", "\"\\ud800\\u0041\"",
-                                      "\"\\ud800x\"", "\"\\u12\"",   "\"a"};
+    static const char *const cases[][3] = {
+        {"\"\\ud800\"", "\xed\xa0\x80", "\"\\ud800\""},
+        {"\"\\uDC00\"", "\xed\xb0\x80", "\"\\udc00\""},
+        {"\"\\ud800\\u0041\"",
+         "\xed\xa0\x80"
+         "A",
+         "\"\\ud800A\""},
+        {"\"\\udbffx\\ud800\"", "\xed\xaf\xbfx\xed\xa0\x80", "\"\\udbffx\\ud800\""},
+        {"\"\\udc00\\ud800\"", "\xed\xb0\x80\xed\xa0\x80", "\"\\udc00\\ud800\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (size_t chunk = 1; chunk <= 13; chunk += 3) {
+            size_t len;
+            char *got = decode(cases[i][0], 100, chunk, NULL, &len);
+            assert_non_null(got);
+            assert_string_equal(got, cases[i][1]);
+            /* As an Output: the decoded text, quoted, copied as JSON. */
+            char doc[64];
+            snprintf(doc, sizeof doc, "\"%s\"", got);
+            struct memsink c;
+            memsink_init(&c);
+            struct error err = {{0}, {0}};
+            assert_int_equal(json_copy_decoded(doc, strlen(doc), &c.sink, "T", &err), 0);
+            assert_string_equal(memsink_text(&c), cases[i][2]);
+            /* Raw in a file it is invalid UTF-8. */
+            assert_int_not_equal(json_copy_document(doc, strlen(doc), NULL, "T", &err), 0);
+            memsink_free(&c);
+            free(got);
+        }
+    static const char *const bad[] = {"\"\\u12\"", "\"a", "\"\\ud800\\u12\""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         size_t len;
         char *got = decode(bad[i], 100, 2, NULL, &len);
         if (got)
             fail_msg("decoded %s", bad[i]);
     }
+    /* Decoded text is still checked: an overlong or stray byte is refused. */
+    struct error err = {{0}, {0}};
+    assert_int_not_equal(json_copy_decoded("\"\xc0\xaf\"", 4, NULL, "T", &err), 0);
+    assert_int_not_equal(json_copy_decoded("\"\xed\xa0\"", 4, NULL, "T", &err), 0);
 }
 
 static void test_decode_string_limit(void **state)
@@ -271,7 +308,7 @@ int main(void)
         cmocka_unit_test(test_every_chunk_size_gives_the_same_result),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_decode_string_escapes),
-        cmocka_unit_test(test_decode_string_refuses_lone_surrogates),
+        cmocka_unit_test(test_lone_surrogates_pass_through),
         cmocka_unit_test(test_decode_string_limit),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);

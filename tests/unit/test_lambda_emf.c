@@ -33,7 +33,7 @@ static const char *str(json_t *obj, const char *name)
 static void test_structure_and_values(void **state)
 {
     (void)state;
-    struct step_stats stats = {100000, 3, 123456789012ULL, 98765432ULL};
+    struct step_stats stats = {100000, 3, 123456789012ULL, 98765432ULL, 2, 1};
     struct emf_summary s = {
         1700000000123LL, "tdr-backend-checks-results-intg", "req-1", NULL, &stats, 4321, NULL};
     json_t *doc = format(&s);
@@ -53,12 +53,14 @@ static void test_structure_and_values(void **state)
 
     /* Every metric declared has a numeric member of that name in the root,
      * and its unit is one CloudWatch knows. */
-    const char *names[] = {"Entries", "ResultFiles", "BytesRead", "BytesWritten", "Duration"};
-    const char *units[] = {"Count", "Count", "Bytes", "Bytes", "Milliseconds"};
-    const long long values[] = {100000, 3, 123456789012LL, 98765432, 4321};
+    const char *names[] = {"Entries",   "ResultFiles",  "FailedResultFiles", "PendingResultFiles",
+                           "BytesRead", "BytesWritten", "Duration"};
+    const char *units[] = {"Count", "Count", "Count", "Count", "Bytes", "Bytes", "Milliseconds"};
+    const long long values[] = {100000, 3, 2, 1, 123456789012LL, 98765432, 4321};
+    enum { METRICS = sizeof names / sizeof *names };
     json_t *metrics = json_object_get(d, "Metrics");
-    assert_int_equal(json_array_size(metrics), 5);
-    for (size_t i = 0; i < 5; i++) {
+    assert_int_equal(json_array_size(metrics), METRICS);
+    for (size_t i = 0; i < METRICS; i++) {
         json_t *m = json_array_get(metrics, i);
         assert_string_equal(str(m, "Name"), names[i]);
         assert_string_equal(str(m, "Unit"), units[i]);
@@ -70,14 +72,14 @@ static void test_structure_and_values(void **state)
     assert_string_equal(str(doc, "FunctionName"), "tdr-backend-checks-results-intg");
     assert_string_equal(str(doc, "requestId"), "req-1");
     assert_null(json_object_get(doc, "errorType"));
-    assert_int_equal(json_object_size(doc), 1 + 1 + 5 + 1);
+    assert_int_equal(json_object_size(doc), 1 + 1 + METRICS + 1);
     json_decref(doc);
 }
 
 static void test_failed_invocation_carries_its_error_type(void **state)
 {
     (void)state;
-    struct step_stats stats = {7, 1, 2048, 0};
+    struct step_stats stats = {7, 1, 2048, 0, 0, 0};
     struct emf_summary s = {1, "f", "req-2", "NoSuchKey", &stats, 12, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "errorType"), "NoSuchKey");
@@ -90,7 +92,7 @@ static void test_failed_invocation_carries_its_error_type(void **state)
 static void test_missing_names_and_negative_duration(void **state)
 {
     (void)state;
-    struct step_stats stats = {0, 0, 0, 0};
+    struct step_stats stats = {0};
     struct emf_summary s = {1, NULL, NULL, "", &stats, -5, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "FunctionName"), EMF_DEFAULT_FUNCTION_NAME);
@@ -108,7 +110,7 @@ static void test_missing_names_and_negative_duration(void **state)
 static void test_strings_are_escaped(void **state)
 {
     (void)state;
-    struct step_stats stats = {0, 0, 0, 0};
+    struct step_stats stats = {0};
     struct emf_summary s = {1, "fn\"x\n", "id\\\"}", "Type\t", &stats, 0, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "FunctionName"), "fn\"x\n");
@@ -120,7 +122,7 @@ static void test_strings_are_escaped(void **state)
 static void test_too_small_a_buffer_fails(void **state)
 {
     (void)state;
-    struct step_stats stats = {1, 1, 1, 1};
+    struct step_stats stats = {1, 1, 1, 1, 1, 1};
     struct emf_summary s = {1, "f", "r", NULL, &stats, 1, NULL};
     char line[64];
     assert_int_equal(emf_format(&s, line, sizeof line), -1);
