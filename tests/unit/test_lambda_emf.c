@@ -133,7 +133,7 @@ static void test_too_small_a_buffer_fails(void **state)
 static void test_level_and_timestamp_for_lambdas_filter(void **state)
 {
     (void)state;
-    struct step_stats stats = {1, 1, 1, 1};
+    struct step_stats stats = {1, 1, 1, 1, 0, 0};
     struct emf_summary s = {1738633790099LL, "f", "r", NULL, &stats, 1, "ERROR"};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "level"), "ERROR");
