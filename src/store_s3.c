@@ -83,7 +83,13 @@ struct store_reader {
     int failures;             /* consecutive GETs that failed without progress */
     int attempts;             /* GETs sent, for logs */
     int64_t attempt_start_ms;
-    bool active, paused, eof, failed, header_bad;
+    /* The minimum rate, enforced here because curl_easy_pause restarts
+     * libcurl's own speed check: bytes received in a window of
+     * low_speed_time seconds during which the reader waited for the server
+     * (time paused for the caller is not counted). */
+    int64_t window_ms;
+    uint64_t window_bytes;
+    bool active, paused, eof, failed, header_bad, too_slow;
     struct error failure;    /* returned again by every read after a failure */
     struct error header_err; /* why the header callback refused a response */
     uint8_t *target;         /* the caller's buffer during a read */
@@ -138,11 +144,14 @@ static double random_unit(struct store_s3 *s)
 
 static size_t reader_take(struct store_reader *r, const char *p, size_t len);
 static int reader_check_headers(struct store_reader *r);
+static bool reader_too_slow(struct store_reader *r);
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct xfer *x = ud;
     size_t len = size * n;
+    if (x->reader)
+        x->reader->window_bytes += len;
     http_response_header(&x->resp, p, len);
     if (x->resp.headers_done && !x->checked) {
         x->checked = true;
@@ -340,14 +349,25 @@ static int drive(struct store_s3 *s, struct xfer *x, bool (*ready)(const struct 
                  bool *timed_out, struct error *err)
 {
     *timed_out = false;
+    int64_t last = now_ms();
     for (;;) {
         int running;
         CURLMcode mc = curl_multi_perform(s->multi, &running);
         collect_done(s);
         if (mc != CURLM_OK)
             return error_set(err, ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
+        int64_t now = now_ms();
+        if (x->reader)
+            x->reader->window_ms += now - last;
+        last = now;
         if (x->done || (ready && ready(x)))
             return 0;
+        if (x->reader && reader_too_slow(x->reader)) {
+            /* Ends the exchange as libcurl's own speed check would. */
+            x->done = true;
+            x->result = CURLE_OPERATION_TIMEDOUT;
+            return 0;
+        }
         int timeout = 1000;
         if (s->deadline_ms > 0) {
             int64_t left = s->deadline_ms - now_ms();
@@ -509,7 +529,26 @@ static size_t reader_take(struct store_reader *r, const char *p, size_t len)
     memcpy(r->spill + r->spill_len, p + direct, len - direct);
     r->spill_len += len - direct;
     r->offset += len;
+    r->window_bytes += len;
     return len;
+}
+
+/* At the end of each window (window_ms counts time spent waiting for the
+ * server), true (too_slow set) if fewer than low_speed_limit bytes a second
+ * came in it. A server may thus hold an attempt for at most low_speed_time
+ * seconds per low_speed_limit * low_speed_time bytes it sends. */
+static bool reader_too_slow(struct store_reader *r)
+{
+    const struct s3_config *c = &r->s3->cfg;
+    if (r->window_ms < (int64_t)c->low_speed_time * 1000)
+        return false;
+    if (r->window_bytes < (uint64_t)c->low_speed_limit * (uint64_t)c->low_speed_time) {
+        r->too_slow = true;
+        return true;
+    }
+    r->window_ms = 0;
+    r->window_bytes = 0;
+    return false;
 }
 
 static int reader_header_error(struct store_reader *r, const char *type, const char *fmt, ...)
@@ -606,6 +645,9 @@ static int reader_start(struct store_reader *r, struct error *err)
         return deadline_error(r->s3, &req, (int64_t)r->offset, NULL, err);
     r->header_bad = false;
     r->paused = false;
+    r->too_slow = false;
+    r->window_ms = 0;
+    r->window_bytes = 0;
     if (xfer_start(&r->x, &req, err) != 0)
         return -1;
     r->active = true;
@@ -642,7 +684,16 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
     long status = x->resp.headers_done ? x->resp.status : 0;
     enum s3_retry_kind kind;
     bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
-    if (status >= 200 && status < 300 && (x->result == CURLE_OK || complete)) {
+    const struct s3_config *c = &r->s3->cfg;
+    if (r->too_slow) {
+        kind = S3_RETRY_TRANSIENT;
+        error_set(err, ERR_IO,
+                  "Could not complete the GetObject operation: the server sent less than %ld "
+                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME) Bucket: %s, "
+                  "Key: %s, at byte offset %llu",
+                  c->low_speed_limit, c->low_speed_time, r->bucket, r->key,
+                  (unsigned long long)r->offset);
+    } else if (status >= 200 && status < 300 && (x->result == CURLE_OK || complete)) {
         if (r->total >= 0 && !complete) {
             kind = S3_RETRY_TRANSIENT;
             error_set(err, ERR_IO,
@@ -664,8 +715,12 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
     } else {
         xfer_outcome(x, &req, (int64_t)r->offset, &kind, err);
     }
-    if (r->offset > r->attempt_offset)
-        r->failures = 0; /* progress: a long object may be resumed many times */
+    /* Progress lets a long object be resumed many times; a trickle is not
+     * progress, or a server cutting every response after a few bytes (or
+     * dripping them) would hold the run for as long as the object is large. */
+    if (!r->too_slow &&
+        r->offset - r->attempt_offset >= (uint64_t)c->low_speed_limit * (uint64_t)c->low_speed_time)
+        r->failures = 0;
     r->failures++;
     if (kind == S3_RETRY_NONE || r->failures >= r->s3->cfg.max_attempts)
         return -1;

@@ -573,6 +573,34 @@ static void test_stalled_transfers(void **state)
     assert_clean_signatures();
 }
 
+/* A server that keeps sending, but far below the minimum rate, is given up
+ * on like a stalled one, even though the reader pauses the transfer after
+ * every chunk it hands over (which restarts libcurl's own speed check): the
+ * run ends with an IOError, and a trickle of bytes does not count as progress
+ * that would renew the attempts. */
+static void test_dripping_server(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 717);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\","
+                                            "\"action\":\"drip\",\"bytes\":1,\"interval\":100,"
+                                            "\"ms\":50000,\"count\":-1}]"),
+                     0);
+    char *extra[] = {"BCR_S3_LOW_SPEED_TIME=1", "AWS_MAX_ATTEMPTS=2", NULL};
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    struct run_result res;
+    /* Without the guard the run outlives this (each drip lasts 50 s). */
+    harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
+    assert_error(&res, "IOError",
+                 "Could not complete the GetObject operation: the server sent less than 1024 "
+                 "bytes/s for 1 s");
+    run_result_free(&res);
+    /* The last attempt is logged when the server sees its connection close. */
+    assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+}
+
 /* When every attempt fails, the last S3 error code is the errorType, the exit
  * status is 1, and nothing is written. */
 static void test_every_attempt_fails(void **state)
@@ -897,6 +925,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_object_replaced_during_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_after_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_transfers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dripping_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_attempt_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3_errors_pass_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_when_a_part_fails, setup, teardown),
