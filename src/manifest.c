@@ -26,7 +26,8 @@ struct parse {
     size_t count;     /* SUCCEEDED entries seen */
     size_t key_bytes; /* their keys' bytes, NULs included */
     char *arena_end;  /* third pass: where the next key goes */
-    struct buf text;  /* the string being decoded */
+    struct buf name;  /* the member name being read, cut to NAME_MAX_BYTES */
+    struct buf text;  /* the string value being decoded */
 };
 
 static int invalid(struct parse *p, const char *what)
@@ -50,24 +51,21 @@ static unsigned long long offset(const struct parse *p)
     return (unsigned long long)json_src_offset(&p->src);
 }
 
-/* Reads the next member name into p->text (NUL-terminated, cut to
- * NAME_MAX_BYTES) and the ':' after it. */
+/* Reads the next member name into p->name and the ':' after it. */
 static int member_name(struct parse *p)
 {
     bool overflowed;
-    buf_reset(&p->text);
-    p->text.max = NAME_MAX_BYTES;
-    if (json_decode_string(&p->src, &p->text, &overflowed, ERR_INVALID_MANIFEST, p->err) != 0 ||
+    buf_reset(&p->name);
+    if (json_decode_string(&p->src, &p->name, &overflowed, ERR_INVALID_MANIFEST, p->err) != 0 ||
         json_expect(&p->src, ':', ERR_INVALID_MANIFEST, p->err) != 0)
         return not_json(p);
-    p->text.max = MANIFEST_MAX_BYTES;
     return 0;
 }
 
 static bool name_is(const struct parse *p, const char *name)
 {
-    return p->text.data && p->text.len == strlen(name) &&
-           memcmp(p->text.data, name, p->text.len) == 0;
+    return p->name.data && p->name.len == strlen(name) &&
+           memcmp(p->name.data, name, p->name.len) == 0;
 }
 
 /* Refuses a second member of the same name, as a JSON reader that rejects
@@ -396,6 +394,7 @@ int manifest_parse(const char *json, size_t len, const char *where, struct manif
         return -1;
     }
     struct parse p = {.where = where, .err = err, .out = out};
+    buf_init(&p.name, NAME_MAX_BYTES);
     buf_init(&p.text, MANIFEST_MAX_BYTES);
     int rc = parse_pass(&p, json, len);
     if (rc == 0) {
@@ -412,6 +411,7 @@ int manifest_parse(const char *json, size_t len, const char *where, struct manif
             rc = parse_pass(&p, json, len);
         }
     }
+    buf_free(&p.name);
     buf_free(&p.text);
     if (rc != 0)
         manifest_free(out);

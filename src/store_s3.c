@@ -69,6 +69,7 @@ struct xfer {
     bool body_overflow;
     struct store_reader *reader; /* a 2xx body streams to it instead */
     char errbuf[CURL_ERROR_SIZE];
+    char signature[65]; /* the request's, hidden from what the server sends back */
 };
 
 struct store_reader {
@@ -169,8 +170,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     if (x->reader && x->resp.status >= 200 && x->resp.status < 300)
         return reader_take(x->reader, p, len);
     if (buf_append(&x->body, p, len, NULL) != 0) {
+        /* Keep the start (an error's Message is near it) and stop: nothing
+         * S3 sends us in a body is this large. */
+        buf_append(&x->body, p, x->body.max - x->body.len, NULL);
         x->body_overflow = true;
-        return 0; /* stop: nothing S3 sends us in a body is this large */
+        return 0;
     }
     return len;
 }
@@ -235,6 +239,9 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
         error_prefix(err, "signing %s for s3://%s/%s: ", req->operation, req->bucket, req->key);
         return -1;
     }
+
+    const char *signature = strstr(sig.authorization, "Signature=");
+    snprintf(x->signature, sizeof x->signature, "%s", signature ? signature + 10 : "");
 
     struct curl_slist *h = NULL;
     bool ok = add_header(&h, "Host", t.host) && add_header(&h, "x-amz-date", sig.amz_date) &&
@@ -389,6 +396,16 @@ static bool deadline_passed(const struct store_s3 *s)
     return s->deadline_ms > 0 && now_ms() >= s->deadline_ms;
 }
 
+/* Hides the caller's secret key, session token and this request's signature
+ * in text that came from the server, before it is printed: a server may
+ * quote them back. */
+static void redact(const struct xfer *x, char *text)
+{
+    const char *const secrets[] = {x->s3->creds.secret_access_key, x->s3->creds.session_token,
+                                   x->signature};
+    s3_redact(text, secrets, sizeof secrets / sizeof *secrets);
+}
+
 /* Why an ended exchange failed, or 0 if it succeeded. Sets err and *kind. */
 static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offset,
                         enum s3_retry_kind *kind, struct error *err)
@@ -406,6 +423,8 @@ static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offse
             return 0;
         if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc))
             snprintf(doc.code, sizeof doc.code, "InternalError");
+        redact(x, doc.code);
+        redact(x, doc.message);
         *kind = s3_retry_for_response(status, doc.code);
         return s3_error_set(err, doc.code, req->operation, doc.message, req->bucket, req->key,
                             offset);
@@ -414,7 +433,12 @@ static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offse
         struct s3_error_doc doc;
         if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
             s3_error_code_for_status(status, req->operation, doc.code, sizeof doc.code);
-            if (!doc.message[0])
+            if (!doc.message[0] && status >= 300 && status < 400)
+                snprintf(doc.message, sizeof doc.message,
+                         "The endpoint answered with an HTTP %ld redirect%s%.400s, which is not "
+                         "followed.",
+                         status, x->resp.location[0] ? " to " : " (no Location)", x->resp.location);
+            else if (!doc.message[0])
                 snprintf(doc.message, sizeof doc.message, "%s", http_reason(status));
         }
         if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, s->cfg.region) != 0) {
@@ -422,6 +446,8 @@ static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offse
             snprintf(doc.message + n, sizeof doc.message - n, " (the bucket is in region %s)",
                      x->resp.bucket_region);
         }
+        redact(x, doc.code);
+        redact(x, doc.message);
         *kind = s3_retry_for_response(status, doc.code);
         return s3_error_set(err, doc.code, req->operation, doc.message, req->bucket, req->key,
                             offset);
@@ -444,14 +470,16 @@ static void log_request(const struct request *req, const struct xfer *x, int att
 {
     if (!log_enabled(LOG_DEBUG))
         return;
-    char status[16], att[16], nbytes[24], ms[24];
+    char status[16], att[16], nbytes[24], ms[24], request_id[HTTP_REQUEST_ID_MAX];
+    memcpy(request_id, x->resp.request_id, sizeof request_id);
+    redact(x, request_id);
     snprintf(status, sizeof status, "%ld", x->resp.status);
     snprintf(att, sizeof att, "%d", attempt);
     snprintf(nbytes, sizeof nbytes, "%llu", (unsigned long long)bytes);
     snprintf(ms, sizeof ms, "%lld", (long long)(now_ms() - start_ms));
     log_fields(LOG_DEBUG, "s3 request", "operation", req->operation, "method", req->method,
                "bucket", req->bucket, "key", req->key, "status", status, "attempt", att, "bytes",
-               nbytes, "ms", ms, "request_id", x->resp.request_id, "curl",
+               nbytes, "ms", ms, "request_id", request_id, "curl",
                x->result == CURLE_OK ? "" : curl_easy_strerror(x->result), LOG_END);
 }
 
@@ -599,11 +627,17 @@ static int reader_check_headers(struct store_reader *r)
                 "with a Content-Range for other bytes (%lld-%lld/%lld)",
                 b, k, at, (long long)r->total, (long long)h->range_first, (long long)h->range_last,
                 (long long)h->range_total);
-        if (r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag) != 0)
+        if (r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag) != 0) {
+            char was[HTTP_ETAG_MAX], now[HTTP_ETAG_MAX];
+            memcpy(was, r->etag, sizeof was);
+            memcpy(now, h->etag, sizeof now);
+            redact(&r->x, was);
+            redact(&r->x, now);
             return reader_header_error(r, "PreconditionFailed",
                                        "GetObject s3://%s/%s changed while being read: ETag %s "
                                        "became %s at byte offset %llu",
-                                       b, k, r->etag, h->etag, at);
+                                       b, k, was, now, at);
+        }
         r->total = h->range_total;
     } else {
         return reader_header_error(r, ERR_IO,
@@ -1071,6 +1105,7 @@ static bool completed_anyway(struct store_writer *w)
     size_t suffix_len = strlen(suffix);
     ok = ok && len > suffix_len && strcmp(etag + len - suffix_len, suffix) == 0 &&
          x.resp.content_length >= 0 && (uint64_t)x.resp.content_length == w->written;
+    redact(&x, etag); /* for the log below */
     char length[24], expected[24];
     snprintf(length, sizeof length, "%lld", (long long)x.resp.content_length);
     snprintf(expected, sizeof expected, "%llu", (unsigned long long)w->written);

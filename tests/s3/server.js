@@ -59,7 +59,10 @@
 //   action: "slowdown"  503 SlowDown
 //           "internal"  500 InternalError
 //           "deny"      403 AccessDenied
-//           "error"     "status", "code", "message" as given
+//           "error"     "status", "code", "message" as given; with "quote": true the
+//                       message ends with the request's signature and session token,
+//                       as a server quoting them back would
+//           "redirect"  "status" (default 302) with a "location" header, no body
 //           "reset"     close the connection with a TCP reset, no response; with
 //                       "forward": true the request reaches s3rver first
 //           "cut"       forward, send the status and headers (full Content-Length),
@@ -430,7 +433,7 @@ function normaliseRules(v) {
     if (!list) throw new Error('fault rules must be a JSON array (or {"rules": [...]})');
     return list.map((r, i) => {
         if (!r || typeof r.action !== 'string') throw new Error(`rule ${i}: "action" is required`);
-        const known = ['slowdown', 'internal', 'deny', 'error', 'reset', 'cut', 'stall', 'drip', 'random'];
+        const known = ['slowdown', 'internal', 'deny', 'error', 'reset', 'cut', 'stall', 'drip', 'redirect', 'random'];
         if (!known.includes(r.action)) throw new Error(`rule ${i}: unknown action ${r.action}`);
         const rule = { ...r, index: i, seen: 0, fired: 0, keyRe: r.key !== undefined ? new RegExp(r.key) : null };
         if (r.action === 'random') rule.rng = mulberry32(r.seed === undefined ? 1 : r.seed);
@@ -795,7 +798,11 @@ async function handle(req, res) {
             case 'error':
                 ctx.status = fault.status || 400;
                 ctx.errorCode = fault.code || 'InvalidRequest';
-                return sendXml(res, ctx.status, errorXml(ctx.errorCode, fault.message || 'Injected error'));
+                return sendXml(res, ctx.status, errorXml(ctx.errorCode, (fault.message || 'Injected error') + (fault.quote ? ` You sent signature ${(/Signature=([0-9a-f]+)/.exec(req.headers.authorization || '') || [])[1]} and token ${req.headers['x-amz-security-token']}.` : '')));
+            case 'redirect':
+                ctx.status = fault.status || 302;
+                res.writeHead(ctx.status, { Location: fault.location || '', 'Content-Length': 0 });
+                return res.end();
             case 'reset':
                 if (!fault.forward) {
                     ctx.status = -1;
