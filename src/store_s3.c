@@ -90,6 +90,7 @@ struct store_reader {
      * (time paused for the caller is not counted). */
     int64_t window_ms;
     uint64_t window_bytes;
+    int64_t attempt_wait_ms; /* the same waiting, over the whole attempt */
     bool active, paused, eof, failed, header_bad, too_slow;
     struct error failure;    /* returned again by every read after a failure */
     struct error header_err; /* why the header callback refused a response */
@@ -364,8 +365,10 @@ static int drive(struct store_s3 *s, struct xfer *x, bool (*ready)(const struct 
         if (mc != CURLM_OK)
             return error_set(err, ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
         int64_t now = now_ms();
-        if (x->reader)
+        if (x->reader) {
             x->reader->window_ms += now - last;
+            x->reader->attempt_wait_ms += now - last;
+        }
         last = now;
         if (x->done || (ready && ready(x)))
             return 0;
@@ -680,7 +683,7 @@ static int reader_start(struct store_reader *r, struct error *err)
     r->header_bad = false;
     r->paused = false;
     r->too_slow = false;
-    r->window_ms = 0;
+    r->window_ms = r->attempt_wait_ms = 0;
     r->window_bytes = 0;
     if (xfer_start(&r->x, &req, err) != 0)
         return -1;
@@ -750,10 +753,12 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
         xfer_outcome(x, &req, (int64_t)r->offset, &kind, err);
     }
     /* Progress lets a long object be resumed many times; a trickle is not
-     * progress, or a server cutting every response after a few bytes (or
-     * dripping them) would hold the run for as long as the object is large. */
+     * progress (at least the minimum rate, over a second at least), or a
+     * server cutting every response after a byte or dripping it would hold
+     * the run for as long as the object is large. */
+    int64_t waited = r->attempt_wait_ms > 1000 ? r->attempt_wait_ms : 1000;
     if (!r->too_slow &&
-        r->offset - r->attempt_offset >= (uint64_t)c->low_speed_limit * (uint64_t)c->low_speed_time)
+        (r->offset - r->attempt_offset) * 1000 >= (uint64_t)c->low_speed_limit * (uint64_t)waited)
         r->failures = 0;
     r->failures++;
     if (kind == S3_RETRY_NONE || r->failures >= r->s3->cfg.max_attempts)

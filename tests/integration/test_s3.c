@@ -577,7 +577,7 @@ static void test_stalled_transfers(void **state)
  * on like a stalled one, even though the reader pauses the transfer after
  * every chunk it hands over (which restarts libcurl's own speed check): the
  * run ends with an IOError, and a trickle of bytes does not count as progress
- * that would renew the attempts. */
+ * that would renew the attempts; nor do responses cut after a byte each. */
 static void test_dripping_server(void **state)
 {
     REQUIRE_SERVER();
@@ -597,6 +597,16 @@ static void test_dripping_server(void **state)
                  "bytes/s for 1 s");
     run_result_free(&res);
     /* The last attempt is logged when the server sees its connection close. */
+    assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
+
+    /* Nor does a server that cuts every response after a byte. */
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\","
+                                            "\"action\":\"cut\",\"after\":1,\"count\":-1}]"),
+                     0);
+    harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
+    assert_error(&res, "IOError", "Could not complete the GetObject operation: ");
+    run_result_free(&res);
     assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
