@@ -2,12 +2,44 @@
  *
  * Any bytes give either a manifest whose SUCCEEDED list keeps its invariants
  * (non-empty keys, sizes -1 or non-negative), or an InvalidManifest error with
- * a valid error document. Parsing the same bytes twice gives the same result. */
+ * a valid error document. Parsing the same bytes twice gives the same result.
+ * Differential: whenever jansson (duplicates refused) reads the same bytes,
+ * an accepted manifest lists exactly the SUCCEEDED keys and sizes, the
+ * FAILED/PENDING counts and the DestinationBucket that jansson's tree holds. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "manifest.h"
+
+static void compare_with_jansson(const char *json, size_t size, const struct manifest *m)
+{
+    json_t *root = json_loadb(json, size, JSON_REJECT_DUPLICATES, NULL);
+    if (!root)
+        return; /* e.g. a \u0000 or a duplicate in a member the manifest skips */
+    json_t *files = json_object_get(root, "ResultFiles");
+    json_t *succeeded = json_object_get(files, "SUCCEEDED");
+    FUZZ_CHECK(json_array_size(succeeded) == m->succeeded_count, "SUCCEEDED count %zu, jansson %zu",
+               m->succeeded_count, json_array_size(succeeded));
+    for (size_t i = 0; i < m->succeeded_count; i++) {
+        json_t *item = json_array_get(succeeded, i);
+        json_t *size_value = json_object_get(item, "Size");
+        FUZZ_CHECK(strcmp(json_string_value(json_object_get(item, "Key")), m->succeeded[i].key) ==
+                       0,
+                   "SUCCEEDED[%zu].Key differs from jansson's", i);
+        FUZZ_CHECK(m->succeeded[i].size == (size_value ? json_integer_value(size_value) : -1),
+                   "SUCCEEDED[%zu].Size differs from jansson's", i);
+    }
+    FUZZ_CHECK(json_array_size(json_object_get(files, "FAILED")) == m->failed_count &&
+                   json_array_size(json_object_get(files, "PENDING")) == m->pending_count,
+               "FAILED/PENDING counts differ from jansson's");
+    const char *dest = json_string_value(json_object_get(root, "DestinationBucket"));
+    FUZZ_CHECK((!dest && !m->destination_bucket) ||
+                   (dest && m->destination_bucket && strcmp(dest, m->destination_bucket) == 0),
+               "DestinationBucket differs from jansson's");
+    json_decref(root);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            f->size == again.succeeded[i].size,
                        "SUCCEEDED[%zu] differs between parses", i);
         }
+        compare_with_jansson(json, size, &m);
         manifest_free(&m);
         manifest_free(&again);
     } else {

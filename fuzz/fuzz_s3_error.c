@@ -6,7 +6,8 @@
  * capacity, untouched past it (guard bytes), and a truncated value must not
  * end in the middle of a UTF-8 sequence that was whole in the input. The
  * message s3_error_set builds from what was found must make a valid error
- * document. */
+ * document. A code holds only [A-Za-z0-9.]. s3_redact, given a secret taken
+ * from the message, never lengthens it and leaves no copy of the secret. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(strnlen(parsed.message, sizeof parsed.message) < sizeof parsed.message,
                "message unterminated");
     FUZZ_CHECK(!is_error || parsed.code[0], "an error document without a Code");
+    for (const char *c = parsed.code; *c; c++)
+        FUZZ_CHECK((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                       (*c >= '0' && *c <= '9') || *c == '.',
+                   "code byte 0x%02x", (unsigned char)*c);
+    size_t message_len = strlen(parsed.message);
+    size_t secret_len = size ? (size_t)data[0] % 24 + 8 : 8;
+    if (message_len >= secret_len) {
+        char secret[32], text[S3_ERROR_MESSAGE_MAX];
+        memcpy(secret, parsed.message + message_len / 3 % (message_len - secret_len + 1),
+               secret_len);
+        secret[secret_len] = '\0';
+        memcpy(text, parsed.message, message_len + 1);
+        const char *const secrets[] = {secret};
+        s3_redact(text, secrets, 1);
+        FUZZ_CHECK(strlen(text) <= message_len, "redaction lengthened the text");
+        /* A new occurrence could only be made of the mark's own characters. */
+        if (!strpbrk(secret, "[hidden]"))
+            FUZZ_CHECK(!strstr(text, secret), "the secret survived redaction");
+    }
     if (is_error) {
         struct error err = {{0}, {0}};
         s3_error_set(&err, parsed.code, "GetObject", parsed.message, "bucket", "key", 7);

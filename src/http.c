@@ -145,6 +145,8 @@ void http_response_header(struct http_response *r, const char *line, size_t len)
         copy_value(r->request_id, sizeof r->request_id, v, vlen);
     } else if (IS("x-amz-bucket-region")) {
         copy_value(r->bucket_region, sizeof r->bucket_region, v, vlen);
+    } else if (IS("location")) {
+        copy_value(r->location, sizeof r->location, v, vlen);
     }
 #undef IS
 }

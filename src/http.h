@@ -14,7 +14,12 @@
  * Returns 0, or -1 with err set if libcurl could not initialise. */
 int http_global_init(struct error *err);
 
-enum { HTTP_ETAG_MAX = 256, HTTP_REQUEST_ID_MAX = 128, HTTP_REGION_MAX = 64 };
+enum {
+    HTTP_ETAG_MAX = 256,
+    HTTP_REQUEST_ID_MAX = 128,
+    HTTP_REGION_MAX = 64,
+    HTTP_LOCATION_MAX = 512
+};
 
 /* What one response said in its headers. Fields keep the values of the last
  * status line's headers: a "100 Continue" block is replaced by the final one. */
@@ -28,6 +33,7 @@ struct http_response {
     bool etag_too_long;       /* an ETag was sent that does not fit (never truncated silently) */
     char request_id[HTTP_REQUEST_ID_MAX]; /* x-amz-request-id, truncated; for logs */
     char bucket_region[HTTP_REGION_MAX];  /* x-amz-bucket-region (wrong-region hints) */
+    char location[HTTP_LOCATION_MAX];     /* Location (where a redirect points), truncated */
 };
 
 void http_response_reset(struct http_response *r);

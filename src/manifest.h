@@ -9,11 +9,13 @@
 
 #include "error.h"
 
-/* Larger manifests are refused; a real one lists a handful of files. */
+/* Larger manifests are refused; a real one lists a handful of files. Reading
+ * one takes its size again at most (the keys, plus 16 bytes per SUCCEEDED
+ * entry), besides the text itself. */
 #define MANIFEST_MAX_BYTES (16u * 1024 * 1024)
 
 struct result_file {
-    char *key;    /* owned, non-empty */
+    char *key;    /* non-empty; points into the manifest's key_arena */
     int64_t size; /* bytes, or -1 when the manifest gives none */
 };
 
@@ -24,6 +26,7 @@ enum { MANIFEST_LISTED_KEYS = 5 };
 struct manifest {
     char *destination_bucket;      /* owned; NULL when absent */
     struct result_file *succeeded; /* owned array, in manifest order */
+    char *key_arena;               /* owned: every succeeded[i].key, one after another */
     size_t succeeded_count;
     size_t failed_count;
     size_t pending_count;
@@ -33,8 +36,11 @@ struct manifest {
 };
 
 /* Parses len bytes of JSON (borrowed). `where` (e.g. "s3://bucket/key") starts
- * every error message. Returns 0, or -1 with an InvalidManifest error; on
- * success free with manifest_free. */
+ * every error message. Returns 0, or -1 with an InvalidManifest error (or
+ * OutOfMemory); on success free with manifest_free. A syntax error anywhere
+ * is reported first ("is not valid JSON"); duplicate names are refused among
+ * the members read (DestinationBucket, ResultFiles, its three lists, Key and
+ * Size), and other members are skipped unexamined beyond their syntax. */
 int manifest_parse(const char *json, size_t len, const char *where, struct manifest *out,
                    struct error *err);
 void manifest_free(struct manifest *m);

@@ -249,7 +249,10 @@ bool s3_xml_root(const char *doc, size_t len, char *out, size_t cap)
     return true;
 }
 
-bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, size_t cap)
+/* As s3_xml_find_text; with `unclosed` not NULL, a value the document ends in
+ * (no closing tag) is kept too, and *unclosed set. */
+static bool find_text(const char *doc, size_t len, const char *name, char *out, size_t cap,
+                      bool *unclosed)
 {
     struct cursor c = {doc, doc + len};
     size_t want = strlen(name);
@@ -266,11 +269,32 @@ bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, 
             return true;
         struct sink s = {out, cap, 0, false};
         bool ok = read_text(&c, &s);
+        if (!ok && unclosed && c.p == c.end) {
+            *unclosed = true;
+            s.full = true; /* the end may cut a character */
+            ok = true;
+        }
         trim_utf8(&s);
         out[ok ? s.len : 0] = '\0';
         return ok;
     }
     return false;
+}
+
+bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, size_t cap)
+{
+    return find_text(doc, len, name, out, cap, NULL);
+}
+
+/* Keeps [A-Za-z0-9.] only: a code becomes an errorType, a name callers match. */
+static void sanitise_code(char *code)
+{
+    char *w = code;
+    for (const char *r = code; *r; r++)
+        if ((*r >= 'A' && *r <= 'Z') || (*r >= 'a' && *r <= 'z') || (*r >= '0' && *r <= '9') ||
+            *r == '.')
+            *w++ = *r;
+    *w = '\0';
 }
 
 bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out)
@@ -279,8 +303,15 @@ bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out)
     out->code[0] = out->message[0] = '\0';
     if (!s3_xml_root(doc, len, root, sizeof root) || strcmp(root, "Error") != 0)
         return false;
-    s3_xml_find_text(doc, len, "Message", out->message, sizeof out->message);
-    return s3_xml_find_text(doc, len, "Code", out->code, sizeof out->code) && out->code[0];
+    bool unclosed = false;
+    /* The start of a message cut short (a body over the store's limit) says
+     * more than none. */
+    if (find_text(doc, len, "Message", out->message, sizeof out->message - 4, &unclosed) &&
+        unclosed)
+        strcat(out->message, "...");
+    bool found = s3_xml_find_text(doc, len, "Code", out->code, sizeof out->code);
+    sanitise_code(out->code);
+    return found && out->code[0];
 }
 
 void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap)
@@ -288,8 +319,11 @@ void s3_error_code_for_status(long status, const char *operation, char *out, siz
     const char *code = NULL;
     switch (status) {
     case 301:
+    case 308:
         code = "PermanentRedirect";
         break;
+    case 302:
+    case 303:
     case 307:
         code = "TemporaryRedirect";
         break;
@@ -354,4 +388,40 @@ int s3_error_set(struct error *err, const char *code, const char *operation, con
     return error_set(
         err, code, "An error occurred (%s) when calling the %s operation: %s Bucket: %s, Key: %s%s",
         code, operation, message && *message ? message : "Unknown", bucket, key, where);
+}
+
+/* Length of the longest suffix of text[0, len) that is a proper prefix of
+ * secret (at least min bytes), or 0. */
+static size_t cut_secret_at_end(const char *text, size_t len, const char *secret, size_t slen,
+                                size_t min)
+{
+    for (size_t n = slen - 1 < len ? slen - 1 : len; n >= min; n--)
+        if (memcmp(text + len - n, secret, n) == 0)
+            return n;
+    return 0;
+}
+
+void s3_redact(char *text, const char *const secrets[], size_t count)
+{
+    /* No longer than the shortest secret redacted, so text never grows. */
+    static const char mark[] = "[hidden]";
+    enum { MIN_SECRET = sizeof mark - 1 };
+    for (size_t i = 0; i < count; i++) {
+        const char *secret = secrets[i];
+        size_t slen = secret ? strlen(secret) : 0;
+        if (slen < MIN_SECRET)
+            continue;
+        size_t len = strlen(text);
+        char *from = text, *hit;
+        while ((hit = strstr(from, secret))) {
+            memcpy(hit, mark, MIN_SECRET);
+            memmove(hit + MIN_SECRET, hit + slen, len + 1 - (size_t)(hit + slen - text));
+            len -= slen - MIN_SECRET;
+            from = hit + MIN_SECRET;
+        }
+        /* A quote cut short by truncation ends in the secret's first bytes. */
+        size_t cut = cut_secret_at_end(text, len, secret, slen, MIN_SECRET);
+        if (cut > 0)
+            memcpy(text + len - cut, mark, sizeof mark);
+    }
 }

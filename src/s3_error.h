@@ -35,12 +35,15 @@ bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, 
 /* Parses an S3 error document (<Error><Code>..</Code><Message>..</Message>).
  * Returns true if the root element is Error and it has a non-empty Code;
  * otherwise (HTML from a proxy, garbage, truncated) false, with out's fields
- * holding whatever was found. */
+ * holding whatever was found. The code keeps only [A-Za-z0-9.] (it becomes
+ * an errorType). A Message the document ends in (a body cut at the store's
+ * limit) is kept, with "..." after it. */
 bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out);
 
 /* The code botocore-style clients give a response with no error document,
  * from its status: 404 is NoSuchKey for GetObject and NotFound otherwise, 403
- * AccessDenied, 503 SlowDown, ...; an unknown status gives its number ("418").
+ * AccessDenied, 503 SlowDown, 301/308 PermanentRedirect, 302/303/307
+ * TemporaryRedirect, ...; an unknown status gives its number ("418").
  * Writes into out (cap >= 8). */
 void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap);
 
@@ -50,5 +53,13 @@ void s3_error_code_for_status(long status, const char *operation, char *out, siz
  * gets S3's wording (NO_SUCH_KEY_MESSAGE), whatever the server said. Returns -1. */
 int s3_error_set(struct error *err, const char *code, const char *operation, const char *message,
                  const char *bucket, const char *key, int64_t offset);
+
+/* Replaces in text (NUL-terminated, edited in place, never longer) every
+ * occurrence of each of the count secrets (NULL and strings under 8 bytes are
+ * skipped) with "[hidden]", as well as a secret's first bytes (8 or more)
+ * at the very end of text, where a truncated quote of it would stop. For any
+ * text a server sent before it is printed: a server may quote the caller's
+ * credentials or signature back. */
+void s3_redact(char *text, const char *const secrets[], size_t count);
 
 #endif

@@ -70,6 +70,7 @@ struct xfer {
     bool body_overflow;
     struct store_reader *reader; /* a 2xx body streams to it instead */
     char errbuf[CURL_ERROR_SIZE];
+    char signature[65]; /* the request's, hidden from what the server sends back */
 };
 
 struct store_reader {
@@ -83,7 +84,14 @@ struct store_reader {
     int failures;             /* consecutive GETs that failed without progress */
     int attempts;             /* GETs sent, for logs */
     int64_t attempt_start_ms;
-    bool active, paused, eof, failed, header_bad;
+    /* The minimum rate, enforced here because curl_easy_pause restarts
+     * libcurl's own speed check: bytes received in a window of
+     * low_speed_time seconds during which the reader waited for the server
+     * (time paused for the caller is not counted). */
+    int64_t window_ms;
+    uint64_t window_bytes;
+    int64_t attempt_wait_ms; /* the same waiting, over the whole attempt */
+    bool active, paused, eof, failed, header_bad, too_slow;
     struct error failure;    /* returned again by every read after a failure */
     struct error header_err; /* why the header callback refused a response */
     uint8_t *target;         /* the caller's buffer during a read */
@@ -138,11 +146,14 @@ static double random_unit(struct store_s3 *s)
 
 static size_t reader_take(struct store_reader *r, const char *p, size_t len);
 static int reader_check_headers(struct store_reader *r);
+static bool reader_too_slow(struct store_reader *r);
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct xfer *x = ud;
     size_t len = size * n;
+    if (x->reader)
+        x->reader->window_bytes += len;
     http_response_header(&x->resp, p, len);
     if (x->resp.headers_done && !x->checked) {
         x->checked = true;
@@ -160,8 +171,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     if (x->reader && x->resp.status >= 200 && x->resp.status < 300)
         return reader_take(x->reader, p, len);
     if (buf_append(&x->body, p, len, NULL) != 0) {
+        /* Keep the start (an error's Message is near it) and stop: nothing
+         * S3 sends us in a body is this large. */
+        buf_append(&x->body, p, x->body.max - x->body.len, NULL);
         x->body_overflow = true;
-        return 0; /* stop: nothing S3 sends us in a body is this large */
+        return 0;
     }
     return len;
 }
@@ -232,6 +246,9 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
         error_prefix(err, "signing %s for s3://%s/%s: ", req->operation, req->bucket, req->key);
         return -1;
     }
+
+    const char *signature = strstr(sig.authorization, "Signature=");
+    snprintf(x->signature, sizeof x->signature, "%s", signature ? signature + 10 : "");
 
     struct curl_slist *h = NULL;
     bool ok = add_header(&h, "Host", t.host) && add_header(&h, "x-amz-date", sig.amz_date) &&
@@ -347,14 +364,27 @@ static int drive(struct store_s3 *s, struct xfer *x, bool (*ready)(const struct 
                  bool *timed_out, struct error *err)
 {
     *timed_out = false;
+    int64_t last = now_ms();
     for (;;) {
         int running;
         CURLMcode mc = curl_multi_perform(s->multi, &running);
         collect_done(s);
         if (mc != CURLM_OK)
             return error_set(err, ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
+        int64_t now = now_ms();
+        if (x->reader) {
+            x->reader->window_ms += now - last;
+            x->reader->attempt_wait_ms += now - last;
+        }
+        last = now;
         if (x->done || (ready && ready(x)))
             return 0;
+        if (x->reader && reader_too_slow(x->reader)) {
+            /* Ends the exchange as libcurl's own speed check would. */
+            x->done = true;
+            x->result = CURLE_OPERATION_TIMEDOUT;
+            return 0;
+        }
         int timeout = 1000;
         if (s->deadline_ms > 0) {
             int64_t left = s->deadline_ms - now_ms();
@@ -376,6 +406,16 @@ static bool deadline_passed(const struct store_s3 *s)
     return s->deadline_ms > 0 && now_ms() >= s->deadline_ms;
 }
 
+/* Hides the caller's secret key, session token and this request's signature
+ * in text that came from the server, before it is printed: a server may
+ * quote them back. */
+static void redact(const struct xfer *x, char *text)
+{
+    const char *const secrets[] = {x->s3->creds.secret_access_key, x->s3->creds.session_token,
+                                   x->signature};
+    s3_redact(text, secrets, sizeof secrets / sizeof *secrets);
+}
+
 /* Why an ended exchange failed, or 0 if it succeeded. Sets err and *kind. */
 static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offset,
                         enum s3_retry_kind *kind, struct error *err)
@@ -393,6 +433,8 @@ static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offse
             return 0;
         if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc))
             snprintf(doc.code, sizeof doc.code, "InternalError");
+        redact(x, doc.code);
+        redact(x, doc.message);
         *kind = s3_retry_for_response(status, doc.code);
         return s3_error_set(err, doc.code, req->operation, doc.message, req->bucket, req->key,
                             offset);
@@ -401,7 +443,12 @@ static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offse
         struct s3_error_doc doc;
         if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
             s3_error_code_for_status(status, req->operation, doc.code, sizeof doc.code);
-            if (!doc.message[0])
+            if (!doc.message[0] && status >= 300 && status < 400)
+                snprintf(doc.message, sizeof doc.message,
+                         "The endpoint answered with an HTTP %ld redirect%s%.400s, which is not "
+                         "followed.",
+                         status, x->resp.location[0] ? " to " : " (no Location)", x->resp.location);
+            else if (!doc.message[0])
                 snprintf(doc.message, sizeof doc.message, "%s", http_reason(status));
         }
         if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, s->cfg.region) != 0) {
@@ -409,6 +456,8 @@ static int xfer_outcome(struct xfer *x, const struct request *req, int64_t offse
             snprintf(doc.message + n, sizeof doc.message - n, " (the bucket is in region %s)",
                      x->resp.bucket_region);
         }
+        redact(x, doc.code);
+        redact(x, doc.message);
         *kind = s3_retry_for_response(status, doc.code);
         return s3_error_set(err, doc.code, req->operation, doc.message, req->bucket, req->key,
                             offset);
@@ -431,14 +480,16 @@ static void log_request(const struct request *req, const struct xfer *x, int att
 {
     if (!log_enabled(LOG_DEBUG))
         return;
-    char status[16], att[16], nbytes[24], ms[24];
+    char status[16], att[16], nbytes[24], ms[24], request_id[HTTP_REQUEST_ID_MAX];
+    memcpy(request_id, x->resp.request_id, sizeof request_id);
+    redact(x, request_id);
     snprintf(status, sizeof status, "%ld", x->resp.status);
     snprintf(att, sizeof att, "%d", attempt);
     snprintf(nbytes, sizeof nbytes, "%llu", (unsigned long long)bytes);
     snprintf(ms, sizeof ms, "%lld", (long long)(now_ms() - start_ms));
     log_fields(LOG_DEBUG, "s3 request", "operation", req->operation, "method", req->method,
                "bucket", req->bucket, "key", req->key, "status", status, "attempt", att, "bytes",
-               nbytes, "ms", ms, "request_id", x->resp.request_id, "curl",
+               nbytes, "ms", ms, "request_id", request_id, "curl",
                x->result == CURLE_OK ? "" : curl_easy_strerror(x->result), LOG_END);
 }
 
@@ -516,7 +567,26 @@ static size_t reader_take(struct store_reader *r, const char *p, size_t len)
     memcpy(r->spill + r->spill_len, p + direct, len - direct);
     r->spill_len += len - direct;
     r->offset += len;
+    r->window_bytes += len;
     return len;
+}
+
+/* At the end of each window (window_ms counts time spent waiting for the
+ * server), true (too_slow set) if fewer than low_speed_limit bytes a second
+ * came in it. A server may thus hold an attempt for at most low_speed_time
+ * seconds per low_speed_limit * low_speed_time bytes it sends. */
+static bool reader_too_slow(struct store_reader *r)
+{
+    const struct s3_config *c = &r->s3->cfg;
+    if (r->window_ms < (int64_t)c->low_speed_time * 1000)
+        return false;
+    if (r->window_bytes < (uint64_t)c->low_speed_limit * (uint64_t)c->low_speed_time) {
+        r->too_slow = true;
+        return true;
+    }
+    r->window_ms = 0;
+    r->window_bytes = 0;
+    return false;
 }
 
 static int reader_header_error(struct store_reader *r, const char *type, const char *fmt, ...)
@@ -567,11 +637,17 @@ static int reader_check_headers(struct store_reader *r)
                 "with a Content-Range for other bytes (%lld-%lld/%lld)",
                 b, k, at, (long long)r->total, (long long)h->range_first, (long long)h->range_last,
                 (long long)h->range_total);
-        if (r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag) != 0)
+        if (r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag) != 0) {
+            char was[HTTP_ETAG_MAX], now[HTTP_ETAG_MAX];
+            memcpy(was, r->etag, sizeof was);
+            memcpy(now, h->etag, sizeof now);
+            redact(&r->x, was);
+            redact(&r->x, now);
             return reader_header_error(r, "PreconditionFailed",
                                        "GetObject s3://%s/%s changed while being read: ETag %s "
                                        "became %s at byte offset %llu",
-                                       b, k, r->etag, h->etag, at);
+                                       b, k, was, now, at);
+        }
         r->total = h->range_total;
     } else {
         return reader_header_error(r, ERR_IO,
@@ -608,6 +684,9 @@ static int reader_start(struct store_reader *r, struct error *err)
         return deadline_error(r->s3, &req, (int64_t)r->offset, NULL, err);
     r->header_bad = false;
     r->paused = false;
+    r->too_slow = false;
+    r->window_ms = r->attempt_wait_ms = 0;
+    r->window_bytes = 0;
     if (xfer_start(&r->x, &req, err) != 0)
         return -1;
     r->active = true;
@@ -644,7 +723,16 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
     long status = x->resp.headers_done ? x->resp.status : 0;
     enum s3_retry_kind kind;
     bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
-    if (status >= 200 && status < 300 && (x->result == CURLE_OK || complete)) {
+    const struct s3_config *c = &r->s3->cfg;
+    if (r->too_slow) {
+        kind = S3_RETRY_TRANSIENT;
+        error_set(err, ERR_IO,
+                  "Could not complete the GetObject operation: the server sent less than %ld "
+                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME) Bucket: %s, "
+                  "Key: %s, at byte offset %llu",
+                  c->low_speed_limit, c->low_speed_time, r->bucket, r->key,
+                  (unsigned long long)r->offset);
+    } else if (status >= 200 && status < 300 && (x->result == CURLE_OK || complete)) {
         if (r->total >= 0 && !complete) {
             kind = S3_RETRY_TRANSIENT;
             error_set(err, ERR_IO,
@@ -661,8 +749,14 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
     } else {
         xfer_outcome(x, &req, (int64_t)r->offset, &kind, err);
     }
-    if (r->offset > r->attempt_offset)
-        r->failures = 0; /* progress: a long object may be resumed many times */
+    /* Progress lets a long object be resumed many times; a trickle is not
+     * progress (at least the minimum rate, over a second at least), or a
+     * server cutting every response after a byte or dripping it would hold
+     * the run for as long as the object is large. */
+    int64_t waited = r->attempt_wait_ms > 1000 ? r->attempt_wait_ms : 1000;
+    if (!r->too_slow &&
+        (r->offset - r->attempt_offset) * 1000 >= (uint64_t)c->low_speed_limit * (uint64_t)waited)
+        r->failures = 0;
     r->failures++;
     if (kind == S3_RETRY_NONE || r->failures >= r->s3->cfg.max_attempts)
         return -1;
@@ -1014,6 +1108,7 @@ static bool completed_anyway(struct store_writer *w)
     size_t suffix_len = strlen(suffix);
     ok = ok && len > suffix_len && strcmp(etag + len - suffix_len, suffix) == 0 &&
          x.resp.content_length >= 0 && (uint64_t)x.resp.content_length == w->written;
+    redact(&x, etag); /* for the log below */
     char length[24], expected[24];
     snprintf(length, sizeof length, "%lld", (long long)x.resp.content_length);
     snprintf(expected, sizeof expected, "%llu", (unsigned long long)w->written);

@@ -14,6 +14,9 @@
  *    when valgrind is missing, when the program is built without optimisation
  *    (the budget is for -O2) or with AddressSanitizer.
  *
+ *  - Manifest memory: the largest manifest accepted (16 MiB) listing as many
+ *    tiny SUCCEEDED entries as fit peaks at most MANIFEST_RSS_CEILING_KIB.
+ *
  * The export generator is deterministic (seeded), so both numbers are
  * reproducible; `make bench` measures time. */
 #include <setjmp.h>
@@ -46,6 +49,8 @@
  * scanner before the block decoder took 67.6 M and would fail here. Lower the
  * budget when the step gets cheaper. */
 #define INSTRUCTION_BUDGET 53600000ULL
+/* README's bound for the worst manifest (a tree of it took about 350 MiB). */
+#define MANIFEST_RSS_CEILING_KIB (64L * 1024)
 
 struct fixture {
     char *root;
@@ -140,6 +145,53 @@ static void test_peak_rss_is_bounded_and_flat(void **state)
     free(large);
 }
 
+/* A 16 MiB manifest of about 1.4 million {"Key":"x"} entries: read whole, then
+ * the run stops at the first (missing) result file. */
+static void test_worst_manifest_memory(void **state)
+{
+    if (BUILT_WITH_ASAN) {
+        print_message("skipped: AddressSanitizer's shadow memory is not the program's\n");
+        skip();
+    }
+    struct fixture *f = *state;
+    static const char head[] = "{\"ResultFiles\":{\"SUCCEEDED\":[", entry[] = "{\"Key\":\"x\"},",
+                      tail[] = "{\"Key\":\"x\"}]}}";
+    const size_t max = 16u * 1024 * 1024;
+    size_t n = (max - (sizeof head - 1) - (sizeof tail - 1)) / (sizeof entry - 1);
+    size_t len = (sizeof head - 1) + n * (sizeof entry - 1) + (sizeof tail - 1);
+    char *text = malloc(len), *p = text;
+    memcpy(p, head, sizeof head - 1);
+    p += sizeof head - 1;
+    for (size_t i = 0; i < n; i++, p += sizeof entry - 1)
+        memcpy(p, entry, sizeof entry - 1);
+    memcpy(p, tail, sizeof tail - 1);
+    char path[4400], store[4300];
+    snprintf(store, sizeof store, "%s/worst", f->root);
+    snprintf(path, sizeof path, "%s/" BUCKET "/c/m.json", store);
+    harness_write_file(path, text, len);
+    free(text);
+    static const char event[] = "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
+                                "\", \"Key\": \"c/m.json\"}}}";
+    snprintf(f->event_path, sizeof f->event_path, "%s/worst.event", f->root);
+    harness_write_file(f->event_path, event, sizeof event - 1);
+    char err_path[4300];
+    snprintf(err_path, sizeof err_path, "%s/worst.err", f->root);
+    char *argv[] = {(char *)harness_bin(), "--store", store, f->event_path, NULL};
+    long kib;
+    int status = run_measured(argv, err_path, &kib);
+    char *err = harness_read_file(err_path, NULL);
+    print_message("peak RSS: %ld KiB for a %zu-byte manifest of %zu entries (ceiling %ld KiB)\n",
+                  kib, len, n + 1, MANIFEST_RSS_CEILING_KIB);
+    /* It got past the manifest: the first result file is missing. */
+    if (status != 1 || !err || !strstr(err, "NoSuchKey"))
+        fail_msg("expected NoSuchKey for the result file, got status %d:\n%s", status,
+                 err ? err : "");
+    free(err);
+    if (kib > MANIFEST_RSS_CEILING_KIB)
+        fail_msg("peak RSS %ld KiB reading the worst manifest is over the %ld KiB ceiling", kib,
+                 MANIFEST_RSS_CEILING_KIB);
+}
+
 static const char *valgrind_path(void)
 {
     static const char *const candidates[] = {"/usr/bin/valgrind", "/usr/local/bin/valgrind"};
@@ -217,6 +269,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_peak_rss_is_bounded_and_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instructions_within_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worst_manifest_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

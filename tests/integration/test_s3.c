@@ -573,6 +573,92 @@ static void test_stalled_transfers(void **state)
     assert_clean_signatures();
 }
 
+/* A server that keeps sending, but far below the minimum rate, is given up
+ * on like a stalled one, even though the reader pauses the transfer after
+ * every chunk it hands over (which restarts libcurl's own speed check): the
+ * run ends with an IOError, and a trickle of bytes does not count as progress
+ * that would renew the attempts; nor do responses cut after a byte each. */
+static void test_dripping_server(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 717);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\","
+                                            "\"action\":\"drip\",\"bytes\":1,\"interval\":100,"
+                                            "\"ms\":50000,\"count\":-1}]"),
+                     0);
+    char *extra[] = {"BCR_S3_LOW_SPEED_TIME=1", "AWS_MAX_ATTEMPTS=2", NULL};
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    struct run_result res;
+    /* Without the guard the run outlives this (each drip lasts 50 s). */
+    harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
+    assert_error(&res, "IOError",
+                 "Could not complete the GetObject operation: the server sent less than 1024 "
+                 "bytes/s for 1 s");
+    run_result_free(&res);
+    /* The last attempt is logged when the server sees its connection close. */
+    assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
+
+    /* Nor does a server that cuts every response after a byte. */
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\","
+                                            "\"action\":\"cut\",\"after\":1,\"count\":-1}]"),
+                     0);
+    harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
+    assert_error(&res, "IOError", "Could not complete the GetObject operation: ");
+    run_result_free(&res);
+    assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+}
+
+/* What a server says in an error reaches the caller readably: a bodiless
+ * redirect says it is one and where it points, a message longer than the
+ * store keeps of a body keeps its start, and a code is cut to [A-Za-z0-9.]
+ * before it becomes the errorType. */
+static void test_server_text_in_errors(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 10, 1, false, 919);
+    struct run_result res;
+
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
+                                            "\"action\":\"redirect\",\"location\":"
+                                            "\"https://elsewhere.example/bucket/m.json\"}]"),
+                     0);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "TemporaryRedirect",
+                 "An error occurred (TemporaryRedirect) when calling the GetObject operation: The "
+                 "endpoint answered with an HTTP 302 redirect to "
+                 "https://elsewhere.example/bucket/m.json, which is not followed.");
+    run_result_free(&res);
+
+    size_t long_len = 100000;
+    char *rules = malloc(long_len + 512);
+    int n = snprintf(rules, 512,
+                     "[{\"op\":\"GetObject\",\"key\":\"manifest\",\"action\":\"error\","
+                     "\"status\":403,\"code\":\"AccessDenied\",\"message\":\"A long story: ");
+    memset(rules + n, 'y', long_len);
+    snprintf(rules + n + long_len, 512, "\"}]");
+    assert_int_equal(s3env_set_faults(&env, rules), 0);
+    free(rules);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "AccessDenied",
+                 "An error occurred (AccessDenied) when calling the GetObject operation: A long "
+                 "story: yyyyyyyyyy");
+    run_result_free(&res);
+
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
+                                            "\"action\":\"error\",\"status\":400,\"code\":"
+                                            "\"Bad Code \\\"x\\\"\\n!\",\"message\":\"odd\"}]"),
+                     0);
+    run_s3(f, NULL, &res);
+    assert_error(&res, "BadCodex",
+                 "An error occurred (BadCodex) when calling the GetObject operation: odd");
+    run_result_free(&res);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+}
+
 /* When every attempt fails, the last S3 error code is the errorType, the exit
  * status is 1, and nothing is written. */
 static void test_every_attempt_fails(void **state)
@@ -952,6 +1038,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_object_replaced_during_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_after_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_transfers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dripping_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_text_in_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_attempt_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3_errors_pass_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_when_a_part_fails, setup, teardown),

@@ -119,11 +119,40 @@ static void test_failures_print_no_secret(void **state)
     }
 }
 
+/* A server that quotes the secret key, the session token and the request's
+ * signature back in its error message: the message is printed with them
+ * hidden. */
+static void test_quoted_secrets_are_hidden(void **state)
+{
+    (void)state;
+    if (!server_up)
+        skip();
+    assert_int_equal(s3env_set_faults(&env,
+                                      "[{\"op\": \"GetObject\", \"key\": \"manifest\\\\.json$\", "
+                                      "\"action\": \"error\", \"status\": 403, \"code\": "
+                                      "\"AccessDenied\", \"quote\": true, \"message\": "
+                                      "\"Denied, secret " S3ENV_SECRET_KEY ".\"}]"),
+                     0);
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, event_path, NULL};
+    char *extra[] = {"AWS_LAMBDA_LOG_LEVEL=TRACE", NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, extra), 120, &res);
+    assert_int_equal(s3env_clear_faults(&env), 0);
+    assert_int_equal(res.status, 1);
+    if (strstr(res.err, S3ENV_SECRET_KEY) || strstr(res.err, TOKEN))
+        fail_msg("a quoted secret was printed: %s", res.err);
+    if (!strstr(res.err,
+                "Denied, secret [hidden]. You sent signature [hidden] and token [hidden]."))
+        fail_msg("the quoted secrets are not shown as hidden: %s", res.err);
+    run_result_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success_prints_no_secret),
         cmocka_unit_test(test_failures_print_no_secret),
+        cmocka_unit_test(test_quoted_secrets_are_hidden),
     };
     return cmocka_run_group_tests_name("secrets", tests, group_setup, group_teardown);
 }

@@ -65,7 +65,10 @@
 //   action: "slowdown"  503 SlowDown
 //           "internal"  500 InternalError
 //           "deny"      403 AccessDenied
-//           "error"     "status", "code", "message" as given
+//           "error"     "status", "code", "message" as given; with "quote": true the
+//                       message ends with the request's signature and session token,
+//                       as a server quoting them back would
+//           "redirect"  "status" (default 302) with a "location" header, no body
 //           "reset"     close the connection with a TCP reset, no response; with
 //                       "forward": true the request reaches s3rver first
 //           "cut"       forward, send the status and headers (full Content-Length),
@@ -74,6 +77,9 @@
 //                       before the connection closes (so a resumption's If-Match fails)
 //           "stall"     send nothing for "ms" milliseconds (default 600000) then close;
 //                       with "after": N, forward and send headers and N bytes first
+//           "drip"      forward, send the status and headers, then "bytes" bytes of the
+//                       body (default 1) every "interval" ms (default 1000), closing
+//                       the connection after "ms" milliseconds (default 60000)
 //           "random"    with probability "rate" (default 0.2), from a PRNG seeded
 //                       with "seed" (default 1), one of "actions" (default
 //                       ["slowdown","internal","reset","cut"]; "cut" only on GET)
@@ -438,7 +444,7 @@ function normaliseRules(v) {
     if (!list) throw new Error('fault rules must be a JSON array (or {"rules": [...]})');
     return list.map((r, i) => {
         if (!r || typeof r.action !== 'string') throw new Error(`rule ${i}: "action" is required`);
-        const known = ['slowdown', 'internal', 'deny', 'error', 'reset', 'cut', 'stall', 'random'];
+        const known = ['slowdown', 'internal', 'deny', 'error', 'reset', 'cut', 'stall', 'drip', 'redirect', 'random'];
         if (!known.includes(r.action)) throw new Error(`rule ${i}: unknown action ${r.action}`);
         const rule = { ...r, index: i, seen: 0, fired: 0, keyRe: r.key !== undefined ? new RegExp(r.key) : null };
         if (r.action === 'random') rule.rng = mulberry32(r.seed === undefined ? 1 : r.seed);
@@ -812,7 +818,11 @@ async function handle(req, res) {
             case 'error':
                 ctx.status = fault.status || 400;
                 ctx.errorCode = fault.code || 'InvalidRequest';
-                return sendXml(res, ctx.status, errorXml(ctx.errorCode, fault.message || 'Injected error'));
+                return sendXml(res, ctx.status, errorXml(ctx.errorCode, (fault.message || 'Injected error') + (fault.quote ? ` You sent signature ${(/Signature=([0-9a-f]+)/.exec(req.headers.authorization || '') || [])[1]} and token ${req.headers['x-amz-security-token']}.` : '')));
+            case 'redirect':
+                ctx.status = fault.status || 302;
+                res.writeHead(ctx.status, { Location: fault.location || '', 'Content-Length': 0 });
+                return res.end();
             case 'reset':
                 if (!fault.forward) {
                     ctx.status = -1;
@@ -832,6 +842,38 @@ async function handle(req, res) {
 
     if (emulate(ctx)) return;
     forward(ctx, fault);
+}
+
+// Sends the response's body a few bytes at a time, for at most fault.ms.
+function drip(ctx, fault, ures, headers) {
+    const { req, res } = ctx;
+    const socket = req.socket;
+    ctx.status = ures.statusCode;
+    res.writeHead(ures.statusCode, headers);
+    res.flushHeaders();
+    const bufs = [];
+    let body = null;
+    let pos = 0;
+    ures.on('data', c => bufs.push(c));
+    ures.on('end', () => { body = Buffer.concat(bufs); });
+    const step = fault.bytes || 1;
+    const until = Date.now() + (fault.ms === undefined ? 60000 : fault.ms);
+    const timer = setInterval(() => {
+        if (Date.now() >= until) return socket.destroy();
+        if (!body) return;
+        const piece = body.subarray(pos, pos + step);
+        pos += piece.length;
+        if (piece.length) res.write(piece);
+        if (pos >= body.length) {
+            clearInterval(timer);
+            res.end();
+        }
+    }, fault.interval || 1000);
+    stalled.add(socket);
+    socket.on('close', () => {
+        clearInterval(timer);
+        stalled.delete(socket);
+    });
 }
 
 // "bucket/key" -> the S3 ETag of an object CompleteMultipartUpload made, until
@@ -908,6 +950,7 @@ function forward(ctx, fault) {
         delete h.connection;
         delete h['keep-alive'];
         const m = ures.statusCode >= 400 && /<Code>([^<]*)<\/Code>/;
+        if (fault && fault.action === 'drip') return drip(ctx, fault, ures, h);
         if (fault && (fault.action === 'cut' || fault.action === 'stall')) {
             const total = Number(ures.headers['content-length'] || 0);
             const limit = fault.after !== undefined ? fault.after : Math.floor(total / 2);

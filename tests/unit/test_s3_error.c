@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "s3_error.h"
@@ -84,9 +85,10 @@ static void test_garbage_and_truncated(void **state)
     assert_false(parse("<Error><Code>NoSu", &d)); /* never a guessed, partial code */
     assert_string_equal(d.code, "");
     assert_false(parse("<Error><Code>A<Nested>B</Nested></Code></Error>", &d));
+    /* A message cut short keeps its start. */
     assert_true(parse("<Error><Code>SlowDown</Code><Message>Please red", &d));
     assert_string_equal(d.code, "SlowDown");
-    assert_string_equal(d.message, "");
+    assert_string_equal(d.message, "Please red...");
     assert_false(parse("<?xml <!-- <![CDATA[", &d));
     /* Not NUL-terminated: only len bytes are looked at. */
     const char doc[] = "<Error><Code>AccessDenied</Code></Error>GARBAGE";
@@ -112,6 +114,64 @@ static void test_long_values_truncate_at_utf8_boundary(void **state)
     assert_true(n > 0 && n < S3_ERROR_MESSAGE_MAX);
     assert_int_equal(n % 2, 0); /* no half character */
     assert_memory_equal(d.message + n - 2, "\xC3\xA9", 2);
+}
+
+/* A body cut at the store's limit inside a long Message still says what the
+ * server meant, and the code after it falls back to the status's. */
+static void test_long_message_cut_short(void **state)
+{
+    (void)state;
+    enum { LEN = 70000 };
+    char *doc = malloc(LEN + 1);
+    int n = snprintf(doc, LEN, "<Error><Code>AccessDenied</Code><Message>Start of a long story ");
+    memset(doc + n, 'x', LEN - (size_t)n);
+    doc[LEN] = '\0';
+    struct s3_error_doc d;
+    assert_true(s3_error_parse(doc, 64 * 1024, &d));
+    assert_string_equal(d.code, "AccessDenied");
+    assert_int_equal(strncmp(d.message, "Start of a long story xxx", 25), 0);
+    assert_string_equal(d.message + strlen(d.message) - 4, "x...");
+    assert_true(strlen(d.message) < S3_ERROR_MESSAGE_MAX);
+    free(doc);
+}
+
+/* A code becomes an errorType: only [A-Za-z0-9.] is kept. */
+static void test_code_sanitised(void **state)
+{
+    (void)state;
+    struct s3_error_doc d;
+    assert_true(
+        parse("<Error><Code>Slow Down!&lt;script&gt;\"x\"\n\x01\xC3\xA9.v2</Code></Error>", &d));
+    assert_string_equal(d.code, "SlowDownscriptx.v2");
+    assert_false(parse("<Error><Code>&lt;&gt; !</Code></Error>", &d));
+    assert_string_equal(d.code, "");
+    char code[32];
+    s3_error_code_for_status(302, "GetObject", code, sizeof code);
+    assert_string_equal(code, "TemporaryRedirect");
+    s3_error_code_for_status(308, "GetObject", code, sizeof code);
+    assert_string_equal(code, "PermanentRedirect");
+}
+
+static void test_redact(void **state)
+{
+    (void)state;
+    const char *const secrets[] = {"wJalrXUtnFEMI/K7MDENG", NULL, "short", "TOKEN123456789"};
+    char text[256];
+    snprintf(text, sizeof text,
+             "key wJalrXUtnFEMI/K7MDENG twice wJalrXUtnFEMI/K7MDENGwJalrXUtnFEMI/K7MDENG, short "
+             "stays, token at the end TOKEN1234");
+    s3_redact(text, secrets, 4);
+    assert_string_equal(text, "key [hidden] twice [hidden][hidden], short stays, token at the end "
+                              "[hidden]");
+    /* A secret that is the mark itself does not loop. */
+    const char *const mark[] = {"[hidden]"};
+    snprintf(text, sizeof text, "a [hidden] b");
+    s3_redact(text, mark, 1);
+    assert_string_equal(text, "a [hidden] b");
+    /* Fewer than 8 bytes of a secret at the end are left. */
+    snprintf(text, sizeof text, "ends in TOKEN12");
+    s3_redact(text, secrets, 4);
+    assert_string_equal(text, "ends in TOKEN12");
 }
 
 static void test_find_text_and_root(void **state)
@@ -181,6 +241,9 @@ int main(void)
         cmocka_unit_test(test_missing_code_and_not_error),
         cmocka_unit_test(test_garbage_and_truncated),
         cmocka_unit_test(test_long_values_truncate_at_utf8_boundary),
+        cmocka_unit_test(test_long_message_cut_short),
+        cmocka_unit_test(test_code_sanitised),
+        cmocka_unit_test(test_redact),
         cmocka_unit_test(test_find_text_and_root),
         cmocka_unit_test(test_code_for_status),
         cmocka_unit_test(test_messages),
