@@ -140,7 +140,7 @@ static void test_level_and_timestamp_for_lambdas_filter(void **state)
     assert_string_equal(str(doc, "timestamp"), "2025-02-04T01:49:50.099Z");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "_aws"), "Timestamp")),
                      1738633790099LL);
-    assert_int_equal(json_object_size(doc), 1 + 1 + 5 + 1 + 2);
+    assert_int_equal(json_object_size(doc), 1 + 1 + 7 + 1 + 2);
     json_decref(doc);
 }
 
