@@ -73,13 +73,11 @@ bench: deps
 # once into LEAN_CURL and kept there), c-ares, OpenSSL and jansson, so that a
 # cold start maps one file and loads no library. sanitize links it dynamically
 # (LEAN_STATIC=): the sanitizers' runtimes are shared libraries.
-# jansson's static library exports an internal utf8_encode, as src/utf8.c does:
-# the package links a copy with jansson's renamed.
 LEAN_CURL   ?= $(BUILD)/curl
 LEAN_STATIC ?= -static
 LEAN_BIN    := $(BUILD)/lean/backend-checks-results
-LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(BUILD)/lean/libjansson.a \
-               $(if $(LEAN_STATIC),,-Wl,-Bstatic) -lcares -lssl -lcrypto \
+LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(if $(LEAN_STATIC),,-Wl,-Bstatic) -ljansson \
+               -lcares -lssl -lcrypto \
                $(if $(LEAN_STATIC),,-Wl,-Bdynamic) -pthread
 .PHONY: package lean-curl
 package: $(LEAN_BIN)
@@ -88,11 +86,8 @@ package: $(LEAN_BIN)
 lean-curl:
 	@scripts/build-curl.sh $(LEAN_CURL)
 
-$(BUILD)/lean/libjansson.a:
+$(LEAN_BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a lean-curl
 	@mkdir -p $(dir $@)
-	objcopy --redefine-sym utf8_encode=jansson_utf8_encode "$$($(CC) -print-file-name=libjansson.a)" $@
-
-$(LEAN_BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a $(BUILD)/lean/libjansson.a lean-curl
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LEAN_STATIC) -o $@ $(BUILD)/obj/main.o $(BUILD)/libbcr.a \
 	    $(LEAN_LIBS)
 

@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,34 +17,36 @@ void buf_free(struct buf *b)
     buf_init(b, b->max);
 }
 
-int buf_reserve(struct buf *b, size_t extra, struct error *err)
+enum buf_result buf_reserve(struct buf *b, size_t extra, struct error *err)
 {
+    assert(b->len <= b->max && (b->cap == 0 || b->len < b->cap));
     if (extra > b->max - b->len)
-        return 1;
+        return BUF_FULL;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
-        return 0;
+        return BUF_OK;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
     uint8_t *data = realloc(b->data, cap);
-    if (!data)
-        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory growing a buffer to %zu bytes",
-                         cap);
+    if (!data) {
+        error_set(err, ERR_OUT_OF_MEMORY, "out of memory growing a buffer to %zu bytes", cap);
+        return BUF_NO_MEMORY;
+    }
     b->data = data;
     b->cap = cap;
-    return 0;
+    return BUF_OK;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n, struct error *err)
+enum buf_result buf_append(struct buf *b, const void *p, size_t n, struct error *err)
 {
-    int rc = buf_reserve(b, n, err);
-    if (rc != 0)
+    enum buf_result rc = buf_reserve(b, n, err);
+    if (rc != BUF_OK)
         return rc;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
-    return 0;
+    return BUF_OK;
 }

@@ -21,10 +21,16 @@ static inline void buf_reset(struct buf *b)
 {
     b->len = 0;
 }
-/* Makes room for `extra` more bytes (plus a NUL). Returns 0; 1 if that would
- * exceed max (err untouched: the caller says what was too large); -1 if memory
- * ran out (err set). buf_append returns the same. */
-int buf_reserve(struct buf *b, size_t extra, struct error *err);
-int buf_append(struct buf *b, const void *p, size_t n, struct error *err);
+/* What buf_reserve and buf_append return. BUF_FULL leaves err untouched: the
+ * caller knows what was too large and says so. */
+enum buf_result {
+    BUF_OK = 0,
+    BUF_FULL = 1,       /* the bytes would exceed max; nothing changed */
+    BUF_NO_MEMORY = -1, /* err set */
+};
+
+/* Makes room for `extra` more bytes (plus a NUL). */
+enum buf_result buf_reserve(struct buf *b, size_t extra, struct error *err);
+enum buf_result buf_append(struct buf *b, const void *p, size_t n, struct error *err);
 
 #endif

@@ -166,9 +166,9 @@ int cli_read_event(const char *path, char **data, size_t *len, struct error *err
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        int grown = buf_append(&b, chunk, n, err);
-        if (grown != 0) {
-            rc = grown < 0
+        enum buf_result grown = buf_append(&b, chunk, n, err);
+        if (grown != BUF_OK) {
+            rc = grown == BUF_NO_MEMORY
                      ? -1
                      : error_set(err, ERR_INVALID_EVENT,
                                  "event is larger than the %u bytes allowed", EVENT_MAX_BYTES);

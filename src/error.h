@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* The step's own error types. S3 error codes (AccessDenied, SlowDown, ...) are
- * passed through as free-form strings with error_set_code(). */
+ * passed through as the type of error_set, sanitised first (s3_error.h). */
 #define ERR_INVALID_EVENT "InvalidEvent"
 #define ERR_INVALID_MANIFEST "InvalidManifest"
 #define ERR_INCOMPLETE_MAP_RUN "IncompleteMapRun"

@@ -131,7 +131,7 @@ static int scan_peek_slow(struct scan *s)
         if (p < end && !is_ws(*p))
             return *p;
         if (scan_flush(s) != 0)
-            return -2;
+            return JSON_ERROR;
         while (p < end && is_ws(*p))
             p++;
         src->pos = s->span = p;
@@ -139,19 +139,21 @@ static int scan_peek_slow(struct scan *s)
             return *p;
         ptrdiff_t avail = scan_ensure(s, 1);
         if (avail < 0)
-            return -2;
+            return JSON_ERROR;
         if (avail == 0)
-            return -1;
+            return JSON_EOF;
     }
 }
 
-/* Skips whitespace (dropping it from the copy) and returns the next byte, -1
- * at end of input, -2 on a read error. Inline for the common case: a byte
- * above the space (never whitespace) right at pos. */
+/* Skips whitespace (dropping it from the copy) and returns the next byte,
+ * JSON_EOF at end of input, JSON_ERROR on a read error. Inline for the common
+ * case: a byte above the space (never whitespace) right at pos. */
 static inline int scan_peek(struct scan *s)
 {
-    const uint8_t *p = s->src->pos;
-    if (p<s->src->end && * p> ' ')
+    const uint8_t *p = s->src->pos, *end = s->src->end;
+    /* ' ' < *p, not *p > ' ': clang-format reads `p < end && *p > x` as a
+     * template argument list and mangles it. */
+    if (p < end && ' ' < *p)
         return *p;
     return scan_peek_slow(s);
 }
@@ -320,13 +322,14 @@ static long scan_digits(struct scan *s)
     }
 }
 
-/* Next byte without skipping whitespace: -1 at end of input, -2 on error. */
+/* Next byte without skipping whitespace: JSON_EOF at end of input, JSON_ERROR
+ * on error. */
 static int scan_byte(struct scan *s)
 {
     ptrdiff_t avail = scan_ensure(s, 1);
     if (avail < 0)
-        return -2;
-    return avail == 0 ? -1 : *s->src->pos;
+        return JSON_ERROR;
+    return avail == 0 ? JSON_EOF : *s->src->pos;
 }
 
 /* Validates a number as RFC 8259 spells it, copying its text unchanged. */
@@ -337,7 +340,7 @@ static int scan_number(struct scan *s)
         s->src->pos++;
         b = scan_byte(s);
     }
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b == '0') {
         s->src->pos++;
@@ -369,7 +372,7 @@ static int scan_number(struct scan *s)
             return scan_unexpected(s, scan_byte(s), "a digit in the exponent");
         b = scan_byte(s);
     }
-    return b == -2 ? -1 : 0;
+    return b == JSON_ERROR ? -1 : 0;
 }
 
 /* The common case of scan_string inline (pos at the opening quote): a string
@@ -458,7 +461,7 @@ value:
         if (scan_literal(s, "null") != 0)
             return -1;
         goto after;
-    case -2:
+    case JSON_ERROR:
         return -1;
     default:
         if (b == '-' || is_digit(b)) {
@@ -471,14 +474,14 @@ value:
     return scan_unexpected(s, b, "a value");
 
 key:
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b != '"')
         return scan_unexpected(s, b, "a string key");
     if (!scan_short_string(s) && scan_string(s) != 0)
         return -1;
     b = scan_peek(s);
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b != ':')
         return scan_unexpected(s, b, "':'");
@@ -489,7 +492,7 @@ after:
     if (depth == 0)
         return scan_flush(s);
     b = scan_peek(s);
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (in_object[(depth - 1) / 8] >> ((depth - 1) % 8) & 1) {
         if (b == ',') {
@@ -554,7 +557,7 @@ int json_peek_line(struct json_src *src, bool *newline, struct error *err)
         struct scan s = {src, NULL, src->pos, "", err};
         ptrdiff_t avail = scan_ensure(&s, 1);
         if (avail <= 0)
-            return avail < 0 ? -2 : -1;
+            return avail < 0 ? JSON_ERROR : JSON_EOF;
     }
 }
 
@@ -567,7 +570,7 @@ int json_expect(struct json_src *src, char c, const char *type, struct error *er
     }
     struct scan s = {src, NULL, src->pos, type, err};
     int b = scan_peek(&s);
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b != (uint8_t)c) {
         char expected[8] = {'\'', c, '\'', '\0'};
@@ -581,15 +584,15 @@ int json_expect(struct json_src *src, char c, const char *type, struct error *er
 static int decode_append_slow(struct scan *s, struct buf *dst, bool *overflowed, bool *storing,
                               const void *p, size_t n)
 {
-    int rc = buf_append(dst, p, n, s->err);
-    if (rc < 0)
+    enum buf_result rc = buf_append(dst, p, n, s->err);
+    if (rc == BUF_NO_MEMORY)
         return -1;
-    if (rc > 0) {
+    if (rc == BUF_FULL) {
         if (!overflowed)
             return error_set(s->err, s->type, "string at byte offset %llu is longer than %zu bytes",
                              (unsigned long long)json_src_offset(s->src), dst->max);
         /* Keep what fits, so the stored prefix does not depend on chunking. */
-        if (buf_append(dst, p, dst->max - dst->len, s->err) < 0)
+        if (buf_append(dst, p, dst->max - dst->len, s->err) == BUF_NO_MEMORY)
             return -1;
         *overflowed = true;
         *storing = false;
@@ -637,7 +640,7 @@ static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflow
     /* A lone surrogate (Python's json accepts one) is kept in its 3-byte
      * form: json_copy_decoded accepts it and writes its escape back. */
     uint8_t utf8[4];
-    size_t n = utf8_encode(cp, utf8);
+    size_t n = utf8_from_code_point(cp, utf8);
     if (decode_append(s, dst, overflowed, storing, utf8, n) != 0)
         return -1;
     s->src->pos += consumed;
@@ -749,7 +752,7 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     if (overflowed)
         *overflowed = false;
     int b = scan_peek(&s);
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b != '"')
         return scan_unexpected(&s, b, "a string");
@@ -774,7 +777,8 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     for (;;) {
 #ifdef SIMD16
         if (storing && dst->max >= 256 && src->end - src->pos >= DECODE_FAST_READ) {
-            if (dst->cap - dst->len < DECODE_FAST_ROOM && buf_reserve(dst, 256, err) < 0)
+            if (dst->cap - dst->len < DECODE_FAST_ROOM &&
+                buf_reserve(dst, 256, err) == BUF_NO_MEMORY)
                 return -1;
             if (dst->data && dst->cap - dst->len >= DECODE_FAST_ROOM) {
                 uint8_t *d = dst->data + dst->len;

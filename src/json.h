@@ -49,8 +49,11 @@ static inline uint64_t json_src_offset(const struct json_src *src)
     return src->base + (uint64_t)(src->pos - src->start);
 }
 
-/* Skips whitespace and returns the next byte without consuming it, or -1 at
- * end of input; -2 on a read error (err set). */
+/* What json_peek returns besides a byte (0..255). */
+enum { JSON_EOF = -1, JSON_ERROR = -2 };
+
+/* Skips whitespace and returns the next byte without consuming it, JSON_EOF at
+ * end of input, or JSON_ERROR on a read error (err set). */
 int json_peek(struct json_src *src, struct error *err);
 
 /* json_peek that also says whether the whitespace skipped held a newline. */

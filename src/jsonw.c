@@ -1,26 +1,17 @@
 #include "jsonw.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "utf8.h"
 
 void jsonw_init(struct jsonw *w, char *out, size_t cap)
 {
-    w->out = out;
-    w->cap = cap;
-    w->len = 0;
-    w->overflow = cap == 0;
+    textw_init(&w->text, out, cap);
 }
 
 void jsonw_rawn(struct jsonw *w, const char *text, size_t n)
 {
-    if (w->overflow || n >= w->cap - w->len) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->out + w->len, text, n);
-    w->len += n;
+    textw_bytes(&w->text, text, n);
 }
 
 void jsonw_raw(struct jsonw *w, const char *text)
@@ -30,8 +21,7 @@ void jsonw_raw(struct jsonw *w, const char *text)
 
 static void put_escape(struct jsonw *w, unsigned byte)
 {
-    static const char hex[] = "0123456789abcdef";
-    char e[6] = {'\\', 'u', '0', '0', hex[(byte >> 4) & 15], hex[byte & 15]};
+    char e[6] = {'\\', 'u', '0', '0', hex_lower[(byte >> 4) & 15], hex_lower[byte & 15]};
     jsonw_rawn(w, e, sizeof e);
 }
 
@@ -75,15 +65,10 @@ void jsonw_string(struct jsonw *w, const char *s)
 
 void jsonw_int(struct jsonw *w, long long v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%lld", v);
-    jsonw_rawn(w, num, (size_t)n);
+    textw_printf(&w->text, "%lld", v);
 }
 
 int jsonw_finish(struct jsonw *w)
 {
-    if (w->overflow)
-        return -1;
-    w->out[w->len] = '\0';
-    return (int)w->len;
+    return textw_finish(&w->text);
 }

@@ -1,17 +1,15 @@
 /* jsonw: builds small JSON texts (replies, error documents, log lines) in a
- * caller-owned fixed buffer. Overflow is sticky and reported by jsonw_finish,
- * never a silent truncation. */
+ * caller-owned fixed buffer, on the bounded text builder (textw.h). Overflow is
+ * reported by jsonw_finish, never a silent truncation. */
 #ifndef BCR_JSONW_H
 #define BCR_JSONW_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
+#include "textw.h"
+
 struct jsonw {
-    char *out;     /* borrowed from the caller */
-    size_t cap;    /* bytes available in out, terminating NUL included */
-    size_t len;    /* bytes written so far */
-    bool overflow; /* set once anything did not fit */
+    struct textw text; /* the buffer, borrowed from the caller */
 };
 
 void jsonw_init(struct jsonw *w, char *out, size_t cap);

@@ -216,8 +216,7 @@ static size_t on_next_body(char *p, size_t size, size_t count, void *ud)
     size_t n = size * count;
     if (nx->event_too_large || error_is_set(&nx->oom))
         return n; /* drained, so the connection stays usable */
-    int rc = buf_append(&nx->event, p, n, &nx->oom);
-    if (rc > 0)
+    if (buf_append(&nx->event, p, n, &nx->oom) == BUF_FULL)
         nx->event_too_large = true;
     return n;
 }

@@ -370,7 +370,7 @@ static int read_output_details(struct result_reader *r, struct json_src *src, bo
     }
     for (;;) {
         buf_reset(&r->key);
-        if (b == -2 ||
+        if (b == JSON_ERROR ||
             json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
             json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
             return -1;
@@ -381,7 +381,7 @@ static int read_output_details(struct result_reader *r, struct json_src *src, bo
             return -1;
         b = json_peek(src, err);
         if (b != ',')
-            return b == -2 ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
+            return b == JSON_ERROR ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
         src->pos++;
         b = json_peek(src, err);
     }
@@ -398,7 +398,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
     if (json_expect(src, '{', ERR_INVALID_RESULT_FILE, err) != 0)
         return -1;
     int b = json_peek(src, err);
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b == '}')
         src->pos++;
@@ -406,7 +406,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
         buf_reset(&r->key);
         /* json_peek skips the whitespace before the name inline; the decoder
          * would take its slow path for it. */
-        if (json_peek(src, err) == -2 ||
+        if (json_peek(src, err) == JSON_ERROR ||
             json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
             json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
             return -1;
@@ -435,7 +435,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
         }
         b = json_peek(src, err);
         if (b != ',' && b != '}')
-            return b == -2 ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
+            return b == JSON_ERROR ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
         src->pos++; /* after ',' a member name must follow, so b (',') keeps the loop going */
     }
     if (!included && output.len == 0)
@@ -457,7 +457,7 @@ static int entry_raw_copy(struct json_src *src, enum transformation transformati
 static int entry_raw(struct json_src *src, enum transformation transformation, struct output *out,
                      struct error *err)
 {
-    if (json_peek(src, err) == -2)
+    if (json_peek(src, err) == JSON_ERROR)
         return -1;
     uint64_t start = json_src_offset(src);
     if (entry_raw_copy(src, transformation, out, err) != 0)
@@ -476,7 +476,7 @@ static int entry_raw_copy(struct json_src *src, enum transformation transformati
 {
     int b = json_peek(src, err);
     if (transformation != TRANSFORM_FLATTEN || b != '[') {
-        if (b == -2 || output_next(out, err) != 0)
+        if (b == JSON_ERROR || output_next(out, err) != 0)
             return -1;
         return json_copy_value(src, &out->sink, ERR_INVALID_OUTPUT, err);
     }
@@ -487,7 +487,7 @@ static int entry_raw_copy(struct json_src *src, enum transformation transformati
         return 0;
     }
     for (;;) {
-        if (b == -2 || output_next(out, err) != 0 ||
+        if (b == JSON_ERROR || output_next(out, err) != 0 ||
             json_copy_value(src, &out->sink, ERR_INVALID_OUTPUT, err) != 0)
             return -1;
         b = json_peek(src, err);
@@ -505,9 +505,9 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
 {
     struct entry_place at = {where, 0, 0, NULL};
     int b = json_peek(src, err);
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
-    if (b == -1)
+    if (b == JSON_EOF)
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "%s is empty (expected a JSON array or JSON Lines)", where);
     /* A JSON array file starts with '['; JSON Lines starts with the first entry. */
@@ -522,7 +522,7 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
         }
     }
     for (;;) {
-        if (json_peek(src, err) == -2)
+        if (json_peek(src, err) == JSON_ERROR)
             return -1;
         at.offset = json_src_offset(src); /* where the entry itself starts */
         uint64_t before = out->count;
@@ -555,19 +555,19 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
                 b = json_peek(src, err);
                 break;
             }
-            if (b == -2)
+            if (b == JSON_ERROR)
                 return -1;
             return error_set(err, ERR_INVALID_RESULT_FILE,
                              "%s: after entry %" PRIu64 " at byte offset %" PRIu64
                              ": expected ',' or ']'%s",
                              where, at.index - 1, json_src_offset(src),
-                             b == -1 ? " but the file ends (truncated?)" : "");
+                             b == JSON_EOF ? " but the file ends (truncated?)" : "");
         }
-        if (b == -1 || b == -2)
+        if (b == JSON_EOF || b == JSON_ERROR)
             break;
     }
 end:
-    if (b == -2)
+    if (b == JSON_ERROR)
         return -1;
     if (b != -1)
         return error_set(err, ERR_INVALID_RESULT_FILE,

@@ -14,7 +14,7 @@ int store_read_all(struct store *s, const char *bucket, const char *key, size_t 
     buf_init(&b, max);
     int rc = 0;
     for (;;) {
-        if (buf_reserve(&b, 65536 < max - b.len ? 65536 : max - b.len, err) < 0) {
+        if (buf_reserve(&b, 65536 < max - b.len ? 65536 : max - b.len, err) == BUF_NO_MEMORY) {
             rc = -1;
             break;
         }
@@ -45,7 +45,7 @@ int store_read_all(struct store *s, const char *bucket, const char *key, size_t 
         buf_free(&b);
         return -1;
     }
-    if (buf_reserve(&b, 0, err) < 0) {
+    if (buf_reserve(&b, 0, err) == BUF_NO_MEMORY) {
         buf_free(&b);
         return -1;
     }

@@ -42,7 +42,7 @@ size_t utf8_valid_prefix(const uint8_t *p, size_t n)
     return len;
 }
 
-size_t utf8_encode(uint32_t cp, uint8_t out[4])
+size_t utf8_from_code_point(uint32_t cp, uint8_t out[4])
 {
     if (cp < 0x80) {
         out[0] = (uint8_t)cp;

@@ -16,6 +16,6 @@ size_t utf8_sequence_length(uint8_t b);
 
 /* Encodes code point cp (<= 0x10FFFF) into out; returns 1-4. A surrogate
  * gets the 3-byte form UTF-8 would give it (WTF-8), which is not valid UTF-8. */
-size_t utf8_encode(uint32_t cp, uint8_t out[4]);
+size_t utf8_from_code_point(uint32_t cp, uint8_t out[4]);
 
 #endif
