@@ -55,7 +55,7 @@ struct key_path {
 struct store_writer {
     int fd;
     int bucket_fd, tmp_dir_fd;
-    char tmp_name[48]; /* in tmp_dir_fd */
+    char tmp_name[48];  /* in tmp_dir_fd */
     char *bucket, *key; /* owned copies, for messages */
     struct key_path kp;
 
@@ -451,8 +451,7 @@ static void remove_stale(int tmp_dir_fd)
     for (int seen = 0; seen < STALE_SCAN_MAX && (e = readdir(d)); seen++) {
         size_t len = strlen(e->d_name);
         struct stat st;
-        if (len > strlen(TMP_SUFFIX) &&
-            !strcmp(e->d_name + len - strlen(TMP_SUFFIX), TMP_SUFFIX) &&
+        if (len > strlen(TMP_SUFFIX) && !strcmp(e->d_name + len - strlen(TMP_SUFFIX), TMP_SUFFIX) &&
             fstatat(tmp_dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             now - st.st_mtime > STALE_SECONDS)
             unlinkat(tmp_dir_fd, e->d_name, 0);
@@ -501,8 +500,8 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     remove_stale(w->tmp_dir_fd);
     snprintf(w->tmp_name, sizeof w->tmp_name, "%s" TMP_SUFFIX, id);
     /* 0666 minus the umask, as for any file the user writes (not mkstemp's 0600). */
-    w->fd = openat(w->tmp_dir_fd, w->tmp_name,
-                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    w->fd = openat(w->tmp_dir_fd, w->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0666);
     if (w->fd < 0) {
         error_set(err, ERR_IO, "cannot create a temporary file in %s/%s/" TMP_DIR ": %s", s->root,
                   bucket, strerror(errno));
