@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "interrupt.h"
 #include "log.h"
 #include "store_dir.h"
 #include "store_s3.h"
@@ -154,6 +155,12 @@ static void show_progress(const struct step_stats *stats, void *ctx)
     p->drawn = true;
 }
 
+static int stop_on_signal(void *ctx, struct error *err)
+{
+    (void)ctx;
+    return interrupt_check(err);
+}
+
 static struct store *open_store(const struct cli_options *opts, struct error *err)
 {
     if (opts->store_dir)
@@ -177,7 +184,7 @@ int cli_run(const struct cli_options *opts)
     size_t event_len = 0;
     struct store *store = NULL;
     struct progress progress = {.enabled = isatty(STDERR_FILENO) == 1};
-    struct step_options step = {opts->transformation, show_progress, NULL, &progress};
+    struct step_options step = {opts->transformation, show_progress, stop_on_signal, &progress};
     struct step_reply reply;
     struct step_stats stats;
     int status = CLI_FAILED;
@@ -204,6 +211,12 @@ int cli_run(const struct cli_options *opts)
         log_fields(LOG_INFO, "results written", "bucket", reply.bucket, "key", reply.key, "entries",
                    entries, "seconds", seconds, LOG_END);
     } else {
+        /* Whatever the signal cut short (a read of the event, a transfer) says
+         * less than the signal itself. */
+        if (interrupt_signal()) {
+            interrupt_check(&err);
+            status = interrupt_exit_status();
+        }
         if (!error_is_set(&err))
             error_set(&err, ERR_IO, "writing the reply to stdout failed");
         print_error(&err);

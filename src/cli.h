@@ -4,7 +4,9 @@
  *                          [--region R] [--endpoint-url URL] [EVENT_FILE|-]
  *
  * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
- * document as the last line of stderr, exit 1. Usage errors: exit 2. */
+ * document as the last line of stderr, exit 1. Usage errors: exit 2. Stopped
+ * by SIGTERM or SIGINT (handlers installed by main): an Interrupted error,
+ * nothing written, exit 143 or 130. */
 #ifndef BCR_CLI_H
 #define BCR_CLI_H
 

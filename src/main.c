@@ -1,8 +1,10 @@
 /* backend-checks-results: the command line, or the Lambda runtime loop when
  * AWS_LAMBDA_RUNTIME_API is set and no event file is given. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "lambda.h"
 #include "log.h"
 
@@ -15,6 +17,11 @@ int main(int argc, char **argv)
         return 0;
     if (rc != CLI_OK)
         return rc;
+    struct error err;
+    if (interrupt_install(&err) != 0) {
+        fprintf(stderr, "backend-checks-results: %s\n", err.message);
+        return CLI_FAILED;
+    }
     const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
     if (runtime_api && runtime_api[0] && !opts.event_path)
         return lambda_run(runtime_api, &opts);
