@@ -121,6 +121,15 @@ static int parse_key(const char *bucket, const char *key, struct key_path *kp, s
     return 0;
 }
 
+/* Whether a failure (errno e) to open name in dir_fd without following came
+ * from a symlink: O_NOFOLLOW gives ELOOP, or ENOTDIR with O_DIRECTORY. */
+static bool is_symlink(int e, int dir_fd, const char *name)
+{
+    struct stat st;
+    return (e == ELOOP || e == ENOTDIR) && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISLNK(st.st_mode);
+}
+
 /* Opens the bucket directory (a checked name) beneath the root without
  * following a symlink. Returns its fd (caller closes) or -1 with err set. */
 static int open_bucket(struct store_dir *s, const char *bucket, struct error *err)
@@ -128,7 +137,7 @@ static int open_bucket(struct store_dir *s, const char *bucket, struct error *er
     int fd = openat(s->root_fd, bucket, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0)
         return fd;
-    if (errno == ELOOP)
+    if (is_symlink(errno, s->root_fd, bucket))
         return error_set(err, ERR_INVALID_KEY,
                          "bucket directory %s/%s is a symbolic link, which the directory store "
                          "does not follow",
@@ -141,11 +150,12 @@ static int open_bucket(struct store_dir *s, const char *bucket, struct error *er
                      strerror(errno));
 }
 
-/* The error for a failure (errno e) to open segment seg of bucket/key. */
-static int segment_error(int e, const char *bucket, const char *key, const char *seg,
+/* The error for a failure (errno e) to open segment seg (in dir_fd) of
+ * bucket/key. */
+static int segment_error(int e, int dir_fd, const char *bucket, const char *key, const char *seg,
                          struct error *err)
 {
-    if (e == ELOOP)
+    if (is_symlink(e, dir_fd, seg))
         return error_set(err, ERR_INVALID_KEY,
                          "object key \"%s\" in bucket %s passes through \"%s\", a symbolic link, "
                          "which the directory store does not follow",
@@ -195,9 +205,9 @@ static int walk(int *dirs, const struct key_path *kp, const char *bucket, const 
         }
         dirs[i] = openat(dirs[i - 1], seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dirs[i] < 0) {
-            int e = errno;
+            segment_error(errno, dirs[i - 1], bucket, key, seg, err);
             close_dirs(dirs, i);
-            return segment_error(e, bucket, key, seg, err);
+            return -1;
         }
     }
     return 0;
@@ -229,7 +239,7 @@ static int open_regular(int dir_fd, const char *name, const char *bucket, const 
 {
     int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
-        return segment_error(errno, bucket, key, name, err);
+        return segment_error(errno, dir_fd, bucket, key, name, err);
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
