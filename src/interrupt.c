@@ -41,7 +41,9 @@ int interrupt_check(struct error *err)
         return 0;
     return error_set(err, ERR_INTERRUPTED,
                      "stopped by %s before the results were written; nothing was written",
-                     sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+                     sig == SIGINT    ? "SIGINT"
+                     : sig == SIGTERM ? "SIGTERM"
+                                      : "a signal");
 }
 
 int interrupt_exit_status(void)

@@ -363,8 +363,8 @@ static void test_empty_key_segments_refused(void **state)
     make_export(f, 10, 1);
     char event[4096], key[1100];
     const char *slash = strchr(f->info.manifest_key, '/');
-    snprintf(key, sizeof key, "%.*s/%s", (int)(slash - f->info.manifest_key),
-             f->info.manifest_key, slash);
+    snprintf(key, sizeof key, "%.*s/%s", (int)(slash - f->info.manifest_key), f->info.manifest_key,
+             slash);
     snprintf(event, sizeof event,
              "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
              "\", \"Key\": \"%s\"}}}",
