@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "interrupt.h"
 #include "log.h"
 #include "jsonw.h"
 #include "store_dir.h"
@@ -245,6 +246,12 @@ int cli_manifest_event(const char *manifest, char **event, size_t *len, struct e
     return 0;
 }
 
+static int stop_on_signal(void *ctx, struct error *err)
+{
+    (void)ctx;
+    return interrupt_check(err);
+}
+
 static struct store *open_store(const struct cli_options *opts, struct error *err)
 {
     struct store *store;
@@ -274,7 +281,7 @@ int cli_run(const struct cli_options *opts)
     size_t event_len = 0;
     struct store *store = NULL;
     struct progress progress = {.enabled = isatty(STDERR_FILENO) == 1};
-    struct step_options step = {opts->transformation, show_progress, NULL, &progress,
+    struct step_options step = {opts->transformation, show_progress, stop_on_signal, &progress,
                                 opts->require_complete};
     struct step_reply reply;
     struct step_stats stats;
@@ -309,6 +316,12 @@ int cli_run(const struct cli_options *opts)
         log_fields(LOG_INFO, "results written", "bucket", reply.bucket, "key", reply.key, "entries",
                    entries, "seconds", seconds, LOG_END);
     } else {
+        /* Whatever the signal cut short (a read of the event, a transfer) says
+         * less than the signal itself. */
+        if (interrupt_signal()) {
+            interrupt_check(&err);
+            status = interrupt_exit_status();
+        }
         if (!error_is_set(&err))
             error_set(&err, ERR_IO, "writing the reply to %s failed",
                       opts->output_stdout ? "stderr" : "stdout");

@@ -7,7 +7,9 @@
  * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
  * document as the last line of stderr, exit 1. Usage errors: exit 2.
  * With --output -, results.json goes to stdout and the reply to stderr; a
- * failure leaves stdout without a complete document (see store_fd.h). */
+ * failure leaves stdout without a complete document (see store_fd.h).
+ * Stopped by SIGTERM or SIGINT (handlers installed by main): an Interrupted
+ * error, nothing written, exit 143 or 130. */
 #ifndef BCR_CLI_H
 #define BCR_CLI_H
 

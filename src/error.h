@@ -24,6 +24,7 @@
 #define ERR_OUT_OF_MEMORY "OutOfMemory"
 #define ERR_CONFIG "ConfigurationError"
 #define ERR_TIMEOUT "Timeout"
+#define ERR_INTERRUPTED "Interrupted" /* SIGTERM or SIGINT */
 
 enum { ERROR_TYPE_MAX = 64, ERROR_MESSAGE_MAX = 1024 };
 

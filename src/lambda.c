@@ -16,6 +16,7 @@
 #include "event.h"
 #include "http.h"
 #include "jsonw.h"
+#include "interrupt.h"
 #include "log.h"
 #include "step.h"
 #include "store_dir.h"
@@ -433,6 +434,8 @@ struct watch {
 static int watch_should_stop(void *ctx, struct error *err)
 {
     struct watch *w = ctx;
+    if (interrupt_check(err) != 0)
+        return -1;
     int64_t now = wall_ms();
     if (!w->plan.stop_at_ms || now < w->plan.stop_at_ms)
         return 0;
@@ -645,10 +648,10 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
         }
         int rc = serve(&svc, &nx);
         next_free(&nx);
-        if (rc != 0)
+        if (rc != 0 || interrupt_signal())
             break;
     }
     store_destroy(svc.store);
     runtime_free(&svc.rt);
-    return 1;
+    return interrupt_signal() ? interrupt_exit_status() : 1;
 }

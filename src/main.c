@@ -1,9 +1,11 @@
 /* backend-checks-results: the command line, or the Lambda runtime loop when
  * AWS_LAMBDA_RUNTIME_API is set and neither an event file nor the replay
  * options (--manifest, --output) are given. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "lambda.h"
 #include "log.h"
 
@@ -16,6 +18,11 @@ int main(int argc, char **argv)
         return 0;
     if (rc != CLI_OK)
         return rc;
+    struct error err;
+    if (interrupt_install(&err) != 0) {
+        fprintf(stderr, "backend-checks-results: %s\n", err.message);
+        return CLI_FAILED;
+    }
     const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
     if (runtime_api && runtime_api[0] && !opts.event_path && !opts.manifest && !opts.output_stdout)
         return lambda_run(runtime_api, &opts);

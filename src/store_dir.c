@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* sync_file_range */
 #include "store_dir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,11 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "uuid.h"
+
+/* S3's own limit on a key's length; it also bounds the work of a path walk. */
+enum { KEY_MAX = 1024, MAX_SEGMENTS = KEY_MAX / 2 + 1 };
+
+/* Temporary files live in this directory of the bucket, named UUID.partial:
+ * a name no object key can reach (the segment is reserved), so a file left by
+ * a killed run is never read as an object; later runs remove the stale ones. */
+#define TMP_DIR ".backend-checks-results.tmp"
+#define TMP_SUFFIX ".partial"
+enum { STALE_SECONDS = 24 * 3600, STALE_SCAN_MAX = 10000 };
 
 struct store_dir {
     struct store base;
     char *root;
+    int root_fd; /* the root directory, opened once */
 };
 
 struct store_reader {
@@ -29,11 +44,19 @@ struct store_reader {
  * writeback every few MiB, so the fsync at commit has little left to wait for. */
 enum { WRITE_BUFFER = 512 * 1024, WRITEBACK_EVERY = 8 * 1024 * 1024 };
 
+/* A key split at '/' into non-empty segments (pointers into buf). */
+struct key_path {
+    char buf[KEY_MAX + 1];
+    const char *seg[MAX_SEGMENTS];
+    size_t n;
+};
+
 struct store_writer {
     int fd;
-    char tmp_path[PATH_MAX];
-    char final_path[PATH_MAX];
-    size_t bucket_dir_len; /* prefix of final_path that exists already */
+    int bucket_fd, tmp_dir_fd;
+    char tmp_name[48];  /* in tmp_dir_fd */
+    char *bucket, *key; /* owned copies, for messages */
+    struct key_path kp;
 
     uint8_t *bufs[2];
     int fill;        /* index of the buffer the caller fills */
@@ -56,71 +79,207 @@ static int check_bucket(const char *bucket, struct error *err)
     return 0;
 }
 
-/* Keys are relative paths below the bucket: no segment may be "." or "..",
- * which could name a file outside it. Empty segments ("a//b") are harmless. */
-static int check_key(const char *bucket, const char *key, struct error *err)
+/* Keys are relative paths below the bucket, split into kp. Refused: a segment
+ * "." or "..", which could name a file outside the bucket; an empty segment
+ * ("a//b", "/a", "a/"), which would make distinct S3 keys name one file; the
+ * temporary directory; keys longer than S3 allows. */
+static int parse_key(const char *bucket, const char *key, struct key_path *kp, struct error *err)
 {
-    if (!*key)
+    size_t len = strlen(key);
+    if (len == 0)
         return error_set(err, ERR_INVALID_KEY, "empty object key in bucket %s", bucket);
-    for (const char *seg = key; seg;) {
-        const char *slash = strchr(seg, '/');
-        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+    if (len > KEY_MAX)
+        return error_set(err, ERR_INVALID_KEY,
+                         "object key of %zu bytes in bucket %s is longer than the %d S3 allows",
+                         len, bucket, KEY_MAX);
+    memcpy(kp->buf, key, len + 1);
+    kp->n = 0;
+    for (char *seg = kp->buf; seg;) {
+        char *slash = strchr(seg, '/');
+        if (slash)
+            *slash = '\0';
+        if (!*seg)
+            return error_set(err, ERR_INVALID_KEY,
+                             "object key \"%s\" in bucket %s has an empty segment (\"//\", or a "
+                             "leading or trailing \"/\"), which the directory store cannot keep "
+                             "apart from the key without it",
+                             key, bucket);
+        if (!strcmp(seg, ".") || !strcmp(seg, ".."))
             return error_set(err, ERR_INVALID_KEY,
                              "object key \"%s\" in bucket %s has a \".\" or \"..\" segment, which "
                              "would resolve outside the bucket",
                              key, bucket);
+        if (kp->n == 0 && !strcmp(seg, TMP_DIR))
+            return error_set(err, ERR_INVALID_KEY,
+                             "object key \"%s\" in bucket %s is in " TMP_DIR
+                             "/, which the directory store keeps for its temporary files",
+                             key, bucket);
+        kp->seg[kp->n++] = seg;
         seg = slash ? slash + 1 : NULL;
     }
     return 0;
 }
 
-/* Builds ROOT/BUCKET (key NULL) or ROOT/BUCKET/KEY after validating both, and
- * checks that the bucket directory exists. */
-static int object_path(struct store_dir *s, const char *bucket, const char *key, char *out,
-                       size_t cap, struct error *err)
+/* Whether a failure (errno e) to open name in dir_fd without following came
+ * from a symlink: O_NOFOLLOW gives ELOOP, or ENOTDIR with O_DIRECTORY. */
+static bool is_symlink(int e, int dir_fd, const char *name)
 {
-    if (check_bucket(bucket, err) != 0 || (key && check_key(bucket, key, err) != 0))
-        return -1;
-    int n = snprintf(out, cap, "%s/%s", s->root, bucket);
     struct stat st;
-    if (n < 0 || (size_t)n >= cap)
-        return error_set(err, ERR_INVALID_KEY, "path for bucket %s is too long", bucket);
-    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
+    return (e == ELOOP || e == ENOTDIR) && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISLNK(st.st_mode);
+}
+
+/* Opens the bucket directory (a checked name) beneath the root without
+ * following a symlink. Returns its fd (caller closes) or -1 with err set. */
+static int open_bucket(struct store_dir *s, const char *bucket, struct error *err)
+{
+    int fd = openat(s->root_fd, bucket, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0)
+        return fd;
+    if (is_symlink(errno, s->root_fd, bucket))
+        return error_set(err, ERR_INVALID_KEY,
+                         "bucket directory %s/%s is a symbolic link, which the directory store "
+                         "does not follow",
+                         s->root, bucket);
+    if (errno == ENOENT || errno == ENOTDIR)
         return error_set(err, ERR_NO_SUCH_BUCKET,
-                         "The specified bucket does not exist: %s (no directory %s)", bucket, out);
-    if (key) {
-        n = snprintf(out, cap, "%s/%s/%s", s->root, bucket, key);
-        if (n < 0 || (size_t)n >= cap)
-            return error_set(err, ERR_INVALID_KEY, "path for key %s is too long", key);
+                         "The specified bucket does not exist: %s (no directory %s/%s)", bucket,
+                         s->root, bucket);
+    return error_set(err, ERR_IO, "cannot open bucket directory %s/%s: %s", s->root, bucket,
+                     strerror(errno));
+}
+
+/* The error for a failure (errno e) to open segment seg (in dir_fd) of
+ * bucket/key. */
+static int segment_error(int e, int dir_fd, const char *bucket, const char *key, const char *seg,
+                         struct error *err)
+{
+    if (is_symlink(e, dir_fd, seg))
+        return error_set(err, ERR_INVALID_KEY,
+                         "object key \"%s\" in bucket %s passes through \"%s\", a symbolic link, "
+                         "which the directory store does not follow",
+                         key, bucket, seg);
+    if (e == ENOENT || e == ENOTDIR)
+        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s", bucket,
+                         key);
+    if (e == ENAMETOOLONG)
+        return error_set(err, ERR_INVALID_KEY,
+                         "object key \"%s\" in bucket %s has a segment longer than a file name "
+                         "may be",
+                         key, bucket);
+    return error_set(err, ERR_IO, "cannot open \"%s\" of s3://%s/%s: %s", seg, bucket, key,
+                     strerror(e));
+}
+
+/* Opens the directories of kp's segments but the last, one at a time beneath
+ * dirs[0] (the bucket's fd, borrowed), following no symlink: dirs[i] is the
+ * directory of segment i - 1. With create, missing ones are made (0777 minus
+ * the umask) and *created is the index of the first one made (kp->n if none).
+ * Returns 0 (the caller closes dirs[1..kp->n - 1] with close_dirs) or -1 with
+ * err set and every fd it opened closed. */
+static int walk(int *dirs, const struct key_path *kp, const char *bucket, const char *key,
+                bool create, size_t *created, struct error *err);
+
+static void close_dirs(int *dirs, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        close(dirs[i]);
+}
+
+static int walk(int *dirs, const struct key_path *kp, const char *bucket, const char *key,
+                bool create, size_t *created, struct error *err)
+{
+    if (created)
+        *created = kp->n;
+    for (size_t i = 1; i < kp->n; i++) {
+        const char *seg = kp->seg[i - 1];
+        if (create && mkdirat(dirs[i - 1], seg, 0777) == 0) {
+            if (*created == kp->n)
+                *created = i;
+        } else if (create && errno != EEXIST) {
+            int e = errno;
+            close_dirs(dirs, i);
+            return error_set(err, ERR_IO, "cannot create directory \"%s\" for s3://%s/%s: %s", seg,
+                             bucket, key, strerror(e));
+        }
+        dirs[i] = openat(dirs[i - 1], seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirs[i] < 0) {
+            segment_error(errno, dirs[i - 1], bucket, key, seg, err);
+            close_dirs(dirs, i);
+            return -1;
+        }
     }
     return 0;
+}
+
+/* Removes the directories walk created (from index created on), deepest first. */
+static void remove_created(const int *dirs, const struct key_path *kp, size_t created)
+{
+    for (size_t i = kp->n - 1; i >= created && i > 0; i--)
+        unlinkat(dirs[i - 1], kp->seg[i - 1], AT_REMOVEDIR);
+}
+
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISLNK(mode)  ? "a symbolic link"
+                            : "not a regular file";
+}
+
+/* Opens a regular file for reading. O_NONBLOCK keeps open(2) from waiting
+ * for a FIFO's writer (it changes nothing for a regular file), and fstat then
+ * refuses what is not a regular file before anything reads it. */
+static int open_regular(int dir_fd, const char *name, const char *bucket, const char *key,
+                        struct error *err)
+{
+    int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return segment_error(errno, dir_fd, bucket, key, name, err);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return error_set(err, ERR_IO, "cannot stat s3://%s/%s: %s", bucket, key, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) { /* a prefix of other keys, as S3 sees it */
+        close(fd);
+        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s", bucket,
+                         key);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return error_set(err, ERR_INVALID_KEY,
+                         "s3://%s/%s is %s in the directory store, not a regular file: refused",
+                         bucket, key, file_kind(st.st_mode));
+    }
+    return fd;
 }
 
 static int dir_open_read(struct store *base, const char *bucket, const char *key,
                          struct store_reader **out, struct error *err)
 {
     struct store_dir *s = (struct store_dir *)base;
-    char path[PATH_MAX];
-    if (object_path(s, bucket, key, path, sizeof path, err) != 0)
+    struct key_path kp;
+    int dirs[MAX_SEGMENTS];
+    if (check_bucket(bucket, err) != 0 || parse_key(bucket, key, &kp, err) != 0 ||
+        (dirs[0] = open_bucket(s, bucket, err)) < 0)
         return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-        close(fd);
-        fd = -1;
-        errno = ENOENT;
+    int fd = -1;
+    if (walk(dirs, &kp, bucket, key, false, NULL, err) == 0) {
+        fd = open_regular(dirs[kp.n - 1], kp.seg[kp.n - 1], bucket, key, err);
+        close_dirs(dirs, kp.n);
     }
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s",
-                             bucket, key);
-        return error_set(err, ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
+    close(dirs[0]);
+    if (fd < 0)
+        return -1;
     struct store_reader *r = malloc(sizeof *r);
     if (!r) {
         close(fd);
-        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s", path);
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening s3://%s/%s", bucket, key);
     }
     r->fd = fd;
     r->offset = 0;
@@ -221,7 +380,7 @@ static int hand_off(struct store_writer *w, struct error *err)
     }
     pthread_mutex_unlock(&w->lock);
     if (e)
-        return error_set(err, ERR_IO, "writing %s: %s", w->tmp_path, strerror(e));
+        return error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key, strerror(e));
     return 0;
 }
 
@@ -241,10 +400,18 @@ static void stop_thread(struct store_writer *w)
 static void free_writer(struct store_writer *w)
 {
     stop_thread(w);
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp_dir_fd >= 0)
+        close(w->tmp_dir_fd);
+    if (w->bucket_fd >= 0)
+        close(w->bucket_fd);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w->bufs[0]);
     free(w->bufs[1]);
+    free(w->bucket);
+    free(w->key);
     free(w);
 }
 
@@ -267,9 +434,46 @@ static int dir_write(struct store_writer *w, const void *p, size_t n, struct err
 static void dir_abort(struct store_writer *w)
 {
     stop_thread(w);
-    close(w->fd);
-    unlink(w->tmp_path);
+    if (w->fd >= 0)
+        unlinkat(w->tmp_dir_fd, w->tmp_name, 0);
     free_writer(w);
+}
+
+/* Removes temporary files older than a day, left by runs that were killed
+ * before they could remove their own. Best effort, and a bounded scan. */
+static void remove_stale(int tmp_dir_fd)
+{
+    int fd = dup(tmp_dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    time_t now = time(NULL);
+    struct dirent *e;
+    for (int seen = 0; seen < STALE_SCAN_MAX && (e = readdir(d)); seen++) {
+        size_t len = strlen(e->d_name);
+        struct stat st;
+        if (len > strlen(TMP_SUFFIX) && !strcmp(e->d_name + len - strlen(TMP_SUFFIX), TMP_SUFFIX) &&
+            fstatat(tmp_dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            now - st.st_mtime > STALE_SECONDS)
+            unlinkat(tmp_dir_fd, e->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* Opens (making it if needed) the bucket's temporary directory. */
+static int open_tmp_dir(int bucket_fd, const char *bucket, struct error *err)
+{
+    if (mkdirat(bucket_fd, TMP_DIR, 0700) != 0 && errno != EEXIST)
+        return error_set(err, ERR_IO, "cannot create directory " TMP_DIR " in bucket %s: %s",
+                         bucket, strerror(errno));
+    int fd = openat(bucket_fd, TMP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return error_set(err, ERR_IO, "cannot open directory " TMP_DIR " in bucket %s: %s", bucket,
+                         strerror(errno));
+    return fd;
 }
 
 static int dir_open_write(struct store *base, const char *bucket, const char *key,
@@ -281,32 +485,36 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
-    w->fd = -1;
+    w->fd = w->bucket_fd = w->tmp_dir_fd = -1;
+    w->bucket = strdup(bucket);
+    w->key = strdup(key);
     w->bufs[0] = malloc(WRITE_BUFFER);
     w->bufs[1] = malloc(WRITE_BUFFER);
-    if (!w->bufs[0] || !w->bufs[1]) {
+    if (!w->bufs[0] || !w->bufs[1] || !w->bucket || !w->key) {
         free_writer(w);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
     }
-    if (object_path(s, bucket, key, w->final_path, sizeof w->final_path, err) != 0) {
+    char id[37];
+    if (check_bucket(bucket, err) != 0 || parse_key(bucket, key, &w->kp, err) != 0 ||
+        (w->bucket_fd = open_bucket(s, bucket, err)) < 0 ||
+        (w->tmp_dir_fd = open_tmp_dir(w->bucket_fd, bucket, err)) < 0 || uuid4(id, err) != 0) {
         free_writer(w);
         return -1;
     }
-    w->bucket_dir_len = strlen(s->root) + 1 + strlen(bucket);
-    /* The temporary file sits in the bucket directory, so an aborted write
-     * leaves no directories behind and the rename stays on one file system. */
-    snprintf(w->tmp_path, sizeof w->tmp_path, "%.*s/.backend-checks-results.XXXXXX",
-             (int)w->bucket_dir_len, w->final_path);
-    w->fd = mkstemp(w->tmp_path);
+    remove_stale(w->tmp_dir_fd);
+    snprintf(w->tmp_name, sizeof w->tmp_name, "%s" TMP_SUFFIX, id);
+    /* 0666 minus the umask, as for any file the user writes (not mkstemp's 0600). */
+    w->fd = openat(w->tmp_dir_fd, w->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0666);
     if (w->fd < 0) {
-        error_set(err, ERR_IO, "cannot create a temporary file in %.*s: %s", (int)w->bucket_dir_len,
-                  w->final_path, strerror(errno));
+        error_set(err, ERR_IO, "cannot create a temporary file in %s/%s/" TMP_DIR ": %s", s->root,
+                  bucket, strerror(errno));
         free_writer(w);
         return -1;
     }
     int e = pthread_create(&w->thread, NULL, writer_thread, w);
     if (e != 0) {
-        error_set(err, ERR_IO, "cannot start the writer thread for %s: %s", w->tmp_path,
+        error_set(err, ERR_IO, "cannot start the writer thread for s3://%s/%s: %s", bucket, key,
                   strerror(e));
         dir_abort(w);
         return -1;
@@ -316,42 +524,40 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     return 0;
 }
 
-/* Creates the directories between the bucket directory and the file. */
-static int make_parents(char *path, size_t from, struct error *err)
-{
-    for (char *p = path + from + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0777);
-        int saved = errno;
-        *p = '/';
-        if (rc != 0 && saved != EEXIST)
-            return error_set(err, ERR_IO, "cannot create directory for %s: %s", path,
-                             strerror(saved));
-    }
-    return 0;
-}
-
+/* Every step must succeed before the rename, and nothing after it may fail:
+ * the object appears whole or not at all. On failure the temporary file and
+ * any directory made for the key are removed. */
 static int dir_commit(struct store_writer *w, struct error *err)
 {
-    int rc = 0;
-    if (hand_off(w, err) != 0)
-        rc = -1;
+    int rc = hand_off(w, err);
     stop_thread(w);
     if (rc == 0 && w->write_errno != 0)
-        rc = error_set(err, ERR_IO, "writing %s: %s", w->tmp_path, strerror(w->write_errno));
-    else if (rc == 0 && fsync(w->fd) != 0)
-        rc = error_set(err, ERR_IO, "fsync %s: %s", w->tmp_path, strerror(errno));
-    else if (make_parents(w->final_path, w->bucket_dir_len, err) != 0)
-        rc = -1;
-    else if (rename(w->tmp_path, w->final_path) != 0)
-        rc = error_set(err, ERR_IO, "rename to %s: %s", w->final_path, strerror(errno));
+        rc = error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key,
+                       strerror(w->write_errno));
+    if (rc == 0 && fsync(w->fd) != 0)
+        rc = error_set(err, ERR_IO, "fsync of s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
     if (rc != 0) {
         dir_abort(w);
         return -1;
     }
-    close(w->fd);
+    const struct key_path *kp = &w->kp;
+    int dirs[MAX_SEGMENTS];
+    size_t created;
+    dirs[0] = w->bucket_fd;
+    if (walk(dirs, kp, w->bucket, w->key, true, &created, err) != 0) {
+        dir_abort(w);
+        return -1;
+    }
+    int parent = dirs[kp->n - 1];
+    if (renameat(w->tmp_dir_fd, w->tmp_name, parent, kp->seg[kp->n - 1]) != 0) {
+        error_set(err, ERR_IO, "rename into s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
+        remove_created(dirs, kp, created);
+        close_dirs(dirs, kp->n);
+        dir_abort(w);
+        return -1;
+    }
+    (void)fsync(parent); /* durability of the name; the object is in place either way */
+    close_dirs(dirs, kp->n);
     free_writer(w);
     return 0;
 }
@@ -359,6 +565,7 @@ static int dir_commit(struct store_writer *w, struct error *err)
 static void dir_destroy(struct store *base)
 {
     struct store_dir *s = (struct store_dir *)base;
+    close(s->root_fd);
     free(s->root);
     free(s);
 }
@@ -370,8 +577,8 @@ static const struct store_ops dir_ops = {
 
 struct store *store_dir_new(const char *root, struct error *err)
 {
-    struct stat st;
-    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
         error_set(err, ERR_CONFIG, "store directory %s does not exist", root);
         return NULL;
     }
@@ -380,10 +587,12 @@ struct store *store_dir_new(const char *root, struct error *err)
     if (!s || !copy) {
         free(s);
         free(copy);
+        close(fd);
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory");
         return NULL;
     }
     s->base.ops = &dir_ops;
     s->root = copy;
+    s->root_fd = fd;
     return &s->base;
 }

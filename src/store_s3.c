@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "credentials.h"
 #include "http.h"
+#include "interrupt.h"
 #include "log.h"
 #include "s3_config.h"
 #include "s3_error.h"
@@ -68,6 +69,9 @@ struct xfer {
     struct http_response resp;
     struct buf body; /* a captured body: error document or small result */
     bool body_overflow;
+    /* A signal cuts it short. Not a commit or an abort: their outcome must be
+     * known, and once committing the step finishes rather than stops. */
+    bool interruptible;
     struct store_reader *reader; /* a 2xx body streams to it instead */
     char errbuf[CURL_ERROR_SIZE];
     char signature[65]; /* the request's, hidden from what the server sends back */
@@ -216,6 +220,9 @@ static bool add_header(struct curl_slist **list, const char *name, const char *v
 static int xfer_start(struct xfer *x, const struct request *req, struct error *err)
 {
     struct store_s3 *s = x->s3;
+    x->interruptible = strcmp(req->operation, "PutObject") != 0 &&
+                       strcmp(req->operation, "CompleteMultipartUpload") != 0 &&
+                       strcmp(req->operation, "AbortMultipartUpload") != 0;
     char query[QUERY_MAX] = "";
     if (req->query_count > 0 &&
         sigv4_canonical_query(req->query, req->query_count, query, sizeof query) < 0)
@@ -359,7 +366,7 @@ static int deadline_error(struct store_s3 *s, const struct request *req, int64_t
 
 /* Runs every transfer until x has ended or ready(x) holds. Returns -1 (err
  * unset: the caller words it) if the deadline passes first, or with err set if
- * libcurl fails. */
+ * libcurl fails or a signal stops an interruptible x (Interrupted). */
 static int drive(struct store_s3 *s, struct xfer *x, bool (*ready)(const struct xfer *),
                  bool *timed_out, struct error *err)
 {
@@ -385,6 +392,8 @@ static int drive(struct store_s3 *s, struct xfer *x, bool (*ready)(const struct 
             x->result = CURLE_OPERATION_TIMEDOUT;
             return 0;
         }
+        if (x->interruptible && interrupt_check(err) != 0)
+            return -1;
         int timeout = 1000;
         if (s->deadline_ms > 0) {
             int64_t left = s->deadline_ms - now_ms();
@@ -510,7 +519,7 @@ static int backoff(struct store_s3 *s, const struct request *req, int retry,
                req->bucket, "key", req->key, "retry", att, "delay_ms", ms, "errorType", err->type,
                "errorMessage", err->message, LOG_END);
     struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupt_signal())
         ;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -898,6 +899,54 @@ static void test_no_orphan_when_the_abort_is_throttled(void **state)
  * connection resets): the retry finds NoSuchUpload, and a HeadObject showing
  * S3's multipart ETag for our part count and our length proves the object
  * ours. The run succeeds with the output whole. */
+/* True once the proxy has stalled a request (a fault fired). */
+static bool fault_fired(void *ctx)
+{
+    (void)ctx;
+    return s3env_stat(&env, "faults_injected") >= 1;
+}
+
+/* SIGTERM while an UploadPart hangs: the transfer is cut short, the upload
+ * aborted, nothing written; exit 143 with an Interrupted error. The same for
+ * SIGINT while a GetObject hangs (exit 130). */
+static void test_signal_aborts_transfers(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 3000, 3, false, 909);
+    assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
+    char *extra[] = {"BCR_S3_PART_SIZE=1048576", NULL};
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    static const struct {
+        int signo;
+        const char *faults;
+    } cases[] = {
+        {SIGTERM, "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"stall\",\"ms\":60000}]"},
+        {SIGINT, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_1\",\"action\":\"stall\","
+                 "\"after\":100000,\"ms\":60000}]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(s3env_reset_stats(&env), 0);
+        assert_int_equal(s3env_set_faults(&env, cases[i].faults), 0);
+        struct harness_signal sig = {cases[i].signo, fault_fired, NULL};
+        struct run_result res;
+        harness_run_signal(argv, s3env_env(&env, extra), 60, &sig, &res);
+        char line[4096];
+        harness_last_line(res.err, line, sizeof line);
+        if (res.status != 128 + cases[i].signo || !strstr(line, "\"Interrupted\""))
+            show("expected an interrupted run", &res);
+        assert_int_equal(res.status, 128 + cases[i].signo);
+        assert_int_equal(res.out_len, 0);
+        assert_non_null(strstr(line, "{\"errorType\": \"Interrupted\""));
+        run_result_free(&res);
+        assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+        assert_int_equal(count_outputs(f->info.consignment_id), 0);
+        if (cases[i].signo == SIGTERM) /* a part was in flight: the upload existed */
+            assert_int_equal(count_requests("AbortMultipartUpload", "/results.json", 0), 1);
+    }
+    assert_clean_signatures();
+}
+
 static void test_completion_retried_after_it_succeeded(void **state)
 {
     REQUIRE_SERVER();
@@ -1052,6 +1101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_completion_retried_after_it_succeeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signal_aborts_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_to_stdout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_bucket_owner, setup, teardown),

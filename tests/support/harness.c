@@ -55,8 +55,8 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void harness_run(char *const argv[], const char *input, char *const env[], int timeout_s,
-                 struct run_result *res)
+static void run_core(char *const argv[], const char *input, char *const env[], int timeout_s,
+                     const struct harness_signal *sig, struct run_result *res)
 {
     int in[2], out[2], err[2];
     if (pipe(in) || pipe(out) || pipe(err))
@@ -88,8 +88,12 @@ void harness_run(char *const argv[], const char *input, char *const env[], int t
         in[1] = -1;
     }
     int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
-    bool killed = false;
+    bool killed = false, signalled = false;
     while (out[0] >= 0 || err[0] >= 0) {
+        if (sig && !signalled && sig->ready(sig->ctx)) {
+            kill(pid, sig->signo);
+            signalled = true;
+        }
         struct pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
         int64_t left = deadline - now_ms();
         if (left <= 0) {
@@ -97,7 +101,8 @@ void harness_run(char *const argv[], const char *input, char *const env[], int t
             killed = true;
             break;
         }
-        if (poll(fds, 3, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+        int64_t most = sig && !signalled ? 20 : 1000;
+        if (poll(fds, 3, (int)(left > most ? most : left)) < 0 && errno != EINTR)
             die("poll");
         for (int i = 0; i < 2; i++) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -141,6 +146,18 @@ void harness_run(char *const argv[], const char *input, char *const env[], int t
     res->out_len = o.len;
     res->err = e.data;
     res->err_len = e.len;
+}
+
+void harness_run(char *const argv[], const char *input, char *const env[], int timeout_s,
+                 struct run_result *res)
+{
+    run_core(argv, input, env, timeout_s, NULL, res);
+}
+
+void harness_run_signal(char *const argv[], char *const env[], int timeout_s,
+                        const struct harness_signal *sig, struct run_result *res)
+{
+    run_core(argv, NULL, env, timeout_s, sig, res);
 }
 
 void run_result_free(struct run_result *res)

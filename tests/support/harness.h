@@ -40,6 +40,16 @@ void harness_run(char *const argv[], const char *input, char *const env[], int t
                  struct run_result *res);
 void run_result_free(struct run_result *res);
 
+/* harness_run without input, sending signo to the program once ready(ctx)
+ * returns true (asked every 20 ms while it runs). */
+struct harness_signal {
+    int signo;
+    bool (*ready)(void *ctx);
+    void *ctx;
+};
+void harness_run_signal(char *const argv[], char *const env[], int timeout_s,
+                        const struct harness_signal *sig, struct run_result *res);
+
 /* The last line of stderr (the error document), copied into out. */
 void harness_last_line(const char *text, char *out, size_t cap);
 
