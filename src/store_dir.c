@@ -2,10 +2,10 @@
 #include "store_dir.h"
 
 #include <dirent.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "uuid.h"
+#include "worker.h"
 
 /* S3's own limit on a key's length; it also bounds the work of a path walk. */
 enum { KEY_MAX = 1024, MAX_SEGMENTS = KEY_MAX / 2 + 1 };
@@ -58,17 +59,14 @@ struct store_writer {
     char *bucket, *key; /* owned copies, for messages */
     struct key_path kp;
 
-    uint8_t *bufs[2];
-    int fill;        /* index of the buffer the caller fills */
-    size_t fill_len; /* bytes in bufs[fill] */
-    bool thread_started;
-    pthread_t thread;
-    pthread_mutex_t lock; /* guards what follows */
-    pthread_cond_t cond;  /* signalled when any of it changes */
-    const uint8_t *busy;  /* handed to the thread, NULL when it is idle */
-    size_t busy_len;
-    bool stop;
-    int write_errno; /* the thread's first failure, 0 if none */
+    /* The caller fills chunks[fill] while the worker writes the other. */
+    struct chunk {
+        uint8_t *data;
+        size_t len;
+    } chunks[2];
+    int fill;
+    struct worker worker;
+    uint64_t written, synced; /* by the worker: bytes written, and handed to writeback */
 };
 
 static int check_bucket(const char *bucket, struct error *err)
@@ -324,92 +322,51 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-static void *writer_thread(void *arg)
+/* The worker's job: writes one chunk, and starts writeback every few MiB. */
+static int write_chunk(void *ctx, void *job, struct error *err)
 {
-    struct store_writer *w = arg;
-    uint64_t written = 0, synced = 0;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (!w->busy && !w->stop)
-            pthread_cond_wait(&w->cond, &w->lock);
-        if (!w->busy)
-            break;
-        const uint8_t *p = w->busy;
-        size_t n = w->busy_len;
-        pthread_mutex_unlock(&w->lock);
-        int e = write_all(w->fd, p, n);
-        written += n;
-#ifdef __linux__
-        if (!e && written - synced >= WRITEBACK_EVERY) {
-            /* Start writing these pages to disk now (no waiting). */
-            (void)sync_file_range(w->fd, (off_t)synced, (off_t)(written - synced),
-                                  SYNC_FILE_RANGE_WRITE);
-            synced = written;
-        }
-#endif
-        pthread_mutex_lock(&w->lock);
-        if (e && !w->write_errno)
-            w->write_errno = e;
-        w->busy = NULL;
-        pthread_cond_broadcast(&w->cond);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-/* Waits until the thread is idle; returns its error (0 if none). Called with
- * the lock held. */
-static int wait_idle(struct store_writer *w)
-{
-    while (w->busy)
-        pthread_cond_wait(&w->cond, &w->lock);
-    return w->write_errno;
-}
-
-/* Hands the filled buffer to the thread (after the previous one is written). */
-static int hand_off(struct store_writer *w, struct error *err)
-{
-    pthread_mutex_lock(&w->lock);
-    int e = wait_idle(w);
-    if (!e && w->fill_len) {
-        w->busy = w->bufs[w->fill];
-        w->busy_len = w->fill_len;
-        w->fill ^= 1;
-        w->fill_len = 0;
-        pthread_cond_broadcast(&w->cond);
-    }
-    pthread_mutex_unlock(&w->lock);
+    struct store_writer *w = ctx;
+    const struct chunk *c = job;
+    int e = write_all(w->fd, c->data, c->len);
     if (e)
         return error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key, strerror(e));
+    w->written += c->len;
+#ifdef __linux__
+    if (w->written - w->synced >= WRITEBACK_EVERY) {
+        /* Start writing these pages to disk now (no waiting). */
+        (void)sync_file_range(w->fd, (off_t)w->synced, (off_t)(w->written - w->synced),
+                              SYNC_FILE_RANGE_WRITE);
+        w->synced = w->written;
+    }
+#endif
     return 0;
 }
 
-/* Stops the thread after everything handed to it is written. */
-static void stop_thread(struct store_writer *w)
+/* Hands the filled chunk to the worker, once the previous one is written;
+ * fails with the worker's first error. */
+static int hand_off(struct store_writer *w, struct error *err)
 {
-    if (!w->thread_started)
-        return;
-    pthread_mutex_lock(&w->lock);
-    w->stop = true;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    w->thread_started = false;
+    struct chunk *c = &w->chunks[w->fill];
+    if (c->len == 0)
+        return 0;
+    if (worker_submit(&w->worker, c, err) != 0)
+        return -1;
+    w->fill ^= 1;
+    w->chunks[w->fill].len = 0;
+    return 0;
 }
 
 static void free_writer(struct store_writer *w)
 {
-    stop_thread(w);
+    worker_stop(&w->worker);
     if (w->fd >= 0)
         close(w->fd);
     if (w->tmp_dir_fd >= 0)
         close(w->tmp_dir_fd);
     if (w->bucket_fd >= 0)
         close(w->bucket_fd);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->cond);
-    free(w->bufs[0]);
-    free(w->bufs[1]);
+    free(w->chunks[0].data);
+    free(w->chunks[1].data);
     free(w->bucket);
     free(w->key);
     free(w);
@@ -419,12 +376,17 @@ static int dir_write(struct store_writer *w, const void *p, size_t n, struct err
 {
     const uint8_t *bytes = p;
     while (n > 0) {
-        if (w->fill_len == WRITE_BUFFER && hand_off(w, err) != 0)
-            return -1;
-        size_t room = WRITE_BUFFER - w->fill_len;
+        struct chunk *c = &w->chunks[w->fill];
+        if (c->len == WRITE_BUFFER) {
+            if (hand_off(w, err) != 0)
+                return -1;
+            c = &w->chunks[w->fill];
+        }
+        assert(c->len < WRITE_BUFFER);
+        size_t room = WRITE_BUFFER - c->len;
         size_t take = n < room ? n : room;
-        memcpy(w->bufs[w->fill] + w->fill_len, bytes, take);
-        w->fill_len += take;
+        memcpy(c->data + c->len, bytes, take);
+        c->len += take;
         bytes += take;
         n -= take;
     }
@@ -433,7 +395,7 @@ static int dir_write(struct store_writer *w, const void *p, size_t n, struct err
 
 static void dir_abort(struct store_writer *w)
 {
-    stop_thread(w);
+    worker_stop(&w->worker);
     if (w->fd >= 0)
         unlinkat(w->tmp_dir_fd, w->tmp_name, 0);
     free_writer(w);
@@ -483,14 +445,12 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     struct store_writer *w = calloc(1, sizeof *w);
     if (!w)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
     w->fd = w->bucket_fd = w->tmp_dir_fd = -1;
     w->bucket = strdup(bucket);
     w->key = strdup(key);
-    w->bufs[0] = malloc(WRITE_BUFFER);
-    w->bufs[1] = malloc(WRITE_BUFFER);
-    if (!w->bufs[0] || !w->bufs[1] || !w->bucket || !w->key) {
+    w->chunks[0].data = malloc(WRITE_BUFFER);
+    w->chunks[1].data = malloc(WRITE_BUFFER);
+    if (!w->chunks[0].data || !w->chunks[1].data || !w->bucket || !w->key) {
         free_writer(w);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
     }
@@ -512,14 +472,11 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
         free_writer(w);
         return -1;
     }
-    int e = pthread_create(&w->thread, NULL, writer_thread, w);
-    if (e != 0) {
-        error_set(err, ERR_IO, "cannot start the writer thread for s3://%s/%s: %s", bucket, key,
-                  strerror(e));
+    /* One chunk in flight: the kernel's copy runs on the other core. */
+    if (worker_start(&w->worker, 1, true, write_chunk, w, err) != 0) {
         dir_abort(w);
         return -1;
     }
-    w->thread_started = true;
     *out = w;
     return 0;
 }
@@ -529,11 +486,8 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
  * any directory made for the key are removed. */
 static int dir_commit(struct store_writer *w, struct error *err)
 {
-    int rc = hand_off(w, err);
-    stop_thread(w);
-    if (rc == 0 && w->write_errno != 0)
-        rc = error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key,
-                       strerror(w->write_errno));
+    int rc = hand_off(w, err) != 0 || worker_wait_idle(&w->worker, err) != 0 ? -1 : 0;
+    worker_stop(&w->worker);
     if (rc == 0 && fsync(w->fd) != 0)
         rc = error_set(err, ERR_IO, "fsync of s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
     if (rc != 0) {

@@ -44,16 +44,16 @@ int worker_start(struct worker *w, unsigned depth, bool threaded, worker_fn run,
                  struct error *err)
 {
     assert(depth >= 1 && depth <= WORKER_DEPTH_MAX);
-    memset(w, 0, sizeof *w);
-    w->run = run;
-    w->ctx = ctx;
-    w->depth = depth;
+    memset(w, 0, sizeof *w); /* run stays NULL until set up: worker_stop does nothing */
     if (pthread_mutex_init(&w->lock, NULL) != 0)
         return error_set(err, ERR_OUT_OF_MEMORY, "cannot create a worker's lock");
     if (pthread_cond_init(&w->cond, NULL) != 0) {
         pthread_mutex_destroy(&w->lock);
         return error_set(err, ERR_OUT_OF_MEMORY, "cannot create a worker's condition variable");
     }
+    w->run = run;
+    w->ctx = ctx;
+    w->depth = depth;
     /* Without a thread every job runs inline: slower, never wrong. */
     w->threaded = threaded && pthread_create(&w->thread, NULL, worker_main, w) == 0;
     return 0;

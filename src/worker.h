@@ -72,7 +72,8 @@ bool worker_failed(struct worker *w, struct error *err);
 int worker_wait_idle(struct worker *w, struct error *err);
 
 /* Finishes the jobs handed over, ends the thread and frees what
- * worker_start made. Safe to call twice. */
+ * worker_start made. Safe to call twice, and on a zeroed struct or one whose
+ * worker_start failed. */
 void worker_stop(struct worker *w);
 
 #endif
