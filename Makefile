@@ -106,6 +106,27 @@ lint:
 clean:
 	rm -rf $(BUILD)
 
+# The architecture, checked: every include of src/ points down the layer order
+# written once in scripts/check-layers.sh (docs/architecture.md).
+.PHONY: check-layers docs
+check-layers:
+	@scripts/check-layers.sh
+
+# docs/architecture.svg: the include graph of src/ by layer, drawn by graphviz.
+docs:
+	@command -v dot >/dev/null || scripts/apt-install.sh docs graphviz
+	@scripts/include-graph.sh | dot -Tsvg -o docs/architecture.svg
+	@echo "docs: docs/architecture.svg"
+
+# The whole suite under ThreadSanitizer in $(BUILD)/tsan: what it checks is
+# the worker threads' hand-offs (src/worker.h). Not in CI, which runs ASan and
+# UBSan; the package links dynamically here, as under sanitize.
+.PHONY: tsan
+tsan: deps
+	@TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1 \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan LEAN_CURL=$(LEAN_CURL) LEAN_STATIC= \
+	    EXTRA_CFLAGS='-fsanitize=thread -fno-omit-frame-pointer' LDFLAGS='-fsanitize=thread' test
+
 # The whole suite (unit and integration tests, the same scripts/run-tests.sh)
 # on an AddressSanitizer + UndefinedBehaviorSanitizer build in $(BUILD)/sanitize.
 # A report aborts the process, so the test that caused it fails.
