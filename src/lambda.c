@@ -240,8 +240,17 @@ static void next_free(struct next *nx)
     memset(nx, 0, sizeof *nx);
 }
 
-/* GET .../invocation/next: blocks until Lambda has an invocation, so no
- * timeout. Returns 0 with nx filled, or -1 (fatal for the process). */
+/* Ends the wait for the next invocation once SIGTERM or SIGINT arrives. */
+static int next_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+    (void)p, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return interrupt_signal() != 0;
+}
+
+/* GET .../invocation/next: blocks until Lambda has an invocation (or a
+ * signal), so no timeout. Returns 0 with nx filled, or -1 (fatal for the
+ * process; Interrupted after a signal). */
 static int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
 {
     char url[API_BASE_MAX + 32];
@@ -255,9 +264,13 @@ static int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
         curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, (void *)nx);
         curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, on_next_body);
         curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
+        curl_easy_setopt(rt->curl, CURLOPT_XFERINFOFUNCTION, next_progress);
+        curl_easy_setopt(rt->curl, CURLOPT_NOPROGRESS, 0L);
         CURLcode rc = curl_easy_perform(rt->curl);
         if (rc == CURLE_OK)
             break;
+        if (interrupt_check(err) != 0)
+            return -1;
         if (attempt >= NEXT_ATTEMPTS)
             return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
         log_fields(LOG_WARN, "runtime api: next invocation request failed, retrying",
@@ -564,8 +577,9 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
         struct next nx;
         next_init(&nx);
         if (runtime_next(&svc.rt, &nx, &err) != 0) {
-            log_fields(LOG_FATAL, "runtime api: cannot get the next invocation", "errorType",
-                       err.type, "errorMessage", err.message, LOG_END);
+            log_fields(interrupt_signal() ? LOG_INFO : LOG_FATAL,
+                       "runtime api: cannot get the next invocation", "errorType", err.type,
+                       "errorMessage", err.message, LOG_END);
             next_free(&nx);
             break;
         }
