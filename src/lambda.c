@@ -577,9 +577,9 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
         struct next nx;
         next_init(&nx);
         if (runtime_next(&svc.rt, &nx, &err) != 0) {
-            log_fields(interrupt_signal() ? LOG_INFO : LOG_FATAL,
-                       "runtime api: cannot get the next invocation", "errorType", err.type,
-                       "errorMessage", err.message, LOG_END);
+            if (!interrupt_signal()) /* a shutdown between invocations is no failure */
+                log_fields(LOG_FATAL, "runtime api: cannot get the next invocation", "errorType",
+                           err.type, "errorMessage", err.message, LOG_END);
             next_free(&nx);
             break;
         }
