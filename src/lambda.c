@@ -246,9 +246,18 @@ static void next_free(struct next *nx)
     memset(nx, 0, sizeof *nx);
 }
 
-/* One GET .../invocation/next: blocks until Lambda has an invocation, so no
- * timeout. Returns 0 with nx filled, or -1 with err set and *fatal telling
- * whether to end the process at once (a 5xx) rather than try again. */
+/* Ends the wait for the next invocation once SIGTERM or SIGINT arrives. */
+static int next_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+    (void)p, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return interrupt_signal() != 0;
+}
+
+/* One GET .../invocation/next: blocks until Lambda has an invocation (or a
+ * signal), so no timeout. Returns 0 with nx filled, or -1 with err set and
+ * *fatal telling whether to end the process at once (a 5xx, or Interrupted
+ * after a signal) rather than try again. */
 static int next_once(struct runtime *rt, const char *url, struct curl_slist *headers,
                      struct next *nx, bool *fatal, struct error *err)
 {
@@ -262,8 +271,14 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
     curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, (void *)nx);
     curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, on_next_body);
     curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
+    curl_easy_setopt(rt->curl, CURLOPT_XFERINFOFUNCTION, next_progress);
+    curl_easy_setopt(rt->curl, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(rt->curl);
     curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
+    if (rc != CURLE_OK && interrupt_check(err) != 0) {
+        *fatal = true;
+        return -1;
+    }
     if (rc != CURLE_OK)
         return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
     curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &nx->status);
@@ -640,9 +655,10 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
         struct next nx;
         next_init(&nx);
         if (runtime_next(&svc.rt, &nx, &err) != 0) {
-            log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
-                       LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
-                       LOG_END);
+            if (!interrupt_signal()) /* a shutdown between invocations is no failure */
+                log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
+                           LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
+                           LOG_END);
             next_free(&nx);
             break;
         }
