@@ -277,8 +277,13 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->cfg.low_speed_time);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (s->cfg.ca_bundle[0])
+    if (s->cfg.ca_dir[0]) {
+        /* No bundle besides: libcurl's built-in one would be parsed whole. */
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(e, CURLOPT_CAPATH, s->cfg.ca_dir);
+    } else if (s->cfg.ca_bundle[0]) {
         curl_easy_setopt(e, CURLOPT_CAINFO, s->cfg.ca_bundle);
+    }
     if (s->deadline_ms > 0) {
         int64_t left = s->deadline_ms - now_ms();
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
@@ -1358,7 +1363,8 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
     snprintf(attempts, sizeof attempts, "%d", s->cfg.max_attempts);
     snprintf(part, sizeof part, "%zu", s->cfg.part_size);
     log_fields(LOG_DEBUG, "s3 store", "region", s->cfg.region, "endpoint",
-               s->cfg.custom_endpoint ? s->cfg.authority : "aws", "ca_bundle",
+               s->cfg.custom_endpoint ? s->cfg.authority : "aws", "ca_dir",
+               s->cfg.ca_dir[0] ? s->cfg.ca_dir : "-", "ca_bundle",
                s->cfg.ca_bundle[0] ? s->cfg.ca_bundle : "(libcurl default)", "max_attempts",
                attempts, "part_size", part, LOG_END);
     return &s->base;
