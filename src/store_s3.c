@@ -3,12 +3,12 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1356,7 +1356,10 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
         error_set(err, ERR_OUT_OF_MEMORY, "cannot create libcurl handles");
         return NULL;
     }
-    if (RAND_bytes((unsigned char *)&s->rng, sizeof s->rng) != 1 || s->rng == 0)
+    /* The retry jitter's seed: from the kernel, not OpenSSL's DRBG, whose first
+     * use sets up OpenSSL's providers (about 1.5 ms of a Lambda init phase)
+     * before anything needs them; the first request's signature does that. */
+    if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != (ssize_t)sizeof s->rng || s->rng == 0)
         s->rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 
     char attempts[16], part[24];
