@@ -72,7 +72,7 @@ extern const char *const s3_ca_bundle_candidates[];
 /* The trust store, when SSL_CERT_FILE is not set: a hashed CA directory
  * (OpenSSL's HASH.N links), from which OpenSSL reads only the certificates a
  * handshake looks up, where a bundle is parsed whole at the first TLS
- * connection (about 140 certificates: most of a cold start's first request).
+ * connection (about 145 certificates: most of a cold start's first request).
  * ssl_cert_dir (SSL_CERT_DIR) if non-empty, which must then be a readable
  * directory; else the first of the NULL-terminated candidates that holds a
  * hash link; else "" (s3_config_resolve then selects a bundle). Returns 0, or
