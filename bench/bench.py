@@ -13,9 +13,13 @@ measures, in one run on this machine:
            GET of every input, then a body of the output's size as a multipart upload in 8 MiB
            parts, as the program must upload an output of unknown length);
   - lambda: (--package function.zip) first and warm invocations under the Runtime API emulator
-           (@vercel/fun, tests/lambda/invoke.js) on a 20-entry export in s3rver: the package
-           against the Python reference handler (bench/lambda_ref.py), and the emulator's floor
-           (bench/lambda_floor, a function that answers {} and does nothing else). Time as
+           (@vercel/fun, tests/lambda/invoke.js) on a 20-entry export in s3rver over HTTPS
+           (a throwaway CA, appended to the system's CA bundle as the functions' trust store,
+           as a Lambda function verifies S3 against a full bundle): the package against the
+           Python reference handler (bench/lambda_ref.py, Debian's boto3, byte-compiled), the
+           emulator's floor (bench/lambda_floor, static, as the package's bootstrap: a function
+           that answers {} and does nothing else), and with --before-package an earlier
+           package, all interleaved in each repetition. Time as
            invoke.js measures it (the invocation round trip; a first one includes starting the
            process), and the init phase (Lambda's "Init Duration": from starting the process
            until it first asks for an invocation, invoke.js's initMs).
@@ -222,14 +226,19 @@ def big_case(args, results):
 
 
 class S3Server:
-    def __init__(self, directory):
-        self.p = subprocess.Popen(["node", os.path.join(HERE, "s3rver.js"), directory, BUCKET],
+    """s3rver on a loopback port; over HTTPS with pki (make_pki's result)."""
+
+    def __init__(self, directory, pki=None):
+        tls = ["--tls-cert", pki["cert"], "--tls-key", pki["key"]] if pki else []
+        self.p = subprocess.Popen(["node", os.path.join(HERE, "s3rver.js")] + tls +
+                                  [directory, BUCKET],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         line = self.p.stdout.readline()
         if not line:
             raise RuntimeError("s3rver did not start")
         self.port = json.loads(line)["port"]
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if pki else "http", self.port)
+        self.curl = ["curl", "--cacert", pki["ca"]] if pki else ["curl"]
 
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
@@ -313,7 +322,7 @@ def s3_case(args, n, results):
 
 def object_size(server, key):
     """The size of an object in s3rver (a HEAD's Content-Length)."""
-    head = subprocess.run(["curl", "-sfSI", "%s/%s/%s" % (server.url, BUCKET, key)],
+    head = subprocess.run(server.curl + ["-sfSI", "%s/%s/%s" % (server.url, BUCKET, key)],
                           check=True, capture_output=True, text=True).stdout
     return int([l.split(":")[1] for l in head.splitlines()
                 if l.lower().startswith("content-length")][0])
@@ -330,7 +339,7 @@ def upload_export(server, store):
             if "/" not in key or not key.endswith(".json"):
                 continue
             keys.append(key)
-            subprocess.run(["curl", "-sfS", "-o", "/dev/null", "-T", path,
+            subprocess.run(server.curl + ["-sfS", "-o", "/dev/null", "-T", path,
                             "%s/%s/%s" % (server.url, BUCKET, key)], check=True)
     return keys
 
@@ -351,38 +360,103 @@ def invoke_plan(plan, data):
     return results
 
 
+def make_pki(data):
+    """A throwaway CA (P-256) and a certificate for 127.0.0.1 it signs, made with the openssl
+    command. The trust stores the functions get: the system's CA bundle with the CA appended,
+    so that loading it costs what a full bundle costs on Lambda, and the system's hashed CA
+    directory (OpenSSL's HASH.N links) with the CA added, the form the program looks for
+    first. Returns their paths ("dir": the directory)."""
+    d = os.path.abspath(os.path.join(data, "pki"))
+    os.makedirs(d, exist_ok=True)
+    pki = {k: os.path.join(d, k + ".pem") for k in ("ca", "ca_key", "cert", "key", "bundle")}
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", pki["ca_key"], "-out",
+                    pki["ca"], "-days", "2", "-subj", "/CN=backend-checks-results bench CA",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign"], **quiet)
+    csr = os.path.join(d, "server.csr")
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", pki["key"], "-out", csr, "-subj", "/CN=127.0.0.1"],
+                   **quiet)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", pki["ca"], "-CAkey",
+                    pki["ca_key"], "-CAcreateserial", "-out", pki["cert"], "-days", "2",
+                    "-extfile", ext], **quiet)
+    with open(pki["bundle"], "wb") as out:
+        if os.path.exists(SYSTEM_CA_BUNDLE):
+            with open(SYSTEM_CA_BUNDLE, "rb") as f:
+                out.write(f.read())
+        with open(pki["ca"], "rb") as f:
+            out.write(f.read())
+    pki["dir"] = os.path.join(d, "certs")
+    os.makedirs(pki["dir"], exist_ok=True)
+    if os.path.isdir(SYSTEM_CA_DIR):
+        for name in os.listdir(SYSTEM_CA_DIR):
+            if name.endswith(".pem"):
+                os.symlink(os.path.realpath(os.path.join(SYSTEM_CA_DIR, name)),
+                           os.path.join(pki["dir"], name))
+    shutil.copy(pki["ca"], os.path.join(pki["dir"], "bench-ca.pem"))
+    subprocess.run(["openssl", "rehash", pki["dir"]], **quiet)
+    return pki
+
+
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+SYSTEM_CA_DIR = "/etc/ssl/certs"
+
+
+def package_dir(data, name, bootstrap):
+    """An unpacked package (Code.Directory) whose bootstrap is a copy of the given program."""
+    d = os.path.abspath(os.path.join(data, name))
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(bootstrap, os.path.join(d, "bootstrap"))
+    return d
+
+
 def lambda_case(args, results, n=20, warm=5):
     """Cold start (first invocation of a fresh function), its init phase (process start to
     the first request for an invocation) and warm invocations under the @vercel/fun Runtime API
     emulator: the package (function.zip) against the Python reference handler
-    (bench/lambda_ref.py, a `provided` function too), both on s3rver."""
+    (bench/lambda_ref.py, a `provided` function too), both on s3rver over HTTPS. The cases
+    take turns within each repetition, so that the machine's load falls on all of them."""
     store, event, inputs = generate(args.data, n, files=1)
     with open(event) as f:
         payload = f.read()
     s3dir = os.path.join(args.data, "s3rver-lambda")
     shutil.rmtree(s3dir, ignore_errors=True)
     os.makedirs(s3dir)
-    server = S3Server(s3dir)
+    pki = make_pki(args.data)
+    server = S3Server(s3dir, pki)
     try:
         upload_export(server, store)
         in_bytes = sum(os.path.getsize(p) for p in inputs)
         common = {"name": "backend-checks-results", "region": "eu-west-2",
                   "accessKeyId": "S3RVER", "secretAccessKey": "S3RVER", "timeout": 60,
                   "memory": 512, "invocations": [{"payload": payload}] * (1 + warm)}
-        plans = {
-            "C": dict(common, code={"zip": args.package},
-                      env={"AWS_ENDPOINT_URL_S3": server.url}),
-            "Python": dict(common, code={"command": [args.python,
-                                                     os.path.join(HERE, "lambda_ref.py")],
-                                         "set": {"BENCH_S3_ENDPOINT": server.url}}, env={}),
-        }
+        # The package finds the hashed directory itself on Lambda; here it is named. The
+        # earlier package reads a bundle only; so does the "C, CA bundle" row, to show what
+        # the directory saves.
+        c_env = {"AWS_ENDPOINT_URL_S3": server.url, "SSL_CERT_DIR": pki["dir"]}
+        bundle_env = {"AWS_ENDPOINT_URL_S3": server.url, "SSL_CERT_FILE": pki["bundle"]}
+        plans = {"C": dict(common, code={"zip": args.package}, env=c_env),
+                 "C, CA bundle": dict(common, code={"zip": args.package}, env=bundle_env)}
+        if args.before_package:
+            plans["C before"] = dict(common, code={"zip": args.before_package}, env=bundle_env)
+        plans["Python"] = dict(common, code={"command": [args.python,
+                                                         os.path.join(HERE, "lambda_ref.py")],
+                                             "set": {"BENCH_S3_ENDPOINT": server.url,
+                                                     "AWS_CA_BUNDLE": pki["bundle"]}}, env={})
         if args.lambda_floor:
-            plans["emulator floor"] = dict(common, code={"command": [args.lambda_floor]}, env={})
-        for impl in plans:
-            cold = Result("lambda cold", impl, n, in_bytes)
-            hot = Result("lambda warm", impl, n, in_bytes)
-            init = Result("lambda init", impl, n, in_bytes)
-            for i in range(args.repeat):
+            floor = package_dir(args.data, "lambda-floor", args.lambda_floor)
+            plans["emulator floor"] = dict(common, code={"dir": floor}, env={})
+        rows = {impl: (Result("lambda cold", impl, n, in_bytes),
+                       Result("lambda warm", impl, n, in_bytes),
+                       Result("lambda init", impl, n, in_bytes)) for impl in plans}
+        for i in range(args.repeat):
+            for impl in plans:
+                cold, hot, init = rows[impl]
                 res = invoke_plan(plans[impl], args.data)
                 cold.add(res[0]["ms"] / 1000, 0, 0, 0)
                 for r in res[1:]:
@@ -392,7 +466,8 @@ def lambda_case(args, results, n=20, warm=5):
                     raise RuntimeError("%s: expected one init, in the first invocation: %s" % (
                         impl, [r["initMs"] for r in res]))
                 init.add(res[0]["initMs"] / 1000, 0, 0, 0)
-            log("  lambda %8d entries  %s cold %.3f s, warm %.4f s, init %.4f s" % (
+        for impl, (cold, hot, init) in rows.items():
+            log("  lambda %8d entries  %s cold %.4f s, warm %.4f s, init %.4f s" % (
                 n, impl, cold.seconds, hot.seconds, init.seconds))
             results += [cold, hot, init]
     finally:
@@ -407,8 +482,11 @@ def fmt_table(results):
             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         ratio = ""
-        if r.impl == "C":
+        if r.impl.startswith("C"):
             parts = []
+            before = by.get((r.case, "C before", r.entries))
+            if r.impl == "C" and before:
+                parts.append("%.2f× the earlier package" % (r.seconds / before.seconds))
             ref = by.get((r.case, "Python", r.entries))
             if ref:
                 parts.append("%.1f× faster than Python" % (ref.seconds / r.seconds))
@@ -419,9 +497,10 @@ def fmt_table(results):
             if ref and r.rss:
                 parts.append("%.0f× less memory" % (ref.rss / r.rss))
             ratio = ", ".join(parts)
-        rows.append("| %s | %s | %d | %.1f | %s | %.3f | %.0f | %s | %s |" % (
+        rows.append("| %s | %s | %d | %.1f | %s | %.*f | %.0f | %s | %s |" % (
             r.case, r.impl, r.entries, r.in_bytes / 1e6,
-            "%.1f" % (r.out_bytes / 1e6) if r.out_bytes else "-", r.seconds,
+            "%.1f" % (r.out_bytes / 1e6) if r.out_bytes else "-",
+            4 if r.case.startswith("lambda") else 3, r.seconds,
             r.in_bytes / 1e6 / r.seconds, "%.1f" % (r.rss / 1024) if r.rss else "-", ratio))
     return "\n".join(rows)
 
@@ -442,6 +521,7 @@ def main():
     ap.add_argument("--s3-sizes", default="100000")
     ap.add_argument("--package", help="function.zip: measure Lambda cold and warm starts")
     ap.add_argument("--lambda-floor", help="bench/lambda_floor: the emulator's own floor")
+    ap.add_argument("--before-package", help="an earlier function.zip, measured alongside")
     ap.add_argument("--no-verify", dest="verify", action="store_false")
     ap.add_argument("--keep-data", action="store_true")
     args = ap.parse_args()

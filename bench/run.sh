@@ -18,9 +18,11 @@ scripts/apt-install.sh bench ${missing[@]+"${missing[@]}"}
 
 cc=${CC:-cc}
 mkdir -p "$build/bench-tools"
-for tool in copyfloor measure lambda_floor multipartfloor; do
+for tool in copyfloor measure multipartfloor; do
     "$cc" -std=c11 -O2 -Wall -Wextra -o "$build/bench-tools/$tool" "bench/$tool.c"
 done
+# The floor is linked as the package is (static, one file): no function starts faster.
+"$cc" -std=c11 -O2 -Wall -Wextra -static -s -o "$build/bench-tools/lambda_floor" bench/lambda_floor.c
 
 exec "$python" bench/bench.py --bin "$build/backend-checks-results" \
     --copyfloor "$build/bench-tools/copyfloor" --measure "$build/bench-tools/measure" \

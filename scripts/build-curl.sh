@@ -61,8 +61,8 @@ prefix=$(mkdir -p "$out" && cd "$out" && pwd)
 # Only what the program uses: HTTP/1.1 (and a proxy) over OpenSSL. Names are
 # resolved with c-ares, which reads /etc/hosts and /etc/resolv.conf itself:
 # glibc's getaddrinfo would go through NSS, which a static program cannot load
-# modules for. No CA directory: the program names a CA file, and a directory
-# would add lookups to every verification.
+# modules for. No default CA directory: the program names its trust store
+# (src/s3_config.c: the system's hashed directory, else a bundle).
 (
     cd "$src"
     ./configure -q --prefix="$prefix" --disable-shared --enable-static --with-pic \

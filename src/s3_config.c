@@ -2,6 +2,7 @@
 #include "s3_config.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,12 @@ const char *const s3_ca_bundle_candidates[] = {
     "/etc/pki/tls/certs/ca-bundle.crt",                  /* Amazon Linux 2023 (Lambda), RHEL */
     "/etc/ssl/cert.pem",                                 /* Alpine, macOS */
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL, extracted */
+    NULL,
+};
+
+const char *const s3_ca_dir_candidates[] = {
+    "/etc/pki/ca-trust/extracted/pem/directory-hash", /* Amazon Linux 2023 (Lambda), RHEL 9 */
+    "/etc/ssl/certs",                                 /* Debian, Ubuntu */
     NULL,
 };
 
@@ -106,8 +113,12 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
     if (!endpoint_url)
         c->https = true;
 
-    if (s3_ca_bundle_select(env("SSL_CERT_FILE"), s3_ca_bundle_candidates, c->ca_bundle,
-                            sizeof c->ca_bundle, err) != 0)
+    const char *ssl_cert_file = env("SSL_CERT_FILE");
+    if (!ssl_cert_file && s3_ca_dir_select(env("SSL_CERT_DIR"), s3_ca_dir_candidates, c->ca_dir,
+                                           sizeof c->ca_dir, err) != 0)
+        return -1;
+    if (!c->ca_dir[0] && s3_ca_bundle_select(ssl_cert_file, s3_ca_bundle_candidates, c->ca_bundle,
+                                             sizeof c->ca_bundle, err) != 0)
         return -1;
 
     long long attempts = 3, part = (long long)S3_DEFAULT_PART_SIZE, limit = 1024, time_s = 10,
@@ -298,4 +309,46 @@ int64_t s3_backoff_ms(int retry, enum s3_retry_kind kind, double unit)
     if (unit >= 1.0)
         unit = 0.999999;
     return (int64_t)(unit * (double)ceiling);
+}
+
+/* True if dir holds at least one of OpenSSL's hash links (8 hex digits, '.',
+ * a digit: c_rehash and update-ca-trust make them), the only names a
+ * directory lookup opens. */
+static bool is_hashed_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        const char *n = e->d_name;
+        found = strlen(n) == 10 && strspn(n, "0123456789abcdef") == 8 && n[8] == '.' &&
+                n[9] >= '0' && n[9] <= '9';
+    }
+    closedir(d);
+    return found;
+}
+
+int s3_ca_dir_select(const char *ssl_cert_dir, const char *const *candidates, char *out, size_t cap,
+                     struct error *err)
+{
+    struct stat st;
+    out[0] = '\0';
+    if (ssl_cert_dir && *ssl_cert_dir) {
+        if (stat(ssl_cert_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            access(ssl_cert_dir, R_OK | X_OK) != 0)
+            return error_set(err, ERR_CONFIG, "SSL_CERT_DIR=%s is not a readable directory",
+                             ssl_cert_dir);
+        if (strlen(ssl_cert_dir) >= cap)
+            return error_set(err, ERR_CONFIG, "SSL_CERT_DIR=%s is too long", ssl_cert_dir);
+        strcpy(out, ssl_cert_dir);
+        return 0;
+    }
+    for (; *candidates; candidates++) {
+        if (strlen(*candidates) < cap && is_hashed_dir(*candidates)) {
+            strcpy(out, *candidates);
+            return 0;
+        }
+    }
+    return 0;
 }

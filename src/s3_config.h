@@ -32,7 +32,8 @@ struct s3_config {
     bool https;
     char authority[S3_HOST_MAX];      /* host[:port] of a custom endpoint, as given */
     char base_path[S3_BASE_PATH_MAX]; /* "" or "/prefix" of a custom endpoint, no trailing '/' */
-    char ca_bundle[S3_CA_PATH_MAX];   /* "" means libcurl's built-in default */
+    char ca_dir[S3_CA_PATH_MAX];      /* a hashed CA directory, or "": use ca_bundle */
+    char ca_bundle[S3_CA_PATH_MAX];   /* "" means libcurl's built-in default; unused with ca_dir */
     int max_attempts;                 /* AWS_MAX_ATTEMPTS, default 3 */
     size_t part_size;                 /* BCR_S3_PART_SIZE, default 8 MiB */
     long low_speed_limit;             /* bytes/s; BCR_S3_LOW_SPEED_LIMIT, default 1024 */
@@ -50,8 +51,9 @@ struct s3_config {
  *             (credentials_profile_region); none is a ConfigurationError.
  *   endpoint: endpoint_url, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL;
  *             must be http:// or https://; none means AWS itself.
- *   CA bundle, AWS_MAX_ATTEMPTS (1..100) and the BCR_S3_* tunables: see
- *   s3_ca_bundle_select and the fields above. BCR_S3_PART_SIZE may go below
+ *   trust store: SSL_CERT_FILE if set (a bundle), else a hashed directory
+ *   (s3_ca_dir_select), else a bundle (s3_ca_bundle_select); AWS_MAX_ATTEMPTS (1..100) and the
+ * BCR_S3_* tunables: see s3_ca_bundle_select and the fields above. BCR_S3_PART_SIZE may go below
  *   S3's 5 MiB minimum (down to 1 byte), for tests against servers that do not
  *   enforce it (s3rver); real S3 rejects such uploads.
  * A malformed value is a ConfigurationError naming the variable. */
@@ -66,6 +68,20 @@ int s3_ca_bundle_select(const char *ssl_cert_file, const char *const *candidates
 
 /* The usual places, Debian's first, then Amazon Linux/RHEL's. NULL-terminated. */
 extern const char *const s3_ca_bundle_candidates[];
+
+/* The trust store, when SSL_CERT_FILE is not set: a hashed CA directory
+ * (OpenSSL's HASH.N links), from which OpenSSL reads only the certificates a
+ * handshake looks up, where a bundle is parsed whole at the first TLS
+ * connection (about 145 certificates: most of a cold start's first request).
+ * ssl_cert_dir (SSL_CERT_DIR) if non-empty, which must then be a readable
+ * directory; else the first of the NULL-terminated candidates that holds a
+ * hash link; else "" (s3_config_resolve then selects a bundle). Returns 0, or
+ * -1 with err set. */
+int s3_ca_dir_select(const char *ssl_cert_dir, const char *const *candidates, char *out, size_t cap,
+                     struct error *err);
+
+/* The systems' hashed directories, Amazon Linux's first. NULL-terminated. */
+extern const char *const s3_ca_dir_candidates[];
 
 /* True if the bucket can be a host name label under a wildcard TLS
  * certificate: 3-63 of [a-z0-9-], starting and ending with a letter or digit

@@ -3,12 +3,12 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,8 +302,13 @@ static int xfer_start(struct xfer *x, const struct request *req, struct error *e
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->cfg.low_speed_time);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (s->cfg.ca_bundle[0])
+    if (s->cfg.ca_dir[0]) {
+        /* No bundle besides: libcurl's built-in one would be parsed whole. */
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(e, CURLOPT_CAPATH, s->cfg.ca_dir);
+    } else if (s->cfg.ca_bundle[0]) {
         curl_easy_setopt(e, CURLOPT_CAINFO, s->cfg.ca_bundle);
+    }
     if (s->deadline_ms > 0) {
         int64_t left = s->deadline_ms - now_ms();
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
@@ -1457,14 +1462,18 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
         error_set(err, ERR_OUT_OF_MEMORY, "cannot create libcurl handles");
         return NULL;
     }
-    if (RAND_bytes((unsigned char *)&s->rng, sizeof s->rng) != 1 || s->rng == 0)
+    /* The retry jitter's seed: from the kernel, not OpenSSL's DRBG, whose first
+     * use sets up OpenSSL's providers (about 1.5 ms of a Lambda init phase)
+     * before anything needs them; the first request's signature does that. */
+    if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != (ssize_t)sizeof s->rng || s->rng == 0)
         s->rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 
     char attempts[16], part[24];
     snprintf(attempts, sizeof attempts, "%d", s->cfg.max_attempts);
     snprintf(part, sizeof part, "%zu", s->cfg.part_size);
     log_fields(LOG_DEBUG, "s3 store", "region", s->cfg.region, "endpoint",
-               s->cfg.custom_endpoint ? s->cfg.authority : "aws", "ca_bundle",
+               s->cfg.custom_endpoint ? s->cfg.authority : "aws", "ca_dir",
+               s->cfg.ca_dir[0] ? s->cfg.ca_dir : "-", "ca_bundle",
                s->cfg.ca_bundle[0] ? s->cfg.ca_bundle : "(libcurl default)", "max_attempts",
                attempts, "part_size", part, LOG_END);
     return &s->base;

@@ -1048,8 +1048,10 @@ static void test_expected_bucket_owner(void **state)
     REQUIRE_SERVER();
     struct fx *f = *state;
     make_export(f, 200, 1, false, 42);
-    assert_non_null(
-        s3env_control(&env, "POST", "/__control/owners", "{\"" BUCKET "\": \"111122223333\"}"));
+    char *set =
+        s3env_control(&env, "POST", "/__control/owners", "{\"" BUCKET "\": \"111122223333\"}");
+    assert_non_null(set);
+    free(set);
     char *mine[] = {"BCR_EXPECTED_BUCKET_OWNER=111122223333", NULL};
     struct run_result res;
     run_s3(f, mine, &res);

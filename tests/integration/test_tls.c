@@ -4,8 +4,10 @@
  * ($BCR_BIN, the system's libcurl) and the Lambda package's program
  * (build/package/bootstrap: the lean libcurl, OpenSSL linked in). The
  * certificate must verify: a bundle without the CA fails the run, and nothing
- * is written. OpenSSL's configuration file is never read: OPENSSL_CONF names
- * one that makes OpenSSL's initialisation fail if it is. */
+ * is written. The same with a hashed CA directory (SSL_CERT_DIR, the form the
+ * program prefers, as OpenSSL then reads only the certificates it looks up):
+ * a directory that holds the CA verifies, one that does not fails. OpenSSL's configuration file is
+ * never read: OPENSSL_CONF names one that makes OpenSSL's initialisation fail if it is. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,10 +30,11 @@
 
 static struct s3env env;
 static bool server_up;
-static char *pki;                  /* the CAs, the server's key and certificate */
-static char ca[4200], other[4200]; /* the signing CA; a CA that signed nothing */
-static char package_bin[4200];     /* BCR_BIN's directory/package/bootstrap */
-static char bad_conf[4300];        /* OPENSSL_CONF=an openssl.cnf that fails to load */
+static char *pki;                          /* the CAs, the server's key and certificate */
+static char ca[4200], other[4200];         /* the signing CA; a CA that signed nothing */
+static char ca_dir[4200], other_dir[4200]; /* hashed directories holding one of them */
+static char package_bin[4200];             /* BCR_BIN's directory/package/bootstrap */
+static char bad_conf[4300];                /* OPENSSL_CONF=an openssl.cnf that fails to load */
 
 static bool openssl(const char *const args[])
 {
@@ -77,6 +81,23 @@ static bool make_ca(const char *name, char *pem, size_t cap)
     return openssl(args);
 }
 
+/* A hashed CA directory DIR/NAME holding a copy of the certificate pem
+ * (openssl rehash makes its HASH.0 link). */
+static bool make_ca_dir(const char *name, const char *pem, char *dir, size_t cap)
+{
+    char copy[4300];
+    snprintf(dir, cap, "%s/%s", pki, name);
+    snprintf(copy, sizeof copy, "%s/ca.pem", dir);
+    if (mkdir(dir, 0700) != 0)
+        return false;
+    size_t len = 0;
+    char *text = harness_read_file(pem, &len);
+    harness_write_file(copy, text, len);
+    free(text);
+    const char *args[] = {"rehash", dir, NULL};
+    return openssl(args);
+}
+
 /* The server's certificate for 127.0.0.1, signed by the CA. */
 static bool make_server_cert(char *cert, char *key, size_t cap)
 {
@@ -102,6 +123,9 @@ static int group_setup(void **state)
 {
     (void)state;
     s3env_isolate_environment();
+    /* Each run names its own trust store: none may come from the caller's. */
+    unsetenv("SSL_CERT_FILE");
+    unsetenv("SSL_CERT_DIR");
     const char *bin = harness_bin();
     const char *slash = strrchr(bin, '/');
     snprintf(package_bin, sizeof package_bin, "%.*s/package/bootstrap",
@@ -115,7 +139,9 @@ static int group_setup(void **state)
     pki = harness_tmpdir();
     char cert[4200], key[4200];
     if (!make_ca("ca", ca, sizeof ca) || !make_ca("other", other, sizeof other) ||
-        !make_server_cert(cert, key, sizeof cert))
+        !make_server_cert(cert, key, sizeof cert) ||
+        !make_ca_dir("ca-dir", ca, ca_dir, sizeof ca_dir) ||
+        !make_ca_dir("other-dir", other, other_dir, sizeof other_dir))
         return -1;
     /* A provider section without a module: loading this file is an error,
      * reported (config_diagnostics) rather than ignored. */
@@ -153,12 +179,13 @@ static void upload_export(const char *root, char *event_path, size_t cap, struct
     harness_write_file(event_path, info->event, strlen(info->event));
 }
 
-static void run(const char *program, const char *ca_file, const char *event_path,
+/* Runs program with the trust store var=path (SSL_CERT_FILE or SSL_CERT_DIR). */
+static void run(const char *program, const char *var, const char *path, const char *event_path,
                 struct run_result *res)
 {
-    char ssl_cert_file[4300];
-    snprintf(ssl_cert_file, sizeof ssl_cert_file, "SSL_CERT_FILE=%s", ca_file);
-    char *extra[] = {ssl_cert_file, bad_conf, NULL};
+    char trust[4300];
+    snprintf(trust, sizeof trust, "%s=%s", var, path);
+    char *extra[] = {trust, bad_conf, NULL};
     char *argv[] = {(char *)program, "--endpoint-url", env.endpoint, (char *)event_path, NULL};
     harness_run(argv, NULL, s3env_env(&env, extra), 120, res);
 }
@@ -173,7 +200,9 @@ static int objects_under(const char *consignment)
     return n;
 }
 
-static void https_round_trip(const char *program)
+/* var names the trust store; good holds the signing CA, bad does not. */
+static void https_round_trip(const char *program, const char *var, const char *good,
+                             const char *bad)
 {
     char *root = harness_tmpdir();
     char event_path[4200];
@@ -184,7 +213,7 @@ static void https_round_trip(const char *program)
 
     /* A bundle that lacks the signing CA: the handshake fails, nothing is written. */
     struct run_result res;
-    run(program, other, event_path, &res);
+    run(program, var, bad, event_path, &res);
     if (res.status == 0)
         fprintf(stderr, "%s trusted a certificate it has no CA for: %s\n", program, res.out);
     assert_int_not_equal(res.status, 0);
@@ -193,7 +222,7 @@ static void https_round_trip(const char *program)
     assert_int_equal(objects_under(info.consignment_id), before);
 
     /* The right CA: results.json is written and holds every entry. */
-    run(program, ca, event_path, &res);
+    run(program, var, good, event_path, &res);
     if (res.status != 0)
         fprintf(stderr, "%s over HTTPS: exit %d\n%s\n", program, res.status, res.err);
     assert_int_equal(res.status, 0);
@@ -219,7 +248,8 @@ static void test_command_line_over_https(void **state)
     (void)state;
     if (!server_up)
         skip();
-    https_round_trip(harness_bin());
+    https_round_trip(harness_bin(), "SSL_CERT_FILE", ca, other);
+    https_round_trip(harness_bin(), "SSL_CERT_DIR", ca_dir, other_dir);
 }
 
 static void test_package_program_over_https(void **state)
@@ -231,7 +261,8 @@ static void test_package_program_over_https(void **state)
         fprintf(stderr, "test_tls: %s is missing (make package)\n", package_bin);
         skip();
     }
-    https_round_trip(package_bin);
+    https_round_trip(package_bin, "SSL_CERT_FILE", ca, other);
+    https_round_trip(package_bin, "SSL_CERT_DIR", ca_dir, other_dir);
 }
 
 int main(void)

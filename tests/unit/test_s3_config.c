@@ -20,6 +20,7 @@ static const char *const vars[] = {
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL",
     "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
     "AWS_MAX_ATTEMPTS",
     "BCR_S3_PART_SIZE",
     "BCR_S3_LOW_SPEED_LIMIT",
@@ -241,6 +242,59 @@ static void test_ca_bundle(void **state)
     free(b);
 }
 
+static void test_ca_dir(void **state)
+{
+    (void)state;
+    char out[S3_CA_PATH_MAX], link[S3_CA_PATH_MAX + 16];
+    struct error err = {{0}, {0}};
+    char plain[] = "/tmp/test_s3_config.XXXXXX", hashed[] = "/tmp/test_s3_config.XXXXXX";
+    assert_non_null(mkdtemp(plain));
+    assert_non_null(mkdtemp(hashed));
+    /* Certificates without hash links are not a directory OpenSSL can look up. */
+    snprintf(link, sizeof link, "%s/ca.pem", plain);
+    FILE *f = fopen(link, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(link, sizeof link, "%s/0a1b2c3d.0", hashed);
+    assert_int_equal(symlink("ca.pem", link), 0);
+    const char *candidates[] = {"/nonexistent", plain, hashed, NULL};
+    assert_int_equal(s3_ca_dir_select(NULL, candidates, out, sizeof out, &err), 0);
+    assert_string_equal(out, hashed);
+    assert_int_equal(s3_ca_dir_select("", candidates, out, sizeof out, &err), 0);
+    assert_string_equal(out, hashed);
+    const char *none[] = {"/nonexistent", plain, NULL};
+    assert_int_equal(s3_ca_dir_select(NULL, none, out, sizeof out, &err), 0);
+    assert_string_equal(out, "");
+    /* SSL_CERT_DIR is taken as given; one that is not a directory is an error. */
+    assert_int_equal(s3_ca_dir_select(plain, candidates, out, sizeof out, &err), 0);
+    assert_string_equal(out, plain);
+    assert_int_equal(s3_ca_dir_select("/nonexistent/certs", candidates, out, sizeof out, &err), -1);
+    assert_string_equal(err.type, ERR_CONFIG);
+    assert_non_null(strstr(err.message, "SSL_CERT_DIR=/nonexistent/certs"));
+    snprintf(link, sizeof link, "%s/ca.pem", plain);
+    assert_int_equal(s3_ca_dir_select(link, candidates, out, sizeof out, &err), -1);
+    /* resolve: SSL_CERT_DIR takes the place of a bundle; SSL_CERT_FILE wins over both. */
+    struct s3_config c;
+    setenv("SSL_CERT_DIR", hashed, 1);
+    assert_int_equal(s3_config_resolve(&c, "r1", NULL, &err), 0);
+    assert_string_equal(c.ca_dir, hashed);
+    assert_string_equal(c.ca_bundle, "");
+    setenv("SSL_CERT_FILE", link, 1);
+    assert_int_equal(s3_config_resolve(&c, "r1", NULL, &err), 0);
+    assert_string_equal(c.ca_dir, "");
+    assert_string_equal(c.ca_bundle, link);
+    unsetenv("SSL_CERT_FILE");
+    setenv("SSL_CERT_DIR", "/nonexistent/certs", 1);
+    assert_int_equal(s3_config_resolve(&c, "r1", NULL, &err), -1);
+    /* The built-in list starts with Amazon Linux's (Lambda's) hashed directory. */
+    assert_string_equal(s3_ca_dir_candidates[0], "/etc/pki/ca-trust/extracted/pem/directory-hash");
+    unlink(link);
+    snprintf(link, sizeof link, "%s/0a1b2c3d.0", hashed);
+    unlink(link);
+    rmdir(plain);
+    rmdir(hashed);
+}
+
 static void test_virtual_hostable(void **state)
 {
     (void)state;
@@ -347,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup(test_endpoint_precedence_and_parsing, clear_env),
         cmocka_unit_test_setup(test_tunables, clear_env),
         cmocka_unit_test_setup(test_ca_bundle, clear_env),
+        cmocka_unit_test_setup(test_ca_dir, clear_env),
         cmocka_unit_test_setup(test_virtual_hostable, clear_env),
         cmocka_unit_test_setup(test_target_aws, clear_env),
         cmocka_unit_test_setup(test_target_custom_endpoint_and_odd_keys, clear_env),
