@@ -29,6 +29,12 @@ int interrupt_install(struct error *err)
     return 0;
 }
 
+void interrupt_uninstall(void)
+{
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+}
+
 int interrupt_signal(void)
 {
     return atomic_load(&caught);

@@ -12,6 +12,11 @@
 /* Installs the handlers for SIGTERM and SIGINT. Returns 0, or -1 with err set. */
 int interrupt_install(struct error *err);
 
+/* Puts SIGTERM and SIGINT back to their default action (ending the process):
+ * once the work is over there is nothing left to stop cleanly, and a signal
+ * that arrives while the process exits must not be swallowed. */
+void interrupt_uninstall(void);
+
 /* The signal number caught, or 0. Safe from any thread. */
 int interrupt_signal(void);
 

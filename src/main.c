@@ -25,6 +25,9 @@ int main(int argc, char **argv)
     }
     const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
     if (runtime_api && runtime_api[0] && !opts.event_path && !opts.manifest && !opts.output_stdout)
-        return lambda_run(runtime_api, &opts);
-    return cli_run(&opts);
+        rc = lambda_run(runtime_api, &opts);
+    else
+        rc = cli_run(&opts);
+    interrupt_uninstall();
+    return rc;
 }
