@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lambda.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
@@ -8,19 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "emf.h"
 #include "event.h"
 #include "http.h"
-#include "jsonw.h"
 #include "interrupt.h"
+#include "jsonw.h"
 #include "log.h"
 #include "step.h"
-#include "store_dir.h"
-#include "store_s3.h"
+#include "util.h"
 #include "version.h"
 
 enum {
@@ -46,20 +45,6 @@ enum {
 /* Posted if an error document does not fit its buffer (it always should). */
 #define FALLBACK_ERROR_DOC                                                                         \
     "{\"errorType\": \"Unknown\", \"errorMessage\": \"\", \"stackTrace\": []}"
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool lambda_plan_deadline(int64_t now_ms, int64_t deadline_ms, struct lambda_deadline *out)
 {
@@ -427,7 +412,7 @@ struct service {
 struct watch {
     struct lambda_deadline plan;
     int64_t deadline_ms;
-    struct step_stats seen; /* as of the last progress call */
+    struct read_stats seen; /* as of the last progress call */
     int64_t last_log_ms;
 };
 
@@ -454,11 +439,11 @@ static int watch_should_stop(void *ctx, struct error *err)
                      (unsigned long long)w->seen.result_files);
 }
 
-static void watch_progress(const struct step_stats *stats, void *ctx)
+static void watch_progress(const struct read_stats *stats, void *ctx)
 {
     struct watch *w = ctx;
     w->seen = *stats;
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
     if (now - w->last_log_ms < PROGRESS_LOG_MS || !log_enabled(LOG_DEBUG))
         return;
     w->last_log_ms = now;
@@ -478,17 +463,11 @@ static void log_summary(const struct service *svc, const char *request_id, int64
         log_raw_line(line);
 }
 
-/* Runs the step on one invocation and posts its outcome. Returns 0, or -1
- * when the process must end. */
-static int serve(struct service *svc, struct next *nx)
+/* Plans the invocation's stopping points (watch) and tells the log and the
+ * store what it serves: request id, trace header, deadline. */
+static void begin_invocation(struct service *svc, const struct next *nx, struct watch *w)
 {
-    int64_t start = mono_ms();
-    struct error err = {{0}, {0}};
-    struct step_stats stats;
-    struct step_reply reply;
-    memset(&stats, 0, sizeof stats);
     svc->invocations++;
-
     log_set_request_id(nx->request_id);
     if (nx->trace_too_long)
         log_fields(LOG_WARN, "Lambda-Runtime-Trace-Id too long; _X_AMZN_TRACE_ID left unset",
@@ -498,52 +477,70 @@ static int serve(struct service *svc, struct next *nx)
     else
         unsetenv("_X_AMZN_TRACE_ID");
 
-    struct watch w = {{0, 0}, nx->deadline_ms, {0}, start};
     int64_t now = wall_ms();
-    bool timed = lambda_plan_deadline(now, nx->deadline_ms, &w.plan);
+    bool timed = lambda_plan_deadline(now, nx->deadline_ms, &w->plan);
     if (!timed && nx->deadline_ms != 0 && !svc->warned_deadline) {
         log_fields(LOG_WARN, "Lambda-Runtime-Deadline-Ms is not a Unix time in ms; ignored",
                    LOG_I64("deadline_ms", nx->deadline_ms), LOG_END);
         svc->warned_deadline = true;
     }
-    struct store_invocation inv = {w.plan.store_deadline_ms, getenv("_X_AMZN_TRACE_ID")};
+    struct store_invocation inv = {w->plan.store_deadline_ms, nx->trace_id};
     store_set_invocation(svc->store, &inv);
 
     log_fields(LOG_INFO, "invocation started", LOG_U64("invocation", svc->invocations),
                LOG_I64("pid", getpid()),
                LOG_I64("remaining_ms", timed ? nx->deadline_ms - now : -1),
-               LOG_STR("traceId", getenv("_X_AMZN_TRACE_ID")), LOG_END);
+               LOG_STR("traceId", env_get("_X_AMZN_TRACE_ID")), LOG_END);
+}
 
-    struct step_options options = {svc->transformation, watch_progress, watch_should_stop, &w,
-                                   svc->require_complete};
-    int rc = -1;
-    if (error_is_set(&nx->oom))
-        err = nx->oom;
-    else if (nx->event_too_large)
-        error_set(&err, ERR_INVALID_EVENT, "event is larger than the %u bytes allowed",
-                  EVENT_MAX_BYTES);
-    else if (watch_should_stop(&w, &err) == 0)
-        rc = step_run(nx->event.data ? (const char *)nx->event.data : "", nx->event.len, svc->store,
-                      &options, &reply, &stats, &err);
-    int64_t duration = mono_ms() - start;
-
-    char doc[REPLY_MAX > ERROR_DOC_MAX ? REPLY_MAX : ERROR_DOC_MAX];
-    if (rc == 0 && step_reply_json(&reply, doc, sizeof doc) < 0)
-        rc = error_set(&err, ERR_INVALID_KEY, "the reply does not fit in %zu bytes", sizeof doc);
-    if (rc == 0) {
-        log_fields(LOG_INFO, "invocation succeeded", LOG_STR("bucket", reply.bucket),
-                   LOG_STR("key", reply.key), LOG_U64("entries", stats.entries),
-                   LOG_I64("duration_ms", duration), LOG_END);
-    } else {
-        if (!error_is_set(&err))
-            error_set(&err, ERR_IO, "the step failed without saying why");
-        log_fields(LOG_ERROR, "invocation failed", LOG_STR("errorType", err.type),
-                   LOG_STR("errorMessage", err.message), LOG_I64("duration_ms", duration), LOG_END);
-        if (lambda_error_json(&err, doc, sizeof doc) < 0)
-            snprintf(doc, sizeof doc, "%s", FALLBACK_ERROR_DOC);
+/* Runs the step on the event, unless the event could not be taken whole or
+ * the deadline has passed already. Returns 0 with reply filled, or -1 with
+ * err set. */
+static int run_invocation(struct service *svc, struct next *nx, struct watch *w,
+                          struct step_reply *reply, struct step_stats *stats, struct error *err)
+{
+    struct step_options options = {
+        svc->transformation, {watch_progress, watch_should_stop, w}, svc->require_complete};
+    if (error_is_set(&nx->oom)) {
+        *err = nx->oom;
+        return -1;
     }
-    log_summary(svc, nx->request_id, duration, &stats, rc == 0 ? NULL : &err);
+    if (nx->event_too_large)
+        return error_set(err, ERR_INVALID_EVENT, "event is larger than the %u bytes allowed",
+                         EVENT_MAX_BYTES);
+    if (watch_should_stop(w, err) != 0)
+        return -1;
+    return step_run(nx->event.data ? (const char *)nx->event.data : "", nx->event.len, svc->store,
+                    &options, reply, stats, err);
+}
 
+/* Writes the document to post into doc (the reply, or the error document)
+ * and logs the outcome. Returns rc, or -1 if the reply does not fit (err set). */
+static int outcome_document(int rc, const struct step_reply *reply, const struct step_stats *stats,
+                            int64_t duration_ms, struct error *err, char *doc, size_t cap)
+{
+    if (rc == 0 && step_reply_json(reply, doc, cap) < 0)
+        rc = error_set(err, ERR_INVALID_KEY, "the reply does not fit in %zu bytes", cap);
+    if (rc == 0) {
+        log_fields(LOG_INFO, "invocation succeeded", LOG_STR("bucket", reply->bucket),
+                   LOG_STR("key", reply->key), LOG_U64("entries", stats->read.entries),
+                   LOG_I64("duration_ms", duration_ms), LOG_END);
+        return 0;
+    }
+    if (!error_is_set(err))
+        error_set(err, ERR_IO, "the step failed without saying why");
+    log_fields(LOG_ERROR, "invocation failed", LOG_STR("errorType", err->type),
+               LOG_STR("errorMessage", err->message), LOG_I64("duration_ms", duration_ms), LOG_END);
+    if (lambda_error_json(err, doc, cap) < 0)
+        snprintf(doc, cap, "%s", FALLBACK_ERROR_DOC);
+    return -1;
+}
+
+/* Posts doc as the invocation's response, or with failure (not NULL) as its
+ * error. Returns 0, or -1 when the process must end. */
+static int post_outcome(struct service *svc, const struct next *nx, const char *doc,
+                        const struct error *failure)
+{
     /* The request id goes into the path: escape whatever it holds. */
     char path[REQUEST_ID_MAX * 3 + 64];
     char *id = curl_easy_escape(svc->rt.curl, nx->request_id, 0);
@@ -551,9 +548,9 @@ static int serve(struct service *svc, struct next *nx)
     bool fatal = true;
     int posted = -1;
     if (id) {
-        snprintf(path, sizeof path, "/invocation/%s/%s", id, rc == 0 ? "response" : "error");
+        snprintf(path, sizeof path, "/invocation/%s/%s", id, failure ? "error" : "response");
         curl_free(id);
-        posted = runtime_post(&svc->rt, path, doc, rc == 0 ? NULL : &err, &fatal, &post_err);
+        posted = runtime_post(&svc->rt, path, doc, failure, &fatal, &post_err);
     } else {
         error_set(&post_err, ERR_OUT_OF_MEMORY, "out of memory escaping the request id");
     }
@@ -561,48 +558,65 @@ static int serve(struct service *svc, struct next *nx)
         log_fields(fatal ? LOG_FATAL : LOG_ERROR, "runtime api: posting the outcome failed",
                    LOG_STR("errorType", post_err.type), LOG_STR("errorMessage", post_err.message),
                    LOG_END);
+    return posted != 0 && fatal ? -1 : 0;
+}
 
-    /* Nothing of this invocation reaches the next one. */
+/* Nothing of this invocation reaches the next one. */
+static void end_invocation(struct service *svc)
+{
     store_set_invocation(svc->store, NULL);
     unsetenv("_X_AMZN_TRACE_ID");
     log_set_request_id(NULL);
-    return posted != 0 && fatal ? -1 : 0;
+}
+
+/* Serves one invocation: plans it, runs the step, logs the outcome and the
+ * metrics (before posting, since Lambda may freeze the process right after),
+ * posts the outcome and cleans up. Returns 0, or -1 when the process must
+ * end. */
+static int serve(struct service *svc, struct next *nx)
+{
+    int64_t start = monotonic_ms();
+    struct error err = {{0}, {0}};
+    struct step_stats stats;
+    struct step_reply reply;
+    memset(&stats, 0, sizeof stats);
+    struct watch w = {{0, 0}, nx->deadline_ms, {0}, start};
+
+    begin_invocation(svc, nx, &w);
+    int rc = run_invocation(svc, nx, &w, &reply, &stats, &err);
+    int64_t duration = monotonic_ms() - start;
+    char doc[REPLY_MAX > ERROR_DOC_MAX ? REPLY_MAX : ERROR_DOC_MAX];
+    rc = outcome_document(rc, &reply, &stats, duration, &err, doc, sizeof doc);
+    log_summary(svc, nx->request_id, duration, &stats, rc == 0 ? NULL : &err);
+    int posted = post_outcome(svc, nx, doc, rc == 0 ? NULL : &err);
+    end_invocation(svc);
+    return posted;
 }
 
 /* ---- init and the loop ---- */
 
-static int configure(struct service *svc, const struct cli_options *opts, struct error *err)
+static int configure(struct service *svc, const struct run_options *opts, struct error *err)
 {
     svc->transformation = opts->transformation;
-    const char *t = getenv("BCR_TRANSFORMATION");
-    if (t && t[0] && transformation_parse(t, &svc->transformation) != 0)
+    const char *t = env_get("BCR_TRANSFORMATION");
+    if (t && transformation_parse(t, &svc->transformation) != 0)
         return error_set(err, ERR_CONFIG,
                          "BCR_TRANSFORMATION \"%s\" is not one of NONE, COMPACT, FLATTEN", t);
-    const char *rc = getenv("BCR_REQUIRE_COMPLETE");
+    const char *rc = env_get("BCR_REQUIRE_COMPLETE");
     svc->require_complete = opts->require_complete || (rc && strcmp(rc, "true") == 0);
-    if (rc && rc[0] && strcmp(rc, "true") != 0 && strcmp(rc, "false") != 0)
+    if (rc && strcmp(rc, "true") != 0 && strcmp(rc, "false") != 0)
         return error_set(err, ERR_CONFIG, "BCR_REQUIRE_COMPLETE \"%s\" is not true or false", rc);
-    const char *name = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    const char *name = env_get("AWS_LAMBDA_FUNCTION_NAME");
     snprintf(svc->function_name, sizeof svc->function_name, "%s", name ? name : "");
-    if (opts->store_dir) {
-        svc->store = store_dir_new(opts->store_dir, err);
-        svc->store_kind = "directory";
-    } else {
-        struct s3_options s3 = {opts->region, opts->endpoint_url};
-        svc->store = store_s3_new(&s3, err);
-        svc->store_kind = "s3";
-    }
+    svc->store = options_open_store(opts, err);
+    svc->store_kind = options_store_kind(opts);
     return svc->store ? 0 : -1;
 }
 
-static const char *transformation_name(enum transformation t)
+int lambda_run(const char *runtime_api, const struct run_options *opts)
 {
-    return t == TRANSFORM_COMPACT ? "COMPACT" : t == TRANSFORM_FLATTEN ? "FLATTEN" : "NONE";
-}
-
-int lambda_run(const char *runtime_api, const struct cli_options *opts)
-{
-    int64_t start = mono_ms();
+    assert(!opts->output_stdout); /* a Lambda store writes where its event says */
+    int64_t start = monotonic_ms();
     struct service svc;
     struct error err = {{0}, {0}};
     memset(&svc, 0, sizeof svc);
@@ -634,7 +648,7 @@ int lambda_run(const char *runtime_api, const struct cli_options *opts)
     log_fields(LOG_INFO, "lambda runtime ready", LOG_STR("version", BCR_VERSION),
                LOG_I64("pid", getpid()), LOG_STR("store", svc.store_kind),
                LOG_STR("transformation", transformation_name(svc.transformation)),
-               LOG_I64("init_ms", mono_ms() - start), LOG_END);
+               LOG_I64("init_ms", monotonic_ms() - start), LOG_END);
 
     for (;;) {
         struct next nx;

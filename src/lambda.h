@@ -27,14 +27,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli.h"
 #include "error.h"
+#include "options.h"
 
 /* Serves invocations from the Runtime API at runtime_api ("host:port", the
  * value of AWS_LAMBDA_RUNTIME_API; borrowed). opts is borrowed; its
- * event_path is ignored. Returns only when the process should end: 1 after an
- * init error or when the Runtime API fails (Lambda then starts a new one). */
-int lambda_run(const char *runtime_api, const struct cli_options *opts);
+ * output_stdout must be false. Returns only when the process should end: 1
+ * after an init error or when the Runtime API fails (Lambda then starts a new
+ * one), 128 + the signal's number after SIGTERM or SIGINT. */
+int lambda_run(const char *runtime_api, const struct run_options *opts);
 
 /* Time kept back before Lambda's deadline. The step stops (should_stop, a
  * Timeout error) when this much is left; S3 requests are cut short when half

@@ -1,13 +1,14 @@
 #include "result_reader.h"
 
+#include <assert.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "worker.h"
 
 /* Bytes read from the store at a time. */
 enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16, NAME_MAX_BYTES = 256 };
@@ -33,15 +34,13 @@ struct batch_entry {
     char name[NAME_MAX_BYTES + 1];
 };
 
-enum batch_state { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
-
 struct batch {
     uint8_t *in, *out; /* BATCH_CAP each: decoded Outputs, and their copies */
     size_t in_len;
     int count;
     int failed;       /* the entry whose Output is invalid, or -1 (worker) */
     struct error err; /* its error (worker) */
-    enum batch_state state;
+    uint64_t ticket;  /* its job number with the worker, once submitted */
     struct batch_entry e[BATCH_ENTRIES];
 };
 
@@ -51,18 +50,16 @@ struct result_reader {
     struct buf name; /* the current entry's Name, for messages */
 
     const char *where;     /* the file being read, for messages */
-    struct batch *batches; /* BATCHES, used in turn */
+    struct batch *batches; /* BATCHES, a ring used in turn */
     int fill;              /* the batch being filled */
     int oldest;            /* the oldest batch submitted and not retired */
     int submitted;         /* batches submitted and not retired */
     bool failed;           /* a retired batch failed: err is final */
-    bool worker;           /* the thread runs (else batches are checked here) */
-    pthread_t thread;
-    pthread_mutex_t lock; /* guards the batches' state and what follows */
-    pthread_cond_t cond;
-    int queue_next; /* the next batch the worker takes */
-    int queued;     /* batches queued for the worker */
-    bool stop;
+    /* Validates the batches in submission order, so batch b is done exactly
+     * when worker_finished() > b->ticket. Its depth is BATCHES: every batch
+     * submitted and not retired may be queued, so submitting never waits. */
+    struct worker worker;
+    uint64_t tickets; /* jobs handed to the worker so far */
 };
 
 /* Never called: a batch's copies fit in batch->out (minifying never grows). */
@@ -73,9 +70,14 @@ static int batch_sink_full(struct sink *s, struct error *err)
 }
 
 /* Validates and minifies every Output of the batch into b->out; stops at the
- * first invalid one (b->failed, b->err). */
-static void validate_batch(struct batch *b)
+ * first invalid one (b->failed, b->err). A worker job: an invalid Output is
+ * the batch's outcome, reported in order when it is retired, not the worker's
+ * failure (which would skip later batches before earlier entries are out). */
+static int validate_batch(void *ctx, void *job, struct error *err)
 {
+    (void)ctx;
+    (void)err;
+    struct batch *b = job;
     size_t start = 0;
     struct sink copy = {.buf = b->out, .cap = BATCH_CAP, .flush = batch_sink_full};
     b->failed = -1;
@@ -84,33 +86,27 @@ static void validate_batch(struct batch *b)
         if (json_copy_decoded(b->in + start, e->in_end - start, &copy, ERR_INVALID_OUTPUT,
                               &b->err) != 0) {
             b->failed = i;
-            return;
+            return 0;
         }
         e->out_end = copy.len;
         start = e->in_end;
     }
+    return 0;
 }
 
-static void *worker_main(void *arg)
+int transformation_parse(const char *name, enum transformation *out)
 {
-    struct result_reader *r = arg;
-    pthread_mutex_lock(&r->lock);
-    for (;;) {
-        while (!r->queued && !r->stop)
-            pthread_cond_wait(&r->cond, &r->lock);
-        if (!r->queued)
-            break;
-        struct batch *b = &r->batches[r->queue_next];
-        r->queue_next = (r->queue_next + 1) % BATCHES;
-        r->queued--;
-        pthread_mutex_unlock(&r->lock);
-        validate_batch(b);
-        pthread_mutex_lock(&r->lock);
-        b->state = BATCH_DONE;
-        pthread_cond_broadcast(&r->cond);
-    }
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
+    for (int t = TRANSFORM_NONE; t <= TRANSFORM_FLATTEN; t++)
+        if (strcmp(name, transformation_name((enum transformation)t)) == 0) {
+            *out = (enum transformation)t;
+            return 0;
+        }
+    return -1;
+}
+
+const char *transformation_name(enum transformation t)
+{
+    return t == TRANSFORM_COMPACT ? "COMPACT" : t == TRANSFORM_FLATTEN ? "FLATTEN" : "NONE";
 }
 
 struct result_reader *result_reader_new(struct error *err)
@@ -131,11 +127,13 @@ struct result_reader *result_reader_new(struct error *err)
     }
     buf_init(&r->key, KEY_MAX);
     buf_init(&r->name, NAME_MAX_BYTES);
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->cond, NULL);
-    /* With one CPU, or if the thread cannot start, batches are validated here. */
-    r->worker =
-        sysconf(_SC_NPROCESSORS_ONLN) > 1 && pthread_create(&r->thread, NULL, worker_main, r) == 0;
+    /* With one CPU a thread only adds switches: batches are validated inline. */
+    if (worker_start(&r->worker, BATCHES, sysconf(_SC_NPROCESSORS_ONLN) > 1, validate_batch, NULL,
+                     err) != 0) {
+        memset(&r->worker, 0, sizeof r->worker); /* nothing to stop */
+        result_reader_free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -143,15 +141,7 @@ void result_reader_free(struct result_reader *r)
 {
     if (!r)
         return;
-    if (r->worker) {
-        pthread_mutex_lock(&r->lock);
-        r->stop = true;
-        pthread_cond_broadcast(&r->cond);
-        pthread_mutex_unlock(&r->lock);
-        pthread_join(r->thread, NULL);
-    }
-    pthread_mutex_destroy(&r->lock);
-    pthread_cond_destroy(&r->cond);
+    worker_stop(&r->worker);
     for (int i = 0; i < BATCHES; i++) {
         free(r->batches[i].in);
         free(r->batches[i].out);
@@ -192,40 +182,35 @@ static void prefix_place(struct error *err, const struct entry_place *at)
                      at->index, at->offset);
 }
 
-/* Hands the batch being filled to the worker (or validates it here). */
+/* Hands the batch being filled to the worker (which may run it inline). */
 static void submit_batch(struct result_reader *r)
 {
+    assert(r->submitted < BATCHES);
+    assert(r->fill == (r->oldest + r->submitted) % BATCHES);
     struct batch *b = &r->batches[r->fill];
+    assert(b->count > 0);
     r->fill = (r->fill + 1) % BATCHES;
     r->submitted++;
-    if (!r->worker) {
-        validate_batch(b);
-        b->state = BATCH_DONE;
-        return;
-    }
-    pthread_mutex_lock(&r->lock);
-    b->state = BATCH_QUEUED;
-    r->queued++;
-    pthread_cond_broadcast(&r->cond);
-    pthread_mutex_unlock(&r->lock);
+    b->ticket = r->tickets++;
+    /* Jobs never fail (validate_batch keeps an invalid Output in the batch)
+     * and there is room for every batch, so this neither fails nor waits. */
+    int rc = worker_submit(&r->worker, b, NULL);
+    assert(rc == 0);
+    (void)rc;
 }
 
 /* Writes the oldest submitted batch's copies to the output, waiting for the
  * worker if `wait`. Returns 1 if it was not done yet (and !wait), 0 when
  * retired, -1 with err set (final, with the entry's place) on failure. */
 static int retire_oldest(struct result_reader *r, bool wait, struct output *out,
-                         struct step_stats *stats, struct error *err)
+                         struct read_stats *stats, struct error *err)
 {
+    assert(r->submitted > 0);
     struct batch *b = &r->batches[r->oldest];
-    if (r->worker) {
-        pthread_mutex_lock(&r->lock);
-        while (wait && b->state != BATCH_DONE)
-            pthread_cond_wait(&r->cond, &r->lock);
-        bool done = b->state == BATCH_DONE;
-        pthread_mutex_unlock(&r->lock);
-        if (!done)
-            return 1;
-    }
+    if (wait)
+        worker_finished(&r->worker, b->ticket + 1);
+    else if (worker_finished(&r->worker, 0) <= b->ticket)
+        return 1;
     size_t start = 0;
     for (int i = 0; i < b->count; i++) {
         struct batch_entry *e = &b->e[i];
@@ -248,14 +233,13 @@ static int retire_oldest(struct result_reader *r, bool wait, struct output *out,
     }
     b->count = 0;
     b->in_len = 0;
-    b->state = BATCH_FREE;
     r->oldest = (r->oldest + 1) % BATCHES;
     r->submitted--;
     return 0;
 }
 
 /* Retires what the worker has finished, without waiting. */
-static int retire_done(struct result_reader *r, struct output *out, struct step_stats *stats,
+static int retire_done(struct result_reader *r, struct output *out, struct read_stats *stats,
                        struct error *err)
 {
     while (r->submitted) {
@@ -269,7 +253,7 @@ static int retire_done(struct result_reader *r, struct output *out, struct step_
 }
 
 /* Submits the batch being filled and retires every batch, in order. */
-static int finish_batches(struct result_reader *r, struct output *out, struct step_stats *stats,
+static int finish_batches(struct result_reader *r, struct output *out, struct read_stats *stats,
                           struct error *err)
 {
     if (r->batches[r->fill].count)
@@ -283,20 +267,12 @@ static int finish_batches(struct result_reader *r, struct output *out, struct st
 /* After a failure: waits for the worker and drops every batch. */
 static void drop_batches(struct result_reader *r)
 {
-    if (r->worker) {
-        pthread_mutex_lock(&r->lock);
-        for (int i = 0; i < BATCHES; i++)
-            while (r->batches[i].state == BATCH_QUEUED)
-                pthread_cond_wait(&r->cond, &r->lock);
-        pthread_mutex_unlock(&r->lock);
-    }
+    worker_wait_idle(&r->worker, NULL);
     for (int i = 0; i < BATCHES; i++) {
         r->batches[i].count = 0;
         r->batches[i].in_len = 0;
-        r->batches[i].state = BATCH_FREE;
     }
     r->fill = r->oldest = r->submitted = 0;
-    r->queue_next = 0;
 }
 
 /* Where the next Output is decoded: the free room of the batch being filled
@@ -325,9 +301,10 @@ static int output_view(struct result_reader *r, struct buf *view, struct error *
  * waiting for the next batch in turn. Returns -1 with err final (and
  * r->failed set) if an earlier entry failed when retired. */
 static int batch_add(struct result_reader *r, size_t n, const struct entry_place *at,
-                     struct output *out, struct step_stats *stats, struct error *err)
+                     struct output *out, struct read_stats *stats, struct error *err)
 {
     struct batch *b = &r->batches[r->fill];
+    assert(b->count < BATCH_ENTRIES && b->in_len + n < BATCH_CAP);
     b->in_len += n;
     struct batch_entry *e = &b->e[b->count++];
     e->index = at->index;
@@ -389,7 +366,7 @@ static int read_output_details(struct result_reader *r, struct json_src *src, bo
 
 /* Reads one entry object of a NONE-transformation file and emits its Output. */
 static int entry_none(struct result_reader *r, struct json_src *src, struct entry_place *at,
-                      struct output *out, struct step_stats *stats, struct error *err)
+                      struct output *out, struct read_stats *stats, struct error *err)
 {
     bool have_output = false, included = true, key_overflow;
     struct buf output = {0}; /* the decoded Output, in the batch being filled */
@@ -501,7 +478,7 @@ static int entry_raw_copy(struct json_src *src, enum transformation transformati
 
 static int stream_entries(struct result_reader *r, struct json_src *src, const char *where,
                           enum transformation transformation, struct output *out,
-                          struct step_stats *stats, struct error *err)
+                          struct read_stats *stats, struct error *err)
 {
     struct entry_place at = {where, 0, 0, NULL};
     int b = json_peek(src, err);
@@ -569,7 +546,7 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
 end:
     if (b == JSON_ERROR)
         return -1;
-    if (b != -1)
+    if (b != JSON_EOF)
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "%s: trailing data after the closing ']' at byte offset %" PRIu64 "%s",
                          where, json_src_offset(src),
@@ -582,7 +559,7 @@ end:
 
 int result_reader_stream_source(struct result_reader *r, struct json_src *src, const char *where,
                                 enum transformation transformation, struct output *out,
-                                struct step_stats *stats, struct error *err)
+                                struct read_stats *stats, struct error *err)
 {
     r->where = where;
     r->failed = false;
@@ -616,8 +593,8 @@ struct object_source {
     struct store_reader *reader;
     uint8_t *buf;
     bool eof;
-    const struct step_options *options;
-    struct step_stats *stats;
+    const struct read_hooks *hooks; /* NULL: none */
+    struct read_stats *stats;
     uint64_t bytes; /* of this object, so far */
 };
 
@@ -638,41 +615,39 @@ static int object_fill(struct json_src *src, size_t need, struct error *err)
         src->end += n;
         o->stats->bytes_read += (uint64_t)n;
         o->bytes += (uint64_t)n;
-        if (o->options->progress)
-            o->options->progress(o->stats, o->options->ctx);
-        if (o->options->should_stop && o->options->should_stop(o->options->ctx, err) != 0)
+        if (!o->hooks)
+            continue;
+        if (o->hooks->progress)
+            o->hooks->progress(o->stats, o->hooks->ctx);
+        if (o->hooks->should_stop && o->hooks->should_stop(o->hooks->ctx, err) != 0)
             return -1;
     }
     return 0;
 }
 
 int result_reader_stream(struct result_reader *r, struct store *store, const char *bucket,
-                         const struct result_file *file, const struct step_options *options,
-                         struct output *out, struct step_stats *stats, struct error *err)
+                         const struct result_file *file, enum transformation transformation,
+                         const struct read_hooks *hooks, struct output *out,
+                         struct read_stats *stats, struct error *err)
 {
     char where[2048];
     snprintf(where, sizeof where, "s3://%s/%s", bucket, file->key);
-    struct object_source o = {
-        .store = store, .buf = r->read_buf, .options = options, .stats = stats};
+    struct object_source o = {.store = store, .buf = r->read_buf, .hooks = hooks, .stats = stats};
     if (store_open_read(store, bucket, file->key, &o.reader, err) != 0)
         return -1;
     o.src.start = o.src.pos = o.src.end = r->read_buf;
     o.src.fill = object_fill;
     o.src.ctx = &o;
-    int rc =
-        result_reader_stream_source(r, &o.src, where, options->transformation, out, stats, err);
+    int rc = result_reader_stream_source(r, &o.src, where, transformation, out, stats, err);
     /* A successful parse has read to the end of the object (anything after
      * the last entry is an error), so o.bytes is its length, which the store
      * has checked against the response. The manifest's Size is only a hint:
      * the function this replaces never read it, and tests give placeholders. */
     store_close_read(store, o.reader);
-    if (rc == 0 && file->size >= 0 && o.bytes != (uint64_t)file->size) {
-        char got[24], said[24];
-        snprintf(got, sizeof got, "%" PRIu64, o.bytes);
-        snprintf(said, sizeof said, "%" PRId64, file->size);
-        log_fields(LOG_WARN, "result file size differs from the manifest's Size", "bucket", bucket,
-                   "key", file->key, "bytes", got, "manifestSize", said, LOG_END);
-    }
+    if (rc == 0 && file->size >= 0 && o.bytes != (uint64_t)file->size)
+        log_fields(LOG_WARN, "result file size differs from the manifest's Size",
+                   LOG_STR("bucket", bucket), LOG_STR("key", file->key), LOG_U64("bytes", o.bytes),
+                   LOG_I64("manifestSize", file->size), LOG_END);
     if (rc == 0)
         stats->result_files++;
     return rc;
