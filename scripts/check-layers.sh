@@ -21,6 +21,7 @@ layers=(
     "s3/get s3/put"                      # S3 requests, one file per kind
     "s3/store_s3"                        # the S3 store: constructor and vtable
     "event manifest output"              # the step's documents
+    "batches"                            # Outputs validated off the main thread, written in order
     "result_reader"                      # result files into the output
     "step"                               # the step: (event, store) -> results.json
     "options"                            # what the shells are told; the store it names

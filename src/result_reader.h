@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "batches.h" /* RESULT_OUTPUT_MAX, the limit an Output is held to */
 #include "error.h"
 #include "json.h"
 #include "manifest.h"
@@ -45,10 +46,6 @@ struct read_hooks {
     int (*should_stop)(void *ctx, struct error *err);
     void *ctx; /* borrowed, for both */
 };
-
-/* A decoded Output larger than this is refused: Step Functions caps a child's
- * output at 256 KiB, so anything near this is not a real result. */
-#define RESULT_OUTPUT_MAX (1024u * 1024)
 
 /* Buffers reused from one file to the next, and (with NONE, on a machine of
  * more than one CPU) a worker thread that validates batches of Outputs while
