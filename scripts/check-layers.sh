@@ -24,7 +24,7 @@ layers=(
     "batches"                            # Outputs validated off the main thread, written in order
     "result_reader"                      # result files into the output
     "step"                               # the step: (event, store) -> results.json
-    "options"                            # what the shells are told; the store it names
+    "options runtime_api"                # what the shells are told; the Lambda Runtime API client
     "emf cli lambda"                     # the shells
     "main"
 )
