@@ -89,7 +89,8 @@ static int run(const struct event *ev, struct store *store, const struct step_op
     if (load_manifest(store, ev, options, &m, stats, err) != 0)
         return -1;
     const char *source_bucket = m.destination_bucket ? m.destination_bucket : ev->bucket;
-    log_fields(LOG_INFO, "manifest read", "bucket", ev->bucket, "key", ev->manifest_key, LOG_END);
+    log_fields(LOG_INFO, "manifest read", LOG_STR("bucket", ev->bucket),
+               LOG_STR("key", ev->manifest_key), LOG_END);
 
     struct output out;
     struct result_reader *reader = NULL;
@@ -106,8 +107,8 @@ static int run(const struct event *ev, struct store *store, const struct step_op
     if (output_open(&out, store, ev->bucket, reply->key, err) != 0)
         goto done_manifest;
     for (size_t i = 0; i < m.succeeded_count; i++) {
-        log_fields(LOG_DEBUG, "reading result file", "bucket", source_bucket, "key",
-                   m.succeeded[i].key, LOG_END);
+        log_fields(LOG_DEBUG, "reading result file", LOG_STR("bucket", source_bucket),
+                   LOG_STR("key", m.succeeded[i].key), LOG_END);
         if (result_reader_stream(reader, store, source_bucket, &m.succeeded[i],
                                  options->transformation, &options->hooks, &out, &stats->read,
                                  err) != 0)

@@ -42,7 +42,8 @@ struct step_reply {
     char key[STEP_KEY_MAX];
 };
 
-/* Runs the step on the event (event_len bytes of JSON, borrowed). On success
+/* Runs the step on the event (event_len bytes of JSON); event, store and
+ * options are borrowed for the call. On success
  * fills reply and returns 0; otherwise returns -1 with err set. stats is
  * filled in either case (what was done before a failure). */
 int step_run(const char *event, size_t event_len, struct store *store,
