@@ -290,9 +290,10 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
         struct next nx;
         next_init(&nx);
         if (runtime_next(&svc.rt, &nx, &err) != 0) {
-            log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
-                       LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
-                       LOG_END);
+            if (!interrupt_signal()) /* a shutdown between invocations is no failure */
+                log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
+                           LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
+                           LOG_END);
             next_free(&nx);
             break;
         }

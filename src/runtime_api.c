@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "interrupt.h"
 #include "jsonw.h"
 #include "log.h"
 #include "version.h"
@@ -181,13 +182,26 @@ void next_free(struct next *nx)
 /* One GET .../invocation/next: blocks until Lambda has an invocation, so no
  * timeout. Returns 0 with nx filled, or -1 with err set and *fatal telling
  * whether to end the process at once (a 5xx) rather than try again. */
+/* Ends the wait for the next invocation once SIGTERM or SIGINT arrives: the
+ * wait has no timeout, so nothing else would. */
+static int next_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+    (void)p, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return interrupt_signal() != 0;
+}
+
 static int next_once(struct runtime *rt, const char *url, struct curl_slist *headers,
                      struct next *nx, bool *fatal, struct error *err)
 {
     *fatal = false;
     next_free(nx);
     next_init(nx);
+    if (interrupt_check(err) != 0)
+        return *fatal = true, -1;
     runtime_prepare(rt, url);
+    curl_easy_setopt(rt->curl, CURLOPT_XFERINFOFUNCTION, next_progress);
+    curl_easy_setopt(rt->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, on_next_header);
@@ -196,6 +210,8 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
     curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
     CURLcode rc = curl_easy_perform(rt->curl);
     curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
+    if (interrupt_check(err) != 0)
+        return *fatal = true, -1;
     if (rc != CURLE_OK)
         return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
     curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &nx->status);

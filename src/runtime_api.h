@@ -48,8 +48,9 @@ void runtime_free(struct runtime *rt);
 void next_init(struct next *nx);
 void next_free(struct next *nx);
 
-/* GET .../invocation/next, waiting as long as Lambda takes to send one.
- * Returns 0 with nx filled, or -1 with err set: the process must end. */
+/* GET .../invocation/next, waiting as long as Lambda takes to send one, or
+ * until SIGTERM or SIGINT (interrupt.h). Returns 0 with nx filled, or -1 with
+ * err set (Interrupted after a signal): the process must end. */
 int runtime_next(struct runtime *rt, struct next *nx, struct error *err);
 
 /* POSTs body (JSON, borrowed) to base + path ("/init/error", ...). For a
