@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct memsink streamed;
     memsink_init(&streamed);
     struct output out = {.sink = streamed.sink};
-    struct step_stats stats = {0};
+    struct read_stats stats = {0};
     struct error err2 = {{0}, {0}};
     bool ok2 = result_reader_stream_source(reader, &src, "s3://b/f.json", TRANSFORM_NONE, &out,
                                            &stats, &err2) == 0;

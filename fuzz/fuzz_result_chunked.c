@@ -42,7 +42,7 @@ static void run(const uint8_t *file, size_t len, enum transformation t, const si
     struct memsink m;
     memsink_init(&m);
     struct output out = {.sink = m.sink};
-    struct step_stats stats = {0};
+    struct read_stats stats = {0};
     struct error err = {{0}, {0}};
     o->ok = result_reader_stream_source(reader, src, "s3://b/r/SUCCEEDED_0.json", t, &out, &stats,
                                         &err) == 0;

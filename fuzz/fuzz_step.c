@@ -223,8 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int deadline = (flags & 0x80) ? (int)(flags >> 4 & 3) : -1;
     struct step_options options = {
         .transformation = (enum transformation)((flags & 3) % 3),
-        .should_stop = stop_after,
-        .ctx = &deadline,
+        .hooks = {.should_stop = stop_after, .ctx = &deadline},
     };
     struct step_reply reply;
     struct step_stats stats;

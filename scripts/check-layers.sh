@@ -11,17 +11,20 @@ layers=(
     "version simd textw utf8"            # base: text, bytes
     "jsonw"                              # base: small JSON texts
     "error"                              # base: typed errors (as JSON, for replies)
-    "buf sink uuid util worker log interrupt" # base: memory, threads, logs, signals
+    "buf sink uuid util worker log"      # base: bounded memory, threads, logging
+    "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
     "json http"                          # the streaming JSON scanner; HTTP response headers
     "s3/sigv4 s3/credentials"            # S3 protocol pieces
     "s3/config s3/error"
     "store"                              # the object-store interface
-    "store_dir store_fd s3/client"       # directory store; stdout; the S3 transfer engine
+    "store_dir store_fd s3/client"       # the directory and stdout stores; the S3 transfer engine
     "s3/get s3/put"                      # S3 requests, one file per kind
     "s3/store_s3"                        # the S3 store: constructor and vtable
     "event manifest output"              # the step's documents
+    "batches"                            # Outputs validated off the main thread, written in order
     "result_reader"                      # result files into the output
     "step"                               # the step: (event, store) -> results.json
+    "options runtime_api"                # what the shells are told; the Lambda Runtime API client
     "emf cli lambda"                     # the shells
     "main"
 )

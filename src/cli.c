@@ -7,17 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "event.h"
 #include "interrupt.h"
-#include "log.h"
 #include "jsonw.h"
-#include "store_dir.h"
-#include "store_fd.h"
-#include "store_s3.h"
+#include "log.h"
+#include "step.h"
+#include "util.h"
 #include "version.h"
 
 static const char usage[] =
@@ -90,23 +88,23 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_STORE:
-            opts->store_dir = optarg;
+            opts->run.store_dir = optarg;
             break;
         case OPT_TRANSFORMATION:
-            if (transformation_parse(optarg, &opts->transformation) != 0) {
+            if (transformation_parse(optarg, &opts->run.transformation) != 0) {
                 fprintf(stderr, "backend-checks-results: unknown transformation '%s'\n%s", optarg,
                         usage);
                 return CLI_USAGE;
             }
             break;
         case OPT_REQUIRE_COMPLETE:
-            opts->require_complete = true;
+            opts->run.require_complete = true;
             break;
         case OPT_REGION:
-            opts->region = optarg;
+            opts->run.region = optarg;
             break;
         case OPT_ENDPOINT:
-            opts->endpoint_url = optarg;
+            opts->run.endpoint_url = optarg;
             break;
         case OPT_MANIFEST:
             opts->manifest = optarg;
@@ -118,7 +116,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
                         optarg, usage);
                 return CLI_USAGE;
             }
-            opts->output_stdout = true;
+            opts->run.output_stdout = true;
             break;
         case OPT_HELP:
             fputs(usage, stdout);
@@ -144,7 +142,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
                 opts->event_path, usage);
         return CLI_USAGE;
     }
-    if (opts->manifest && strncmp(opts->manifest, "s3://", 5) != 0 && !opts->store_dir) {
+    if (opts->manifest && strncmp(opts->manifest, "s3://", 5) != 0 && !opts->run.store_dir) {
         fprintf(stderr,
                 "backend-checks-results: --manifest %s is not s3://BUCKET/KEY (a plain "
                 "BUCKET/KEY needs --store)\n%s",
@@ -194,23 +192,17 @@ int cli_read_event(const char *path, char **data, size_t *len, struct error *err
 struct progress {
     bool enabled;
     bool drawn;
-    struct timespec start, last;
+    int64_t start_ms, last_ms; /* monotonic */
 };
 
-static double seconds_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void show_progress(const struct step_stats *stats, void *ctx)
+static void show_progress(const struct read_stats *stats, void *ctx)
 {
     struct progress *p = ctx;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!p->enabled || seconds_between(&p->last, &now) < 0.2)
+    int64_t now = monotonic_ms();
+    if (!p->enabled || now - p->last_ms < 200)
         return;
-    p->last = now;
-    double elapsed = seconds_between(&p->start, &now);
+    p->last_ms = now;
+    double elapsed = (double)(now - p->start_ms) / 1e3;
     double mb = (double)stats->bytes_read / 1e6;
     fprintf(stderr, "\r\033[K%llu entries, %llu files, %.1f MB read, %.1f MB/s",
             (unsigned long long)stats->entries, (unsigned long long)stats->result_files, mb,
@@ -252,20 +244,6 @@ static int stop_on_signal(void *ctx, struct error *err)
     return interrupt_check(err);
 }
 
-static struct store *open_store(const struct cli_options *opts, struct error *err)
-{
-    struct store *store;
-    if (opts->store_dir) {
-        store = store_dir_new(opts->store_dir, err);
-    } else {
-        struct s3_options s3 = {opts->region, opts->endpoint_url};
-        store = store_s3_new(&s3, err);
-    }
-    if (store && opts->output_stdout)
-        store = store_fd_new(store, STDOUT_FILENO, "stdout", err);
-    return store;
-}
-
 static void print_error(const struct error *err)
 {
     char doc[ERROR_MESSAGE_MAX * 6 + 128];
@@ -281,23 +259,23 @@ int cli_run(const struct cli_options *opts)
     size_t event_len = 0;
     struct store *store = NULL;
     struct progress progress = {.enabled = isatty(STDERR_FILENO) == 1};
-    struct step_options step = {opts->transformation, show_progress, stop_on_signal, &progress,
-                                opts->require_complete};
+    struct step_options step = {opts->run.transformation,
+                                {show_progress, stop_on_signal, &progress},
+                                opts->run.require_complete};
     struct step_reply reply;
     struct step_stats stats;
     int status = CLI_FAILED;
     /* With results.json on stdout, the reply goes to stderr. */
-    FILE *reply_to = opts->output_stdout ? stderr : stdout;
+    FILE *reply_to = opts->run.output_stdout ? stderr : stdout;
 
     /* A reader that goes away (`| head`) is a write error with a message, not a
      * silent death by signal. */
-    if (opts->output_stdout)
+    if (opts->run.output_stdout)
         signal(SIGPIPE, SIG_IGN);
-    clock_gettime(CLOCK_MONOTONIC, &progress.start);
-    progress.last = progress.start;
+    progress.start_ms = progress.last_ms = monotonic_ms();
     int got_event = opts->manifest ? cli_manifest_event(opts->manifest, &event, &event_len, &err)
                                    : cli_read_event(opts->event_path, &event, &event_len, &err);
-    if (got_event == 0 && (store = open_store(opts, &err)) != NULL &&
+    if (got_event == 0 && (store = options_open_store(&opts->run, &err)) != NULL &&
         step_run(event, event_len, store, &step, &reply, &stats, &err) == 0) {
         char doc[STEP_KEY_MAX * 6 + STEP_BUCKET_MAX * 6 + 64];
         if (step_reply_json(&reply, doc, sizeof doc) >= 0) {
@@ -308,13 +286,9 @@ int cli_run(const struct cli_options *opts)
     if (progress.drawn)
         fputs("\r\033[K", stderr);
     if (status == CLI_OK) {
-        char entries[24], seconds[24];
-        struct timespec end;
-        clock_gettime(CLOCK_MONOTONIC, &end);
-        snprintf(entries, sizeof entries, "%llu", (unsigned long long)stats.entries);
-        snprintf(seconds, sizeof seconds, "%.3f", seconds_between(&progress.start, &end));
-        log_fields(LOG_INFO, "results written", "bucket", reply.bucket, "key", reply.key, "entries",
-                   entries, "seconds", seconds, LOG_END);
+        log_fields(LOG_INFO, "results written", LOG_STR("bucket", reply.bucket),
+                   LOG_STR("key", reply.key), LOG_U64("entries", stats.read.entries),
+                   LOG_I64("duration_ms", monotonic_ms() - progress.start_ms), LOG_END);
     } else {
         /* Whatever the signal cut short (a read of the event, a transfer) says
          * less than the signal itself. */
@@ -324,7 +298,7 @@ int cli_run(const struct cli_options *opts)
         }
         if (!error_is_set(&err))
             error_set(&err, ERR_IO, "writing the reply to %s failed",
-                      opts->output_stdout ? "stderr" : "stdout");
+                      opts->run.output_stdout ? "stderr" : "stdout");
         print_error(&err);
     }
     store_destroy(store);

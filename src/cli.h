@@ -13,19 +13,16 @@
 #ifndef BCR_CLI_H
 #define BCR_CLI_H
 
-#include <stdbool.h>
+#include <stddef.h>
 
-#include "step.h"
+#include "error.h"
+#include "options.h"
 
 struct cli_options {
-    const char *store_dir;    /* --store, or NULL for S3 */
-    const char *region;       /* --region, or NULL */
-    const char *endpoint_url; /* --endpoint-url, or NULL */
-    const char *event_path;   /* NULL or "-" for stdin */
-    const char *manifest;     /* --manifest, or NULL; never set with event_path */
-    bool output_stdout;       /* --output -: results.json to stdout */
-    enum transformation transformation;
-    bool require_complete; /* --require-complete */
+    struct run_options run; /* --store, --region, --endpoint-url, --output -,
+                               --transformation, --require-complete */
+    const char *event_path; /* NULL or "-" for stdin */
+    const char *manifest;   /* --manifest, or NULL; never set with event_path */
 };
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_EXIT = 3 /* --help, --version done */ };

@@ -31,11 +31,11 @@ int emf_format(const struct emf_summary *s, char *out, size_t cap)
                   "{\"Name\":\"Duration\",\"Unit\":\"Milliseconds\"}]}]}");
     jsonw_raw(&w, ",\"FunctionName\":");
     jsonw_string(&w, function_name);
-    member_uint(&w, "Entries", s->stats->entries);
-    member_uint(&w, "ResultFiles", s->stats->result_files);
+    member_uint(&w, "Entries", s->stats->read.entries);
+    member_uint(&w, "ResultFiles", s->stats->read.result_files);
     member_uint(&w, "FailedResultFiles", s->stats->failed_result_files);
     member_uint(&w, "PendingResultFiles", s->stats->pending_result_files);
-    member_uint(&w, "BytesRead", s->stats->bytes_read);
+    member_uint(&w, "BytesRead", s->stats->read.bytes_read);
     member_uint(&w, "BytesWritten", s->stats->bytes_written);
     member_uint(&w, "Duration", s->duration_ms > 0 ? (uint64_t)s->duration_ms : 0);
     if (s->level) {

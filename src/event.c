@@ -43,7 +43,8 @@ int event_parse(const char *json, size_t len, struct event *out, struct error *e
     memset(out, 0, sizeof *out);
     if (len > EVENT_MAX_BYTES)
         return error_set(err, ERR_INVALID_EVENT,
-                         "event: %zu bytes is larger than the %u allowed (Lambda's payload limit)",
+                         "event: %zu bytes is larger than the %u allowed (Step Functions' payload "
+                         "limit)",
                          len, EVENT_MAX_BYTES);
     json_error_t jerr;
     /* jansson refuses \u0000 in strings by default, so keys are C strings. */

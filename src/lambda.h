@@ -14,12 +14,10 @@
  * header, which the store sends on each of its requests (with the deadline,
  * through store_set_invocation); all three are cleared afterwards.
  *
- * Runtime API calls carry User-Agent backend-checks-results/BCR_VERSION. GET
- * next is tried up to 3 times in a row, at once, when it gets no answer or an
- * answer other than 200 (aws-lambda-cpp's policy), but a 5xx ends the process
- * at the first, as the API documents for its "container error"; so does a 5xx
- * or a transport failure posting an outcome. Logs one line and one EMF summary (emf.h) per
- * invocation before the reply is posted, since Lambda may freeze the process right after it. */
+ * The Runtime API's own rules (retries, which failures end the process) are
+ * runtime_api.h's. Logs one line and one EMF summary (emf.h) per invocation
+ * before the reply is posted, since Lambda may freeze the process right after
+ * it. */
 #ifndef BCR_LAMBDA_H
 #define BCR_LAMBDA_H
 
@@ -27,14 +25,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli.h"
 #include "error.h"
+#include "options.h"
+#include "runtime_api.h" /* the error documents and headers it posts */
 
 /* Serves invocations from the Runtime API at runtime_api ("host:port", the
  * value of AWS_LAMBDA_RUNTIME_API; borrowed). opts is borrowed; its
- * event_path is ignored. Returns only when the process should end: 1 after an
- * init error or when the Runtime API fails (Lambda then starts a new one). */
-int lambda_run(const char *runtime_api, const struct cli_options *opts);
+ * output_stdout must be false. Returns only when the process should end: 1
+ * after an init error or when the Runtime API fails (Lambda then starts a new
+ * one), 128 + the signal's number after SIGTERM or SIGINT. */
+int lambda_run(const char *runtime_api, const struct run_options *opts);
 
 /* Time kept back before Lambda's deadline. The step stops (should_stop, a
  * Timeout error) when this much is left; S3 requests are cut short when half
@@ -58,28 +58,5 @@ struct lambda_deadline {
  * half the time left if that is less. Returns false, with both zero, when the
  * deadline is absent or implausible. */
 bool lambda_plan_deadline(int64_t now_ms, int64_t deadline_ms, struct lambda_deadline *out);
-
-/* Writes the Runtime API's error document
- * {"errorType": ..., "errorMessage": ..., "stackTrace": []} into out.
- * Returns its length, or -1 if cap is too small. */
-int lambda_error_json(const struct error *err, char *out, size_t cap);
-
-/* Writes the Lambda-Runtime-Function-Error-Type value for an error type into
- * out: "Function." and the type's letters (S3 codes and ours are letters
- * already), since Lambda keeps only values of the form (Runtime|Function).Name
- * and reports any other as Runtime.Unknown; "Function.Unknown" for a type with
- * fewer than two letters or not starting with a capital. The body's errorType,
- * which Step Functions matches, stays the plain type. Returns the length, or
- * -1 if cap is too small. */
-int lambda_error_type_header(const char *type, char *out, size_t cap);
-
-/* Writes the X-Ray error cause of a failed invocation, in the shape
- * aws-lambda-go sends as Lambda-Runtime-Function-XRay-Error-Cause:
- * {"working_directory": DIR, "exceptions": [{"type", "message", "stack": []}],
- * "paths": []}. Bytes above ASCII become '?' (it is a header value); its size
- * is bounded by the error's and DIR's (cut at 255 bytes): under 9 KiB. Returns
- * the length, or -1 if cap is too small. */
-int lambda_xray_cause(const struct error *err, const char *working_directory, char *out,
-                      size_t cap);
 
 #endif

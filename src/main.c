@@ -2,12 +2,12 @@
  * AWS_LAMBDA_RUNTIME_API is set and neither an event file nor the replay
  * options (--manifest, --output) are given. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "cli.h"
 #include "interrupt.h"
 #include "lambda.h"
 #include "log.h"
+#include "util.h"
 
 int main(int argc, char **argv)
 {
@@ -23,9 +23,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "backend-checks-results: %s\n", err.message);
         return CLI_FAILED;
     }
-    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
-    if (runtime_api && runtime_api[0] && !opts.event_path && !opts.manifest && !opts.output_stdout)
-        rc = lambda_run(runtime_api, &opts);
+    const char *runtime_api = env_get("AWS_LAMBDA_RUNTIME_API");
+    if (runtime_api && !opts.event_path && !opts.manifest && !opts.run.output_stdout)
+        rc = lambda_run(runtime_api, &opts.run);
     else
         rc = cli_run(&opts);
     interrupt_uninstall();

@@ -1,141 +1,54 @@
 #include "result_reader.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "batches.h"
 #include "log.h"
 
 /* Bytes read from the store at a time. */
-enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16, NAME_MAX_BYTES = 256 };
-
-/* With TRANSFORM_NONE the work is pipelined over two threads. This one parses
- * the entries and decodes their Outputs into batches (about BATCH_BYTES, at
- * most BATCH_ENTRIES entries); a worker thread validates and minifies each
- * batch (json_copy_decoded, the larger half of the work); this thread then
- * writes the batches' copies to the output in order ("retires" them), so every
- * store call stays on this thread. Errors come out as in a sequential run: an
- * Output found invalid by the worker is reported before any later error of
- * this thread, and nothing after it is written. */
-enum { BATCH_BYTES = 64 * 1024, BATCH_ENTRIES = 64, BATCHES = 4 };
-/* A batch's buffers: the Output being decoded goes straight into the batch
- * (no copy), so there is room for one more of the largest after BATCH_BYTES.
- * Only the bytes used become resident. */
-#define BATCH_CAP ((size_t)BATCH_BYTES + RESULT_OUTPUT_MAX + 1)
-
-struct batch_entry {
-    uint64_t index, offset;
-    size_t in_end;  /* end of its decoded Output in batch->in */
-    size_t out_end; /* end of its minified copy in batch->out (worker) */
-    char name[NAME_MAX_BYTES + 1];
-};
-
-enum batch_state { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
-
-struct batch {
-    uint8_t *in, *out; /* BATCH_CAP each: decoded Outputs, and their copies */
-    size_t in_len;
-    int count;
-    int failed;       /* the entry whose Output is invalid, or -1 (worker) */
-    struct error err; /* its error (worker) */
-    enum batch_state state;
-    struct batch_entry e[BATCH_ENTRIES];
-};
+enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16 };
 
 struct result_reader {
     uint8_t *read_buf;
     struct buf key;  /* the current member name */
     struct buf name; /* the current entry's Name, for messages */
-
-    const char *where;     /* the file being read, for messages */
-    struct batch *batches; /* BATCHES, used in turn */
-    int fill;              /* the batch being filled */
-    int oldest;            /* the oldest batch submitted and not retired */
-    int submitted;         /* batches submitted and not retired */
-    bool failed;           /* a retired batch failed: err is final */
-    bool worker;           /* the thread runs (else batches are checked here) */
-    pthread_t thread;
-    pthread_mutex_t lock; /* guards the batches' state and what follows */
-    pthread_cond_t cond;
-    int queue_next; /* the next batch the worker takes */
-    int queued;     /* batches queued for the worker */
-    bool stop;
+    /* With NONE: the decoded Outputs, validated off this thread and written
+     * in order. */
+    struct batches *batches;
 };
 
-/* Never called: a batch's copies fit in batch->out (minifying never grows). */
-static int batch_sink_full(struct sink *s, struct error *err)
+int transformation_parse(const char *name, enum transformation *out)
 {
-    (void)s;
-    return error_set(err, ERR_OUT_OF_MEMORY, "batch copy buffer overflow");
-}
-
-/* Validates and minifies every Output of the batch into b->out; stops at the
- * first invalid one (b->failed, b->err). */
-static void validate_batch(struct batch *b)
-{
-    size_t start = 0;
-    struct sink copy = {.buf = b->out, .cap = BATCH_CAP, .flush = batch_sink_full};
-    b->failed = -1;
-    for (int i = 0; i < b->count; i++) {
-        struct batch_entry *e = &b->e[i];
-        if (json_copy_decoded(b->in + start, e->in_end - start, &copy, ERR_INVALID_OUTPUT,
-                              &b->err) != 0) {
-            b->failed = i;
-            return;
+    for (int t = TRANSFORM_NONE; t <= TRANSFORM_FLATTEN; t++)
+        if (strcmp(name, transformation_name((enum transformation)t)) == 0) {
+            *out = (enum transformation)t;
+            return 0;
         }
-        e->out_end = copy.len;
-        start = e->in_end;
-    }
+    return -1;
 }
 
-static void *worker_main(void *arg)
+const char *transformation_name(enum transformation t)
 {
-    struct result_reader *r = arg;
-    pthread_mutex_lock(&r->lock);
-    for (;;) {
-        while (!r->queued && !r->stop)
-            pthread_cond_wait(&r->cond, &r->lock);
-        if (!r->queued)
-            break;
-        struct batch *b = &r->batches[r->queue_next];
-        r->queue_next = (r->queue_next + 1) % BATCHES;
-        r->queued--;
-        pthread_mutex_unlock(&r->lock);
-        validate_batch(b);
-        pthread_mutex_lock(&r->lock);
-        b->state = BATCH_DONE;
-        pthread_cond_broadcast(&r->cond);
-    }
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
+    return t == TRANSFORM_COMPACT ? "COMPACT" : t == TRANSFORM_FLATTEN ? "FLATTEN" : "NONE";
 }
 
 struct result_reader *result_reader_new(struct error *err)
 {
     struct result_reader *r = calloc(1, sizeof *r);
-    if (r) {
-        r->read_buf = malloc(READ_BUFFER);
-        r->batches = calloc(BATCHES, sizeof *r->batches);
-    }
-    if (!r || !r->read_buf || !r->batches) {
-        if (r) {
-            free(r->read_buf);
-            free(r->batches);
-        }
+    if (!r || !(r->read_buf = malloc(READ_BUFFER))) {
         free(r);
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory for the read buffer");
         return NULL;
     }
     buf_init(&r->key, KEY_MAX);
-    buf_init(&r->name, NAME_MAX_BYTES);
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->cond, NULL);
-    /* With one CPU, or if the thread cannot start, batches are validated here. */
-    r->worker =
-        sysconf(_SC_NPROCESSORS_ONLN) > 1 && pthread_create(&r->thread, NULL, worker_main, r) == 0;
+    buf_init(&r->name, ENTRY_NAME_MAX);
+    if (!(r->batches = batches_new(err))) {
+        result_reader_free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -143,210 +56,11 @@ void result_reader_free(struct result_reader *r)
 {
     if (!r)
         return;
-    if (r->worker) {
-        pthread_mutex_lock(&r->lock);
-        r->stop = true;
-        pthread_cond_broadcast(&r->cond);
-        pthread_mutex_unlock(&r->lock);
-        pthread_join(r->thread, NULL);
-    }
-    pthread_mutex_destroy(&r->lock);
-    pthread_cond_destroy(&r->cond);
-    for (int i = 0; i < BATCHES; i++) {
-        free(r->batches[i].in);
-        free(r->batches[i].out);
-    }
-    free(r->batches);
+    batches_free(r->batches);
     buf_free(&r->key);
     buf_free(&r->name);
     free(r->read_buf);
     free(r);
-}
-
-/* Where one entry is, for messages: "s3://b/k entry 12 (Name n) at byte offset 345". */
-struct entry_place {
-    const char *where;
-    uint64_t index;
-    uint64_t offset;
-    const struct buf *name; /* NULL or empty when unknown */
-};
-
-/* Errors of the file's content get the entry's place in front; errors of the
- * store (S3's own codes, I/O) keep the message the store wrote, which already
- * names the object and starts as botocore's messages do. */
-static bool is_content_error(const struct error *err)
-{
-    return strcmp(err->type, ERR_INVALID_RESULT_FILE) == 0 ||
-           strcmp(err->type, ERR_INVALID_OUTPUT) == 0;
-}
-
-static void prefix_place(struct error *err, const struct entry_place *at)
-{
-    if (!is_content_error(err))
-        return;
-    if (at->name && at->name->len)
-        error_prefix(err, "%s: entry %" PRIu64 " (Name %s) at byte offset %" PRIu64 ": ", at->where,
-                     at->index, (const char *)at->name->data, at->offset);
-    else
-        error_prefix(err, "%s: entry %" PRIu64 " at byte offset %" PRIu64 ": ", at->where,
-                     at->index, at->offset);
-}
-
-/* Hands the batch being filled to the worker (or validates it here). */
-static void submit_batch(struct result_reader *r)
-{
-    struct batch *b = &r->batches[r->fill];
-    r->fill = (r->fill + 1) % BATCHES;
-    r->submitted++;
-    if (!r->worker) {
-        validate_batch(b);
-        b->state = BATCH_DONE;
-        return;
-    }
-    pthread_mutex_lock(&r->lock);
-    b->state = BATCH_QUEUED;
-    r->queued++;
-    pthread_cond_broadcast(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-}
-
-/* Writes the oldest submitted batch's copies to the output, waiting for the
- * worker if `wait`. Returns 1 if it was not done yet (and !wait), 0 when
- * retired, -1 with err set (final, with the entry's place) on failure. */
-static int retire_oldest(struct result_reader *r, bool wait, struct output *out,
-                         struct step_stats *stats, struct error *err)
-{
-    struct batch *b = &r->batches[r->oldest];
-    if (r->worker) {
-        pthread_mutex_lock(&r->lock);
-        while (wait && b->state != BATCH_DONE)
-            pthread_cond_wait(&r->cond, &r->lock);
-        bool done = b->state == BATCH_DONE;
-        pthread_mutex_unlock(&r->lock);
-        if (!done)
-            return 1;
-    }
-    size_t start = 0;
-    for (int i = 0; i < b->count; i++) {
-        struct batch_entry *e = &b->e[i];
-        struct buf name = {.data = (uint8_t *)e->name, .len = strlen(e->name)};
-        struct entry_place at = {r->where, e->index, e->offset, &name};
-        if (i == b->failed) {
-            *err = b->err;
-            if (strcmp(err->type, ERR_INVALID_OUTPUT) == 0)
-                error_prefix(err, "Output is not one valid JSON document: ");
-            prefix_place(err, &at);
-            return -1;
-        }
-        if (output_next(out, err) != 0 ||
-            sink_write(&out->sink, b->out + start, e->out_end - start, err) != 0) {
-            prefix_place(err, &at);
-            return -1;
-        }
-        stats->entries++;
-        start = e->out_end;
-    }
-    b->count = 0;
-    b->in_len = 0;
-    b->state = BATCH_FREE;
-    r->oldest = (r->oldest + 1) % BATCHES;
-    r->submitted--;
-    return 0;
-}
-
-/* Retires what the worker has finished, without waiting. */
-static int retire_done(struct result_reader *r, struct output *out, struct step_stats *stats,
-                       struct error *err)
-{
-    while (r->submitted) {
-        int rc = retire_oldest(r, false, out, stats, err);
-        if (rc < 0)
-            return -1;
-        if (rc > 0)
-            break;
-    }
-    return 0;
-}
-
-/* Submits the batch being filled and retires every batch, in order. */
-static int finish_batches(struct result_reader *r, struct output *out, struct step_stats *stats,
-                          struct error *err)
-{
-    if (r->batches[r->fill].count)
-        submit_batch(r);
-    while (r->submitted)
-        if (retire_oldest(r, true, out, stats, err) != 0)
-            return -1;
-    return 0;
-}
-
-/* After a failure: waits for the worker and drops every batch. */
-static void drop_batches(struct result_reader *r)
-{
-    if (r->worker) {
-        pthread_mutex_lock(&r->lock);
-        for (int i = 0; i < BATCHES; i++)
-            while (r->batches[i].state == BATCH_QUEUED)
-                pthread_cond_wait(&r->cond, &r->lock);
-        pthread_mutex_unlock(&r->lock);
-    }
-    for (int i = 0; i < BATCHES; i++) {
-        r->batches[i].count = 0;
-        r->batches[i].in_len = 0;
-        r->batches[i].state = BATCH_FREE;
-    }
-    r->fill = r->oldest = r->submitted = 0;
-    r->queue_next = 0;
-}
-
-/* Where the next Output is decoded: the free room of the batch being filled
- * (at least RESULT_OUTPUT_MAX + 1 bytes, so the buffer never has to grow). */
-static int output_view(struct result_reader *r, struct buf *view, struct error *err)
-{
-    struct batch *b = &r->batches[r->fill];
-    if (!b->in) {
-        b->in = malloc(BATCH_CAP);
-        b->out = b->in ? malloc(BATCH_CAP) : NULL;
-        if (!b->out) {
-            free(b->in);
-            b->in = NULL;
-            return error_set(err, ERR_OUT_OF_MEMORY, "out of memory for a batch of Outputs");
-        }
-    }
-    /* cap = max + 1, as buf_reserve makes it: the decoder's inline paths rely
-     * on that to enforce max. */
-    *view = (struct buf){
-        .data = b->in + b->in_len, .cap = RESULT_OUTPUT_MAX + 1, .max = RESULT_OUTPUT_MAX};
-    return 0;
-}
-
-/* Adds the entry whose Output was decoded into output_view's room (n bytes)
- * to the batch being filled; submits it when full, retiring what is done and
- * waiting for the next batch in turn. Returns -1 with err final (and
- * r->failed set) if an earlier entry failed when retired. */
-static int batch_add(struct result_reader *r, size_t n, const struct entry_place *at,
-                     struct output *out, struct step_stats *stats, struct error *err)
-{
-    struct batch *b = &r->batches[r->fill];
-    b->in_len += n;
-    struct batch_entry *e = &b->e[b->count++];
-    e->index = at->index;
-    e->offset = at->offset;
-    e->in_end = b->in_len;
-    size_t name_len = r->name.len < NAME_MAX_BYTES ? r->name.len : NAME_MAX_BYTES;
-    if (name_len)
-        memcpy(e->name, r->name.data, name_len);
-    e->name[name_len] = '\0';
-    if (b->count < BATCH_ENTRIES && b->in_len < BATCH_BYTES)
-        return 0;
-    submit_batch(r);
-    if (retire_done(r, out, stats, err) != 0)
-        return r->failed = true, -1;
-    /* The batch next in turn is still in flight when all of them are. */
-    while (r->submitted == BATCHES)
-        if (retire_oldest(r, true, out, stats, err) != 0)
-            return r->failed = true, -1;
-    return 0;
 }
 
 static bool buf_equals(const struct buf *b, const char *s)
@@ -389,7 +103,7 @@ static int read_output_details(struct result_reader *r, struct json_src *src, bo
 
 /* Reads one entry object of a NONE-transformation file and emits its Output. */
 static int entry_none(struct result_reader *r, struct json_src *src, struct entry_place *at,
-                      struct output *out, struct step_stats *stats, struct error *err)
+                      struct output *out, struct read_stats *stats, struct error *err)
 {
     bool have_output = false, included = true, key_overflow;
     struct buf output = {0}; /* the decoded Output, in the batch being filled */
@@ -419,7 +133,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
                                  "Output is not a string (a JSON document encoded as a string "
                                  "is expected; is the file from a COMPACT or FLATTEN writer?)");
             have_output = true;
-            if (output_view(r, &output, err) != 0 ||
+            if (batches_view(r->batches, &output, err) != 0 ||
                 json_decode_string(src, &output, NULL, ERR_INVALID_OUTPUT, err) != 0)
                 return -1;
         } else if (!key_overflow && buf_equals(&r->key, "OutputDetails") && b == '{') {
@@ -446,7 +160,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "the entry has no Output (was the ResultWriter told to leave it out?)");
     /* Validated, minified and written when its batch is retired. */
-    return batch_add(r, output.len, at, out, stats, err);
+    return batches_add(r->batches, output.len, at, out, &stats->entries, err);
 }
 
 static int entry_raw_copy(struct json_src *src, enum transformation transformation,
@@ -501,7 +215,7 @@ static int entry_raw_copy(struct json_src *src, enum transformation transformati
 
 static int stream_entries(struct result_reader *r, struct json_src *src, const char *where,
                           enum transformation transformation, struct output *out,
-                          struct step_stats *stats, struct error *err)
+                          struct read_stats *stats, struct error *err)
 {
     struct entry_place at = {where, 0, 0, NULL};
     int b = json_peek(src, err);
@@ -529,8 +243,8 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
         int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, stats, err)
                                                   : entry_raw(src, transformation, out, err);
         if (rc != 0) {
-            if (!r->failed) /* else err is an earlier entry's, placed already */
-                prefix_place(err, &at);
+            if (!batches_failed(r->batches)) /* else err is an earlier entry's, placed */
+                entry_place_prefix(err, &at);
             return -1;
         }
         if (transformation != TRANSFORM_NONE) /* NONE: counted as batches are retired */
@@ -569,7 +283,7 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
 end:
     if (b == JSON_ERROR)
         return -1;
-    if (b != -1)
+    if (b != JSON_EOF)
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "%s: trailing data after the closing ']' at byte offset %" PRIu64 "%s",
                          where, json_src_offset(src),
@@ -582,15 +296,13 @@ end:
 
 int result_reader_stream_source(struct result_reader *r, struct json_src *src, const char *where,
                                 enum transformation transformation, struct output *out,
-                                struct step_stats *stats, struct error *err)
+                                struct read_stats *stats, struct error *err)
 {
-    r->where = where;
-    r->failed = false;
     int rc = stream_entries(r, src, where, transformation, out, stats, err);
     if (transformation != TRANSFORM_NONE)
         return rc;
-    if (rc != 0 && r->failed) {
-        drop_batches(r);
+    if (rc != 0 && batches_failed(r->batches)) {
+        batches_drop(r->batches);
         return -1;
     }
     /* Entries still in batches come before this thread's error, if any: an
@@ -598,8 +310,8 @@ int result_reader_stream_source(struct result_reader *r, struct json_src *src, c
     struct error own;
     if (rc != 0)
         own = *err;
-    if (finish_batches(r, out, stats, err) != 0) {
-        drop_batches(r);
+    if (batches_finish(r->batches, out, &stats->entries, err) != 0) {
+        batches_drop(r->batches);
         return -1;
     }
     if (rc != 0) {
@@ -616,8 +328,8 @@ struct object_source {
     struct store_reader *reader;
     uint8_t *buf;
     bool eof;
-    const struct step_options *options;
-    struct step_stats *stats;
+    const struct read_hooks *hooks; /* NULL: none */
+    struct read_stats *stats;
     uint64_t bytes; /* of this object, so far */
 };
 
@@ -638,41 +350,39 @@ static int object_fill(struct json_src *src, size_t need, struct error *err)
         src->end += n;
         o->stats->bytes_read += (uint64_t)n;
         o->bytes += (uint64_t)n;
-        if (o->options->progress)
-            o->options->progress(o->stats, o->options->ctx);
-        if (o->options->should_stop && o->options->should_stop(o->options->ctx, err) != 0)
+        if (!o->hooks)
+            continue;
+        if (o->hooks->progress)
+            o->hooks->progress(o->stats, o->hooks->ctx);
+        if (o->hooks->should_stop && o->hooks->should_stop(o->hooks->ctx, err) != 0)
             return -1;
     }
     return 0;
 }
 
 int result_reader_stream(struct result_reader *r, struct store *store, const char *bucket,
-                         const struct result_file *file, const struct step_options *options,
-                         struct output *out, struct step_stats *stats, struct error *err)
+                         const struct result_file *file, enum transformation transformation,
+                         const struct read_hooks *hooks, struct output *out,
+                         struct read_stats *stats, struct error *err)
 {
     char where[2048];
     snprintf(where, sizeof where, "s3://%s/%s", bucket, file->key);
-    struct object_source o = {
-        .store = store, .buf = r->read_buf, .options = options, .stats = stats};
+    struct object_source o = {.store = store, .buf = r->read_buf, .hooks = hooks, .stats = stats};
     if (store_open_read(store, bucket, file->key, &o.reader, err) != 0)
         return -1;
     o.src.start = o.src.pos = o.src.end = r->read_buf;
     o.src.fill = object_fill;
     o.src.ctx = &o;
-    int rc =
-        result_reader_stream_source(r, &o.src, where, options->transformation, out, stats, err);
+    int rc = result_reader_stream_source(r, &o.src, where, transformation, out, stats, err);
     /* A successful parse has read to the end of the object (anything after
      * the last entry is an error), so o.bytes is its length, which the store
      * has checked against the response. The manifest's Size is only a hint:
      * the function this replaces never read it, and tests give placeholders. */
     store_close_read(store, o.reader);
-    if (rc == 0 && file->size >= 0 && o.bytes != (uint64_t)file->size) {
-        char got[24], said[24];
-        snprintf(got, sizeof got, "%" PRIu64, o.bytes);
-        snprintf(said, sizeof said, "%" PRId64, file->size);
-        log_fields(LOG_WARN, "result file size differs from the manifest's Size", "bucket", bucket,
-                   "key", file->key, "bytes", got, "manifestSize", said, LOG_END);
-    }
+    if (rc == 0 && file->size >= 0 && o.bytes != (uint64_t)file->size)
+        log_fields(LOG_WARN, "result file size differs from the manifest's Size",
+                   LOG_STR("bucket", bucket), LOG_STR("key", file->key), LOG_U64("bytes", o.bytes),
+                   LOG_I64("manifestSize", file->size), LOG_END);
     if (rc == 0)
         stats->result_files++;
     return rc;

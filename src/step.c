@@ -15,17 +15,6 @@
 /* S3's own limit on key length. */
 enum { S3_KEY_MAX = 1024 };
 
-int transformation_parse(const char *name, enum transformation *out)
-{
-    static const char *const names[] = {"NONE", "COMPACT", "FLATTEN"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, names[i]) == 0) {
-            *out = (enum transformation)i;
-            return 0;
-        }
-    return -1;
-}
-
 /* "a, b, c (and 4 more)": the first keys a manifest lists, for messages. */
 static void list_keys(char *out, size_t cap, char *const *keys, size_t count)
 {
@@ -43,11 +32,15 @@ static int load_manifest(struct store *store, const struct event *ev,
 {
     char *text;
     size_t len;
-    if (store_read_all(store, ev->bucket, ev->manifest_key, MANIFEST_MAX_BYTES, &text, &len, err) !=
-        0)
-        return -1;
     char where[2048];
     snprintf(where, sizeof where, "s3://%s/%s", ev->bucket, ev->manifest_key);
+    int read =
+        store_read_all(store, ev->bucket, ev->manifest_key, MANIFEST_MAX_BYTES, &text, &len, err);
+    if (read == STORE_TOO_LARGE)
+        return error_set(err, ERR_INVALID_MANIFEST, "manifest %s is larger than %u bytes", where,
+                         MANIFEST_MAX_BYTES);
+    if (read != STORE_OK)
+        return -1;
     int rc = manifest_parse(text, len, where, m, err);
     free(text);
     if (rc != 0 || (!m->failed_count && !m->pending_count))
@@ -67,14 +60,12 @@ static int load_manifest(struct store *store, const struct event *ev,
     }
     /* The Map run tolerated these failures: its owner chose to go on without
      * them, as the function this replaces did. Say so loudly. */
-    char failed_count[24], pending_count[24];
-    snprintf(failed_count, sizeof failed_count, "%zu", m->failed_count);
-    snprintf(pending_count, sizeof pending_count, "%zu", m->pending_count);
     log_fields(LOG_WARN,
                "the Map run left children out: FAILED and PENDING result files are not "
                "read (set --require-complete or BCR_REQUIRE_COMPLETE=true to refuse)",
-               "manifest", where, "failedFiles", failed_count, "failedKeys", failed, "pendingFiles",
-               pending_count, "pendingKeys", pending, LOG_END);
+               LOG_STR("manifest", where), LOG_U64("failedFiles", m->failed_count),
+               LOG_STR("failedKeys", failed), LOG_U64("pendingFiles", m->pending_count),
+               LOG_STR("pendingKeys", pending), LOG_END);
     return 0;
 }
 
@@ -98,7 +89,8 @@ static int run(const struct event *ev, struct store *store, const struct step_op
     if (load_manifest(store, ev, options, &m, stats, err) != 0)
         return -1;
     const char *source_bucket = m.destination_bucket ? m.destination_bucket : ev->bucket;
-    log_fields(LOG_INFO, "manifest read", "bucket", ev->bucket, "key", ev->manifest_key, LOG_END);
+    log_fields(LOG_INFO, "manifest read", LOG_STR("bucket", ev->bucket),
+               LOG_STR("key", ev->manifest_key), LOG_END);
 
     struct output out;
     struct result_reader *reader = NULL;
@@ -115,13 +107,14 @@ static int run(const struct event *ev, struct store *store, const struct step_op
     if (output_open(&out, store, ev->bucket, reply->key, err) != 0)
         goto done_manifest;
     for (size_t i = 0; i < m.succeeded_count; i++) {
-        log_fields(LOG_DEBUG, "reading result file", "bucket", source_bucket, "key",
-                   m.succeeded[i].key, LOG_END);
-        if (result_reader_stream(reader, store, source_bucket, &m.succeeded[i], options, &out,
-                                 stats, err) != 0)
+        log_fields(LOG_DEBUG, "reading result file", LOG_STR("bucket", source_bucket),
+                   LOG_STR("key", m.succeeded[i].key), LOG_END);
+        if (result_reader_stream(reader, store, source_bucket, &m.succeeded[i],
+                                 options->transformation, &options->hooks, &out, &stats->read,
+                                 err) != 0)
             goto abort;
     }
-    if (options->should_stop && options->should_stop(options->ctx, err) != 0)
+    if (options->hooks.should_stop && options->hooks.should_stop(options->hooks.ctx, err) != 0)
         goto abort;
     rc = output_commit(&out, err);
     stats->bytes_written = out.sink.total;

@@ -14,22 +14,11 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "result_reader.h"
 #include "store.h"
 
-/* How the Map state's ResultWriter wrote its files. */
-enum transformation {
-    TRANSFORM_NONE,    /* entries whose Output is a JSON document in a string */
-    TRANSFORM_COMPACT, /* the raw outputs */
-    TRANSFORM_FLATTEN, /* raw outputs; an output that is an array gives its elements */
-};
-
-/* Parses "NONE", "COMPACT" or "FLATTEN"; returns -1 for anything else. */
-int transformation_parse(const char *name, enum transformation *out);
-
 struct step_stats {
-    uint64_t entries;              /* outputs written to results */
-    uint64_t result_files;         /* result files read completely */
-    uint64_t bytes_read;           /* bytes of result files read */
+    struct read_stats read;        /* entries, result files and bytes read */
     uint64_t bytes_written;        /* size of results.json */
     uint64_t failed_result_files;  /* FAILED files the manifest lists (not read) */
     uint64_t pending_result_files; /* PENDING files the manifest lists (not read) */
@@ -37,12 +26,9 @@ struct step_stats {
 
 struct step_options {
     enum transformation transformation;
-    /* Called now and then while result files stream (every few MB); may be NULL. */
-    void (*progress)(const struct step_stats *stats, void *ctx);
-    /* Called at the same points and before committing the output; a non-zero
-     * return (with err set, e.g. Timeout) stops the step. May be NULL. */
-    int (*should_stop)(void *ctx, struct error *err);
-    void *ctx; /* for progress and should_stop */
+    /* Called while result files stream; should_stop also before the output
+     * is committed (a non-zero return then aborts it). */
+    struct read_hooks hooks;
     /* A manifest listing FAILED or PENDING files is IncompleteMapRun; by
      * default they are left out (as the Map's tolerance decided) with a
      * warning. */
@@ -56,7 +42,8 @@ struct step_reply {
     char key[STEP_KEY_MAX];
 };
 
-/* Runs the step on the event (event_len bytes of JSON, borrowed). On success
+/* Runs the step on the event (event_len bytes of JSON); event, store and
+ * options are borrowed for the call. On success
  * fills reply and returns 0; otherwise returns -1 with err set. stats is
  * filled in either case (what was done before a failure). */
 int step_run(const char *event, size_t event_len, struct store *store,

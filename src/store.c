@@ -9,13 +9,13 @@ int store_read_all(struct store *s, const char *bucket, const char *key, size_t 
 {
     struct store_reader *r;
     if (store_open_read(s, bucket, key, &r, err) != 0)
-        return -1;
+        return STORE_ERROR;
     struct buf b;
     buf_init(&b, max);
-    int rc = 0;
+    int rc = STORE_OK;
     for (;;) {
         if (buf_reserve(&b, 65536 < max - b.len ? 65536 : max - b.len, err) == BUF_NO_MEMORY) {
-            rc = -1;
+            rc = STORE_ERROR;
             break;
         }
         size_t room = b.cap - 1 - b.len;
@@ -23,17 +23,13 @@ int store_read_all(struct store *s, const char *bucket, const char *key, size_t 
             /* Full: one more byte means the object is over the limit. */
             char probe;
             ssize_t n = store_read(s, r, &probe, 1, err);
-            if (n != 0) {
-                rc = n < 0 ? -1
-                           : error_set(err, ERR_INVALID_MANIFEST,
-                                       "object s3://%s/%s is larger than %zu bytes", bucket, key,
-                                       max);
-            }
+            if (n != 0)
+                rc = n < 0 ? STORE_ERROR : STORE_TOO_LARGE;
             break;
         }
         ssize_t n = store_read(s, r, b.data + b.len, room, err);
         if (n < 0) {
-            rc = -1;
+            rc = STORE_ERROR;
             break;
         }
         if (n == 0)
@@ -41,16 +37,16 @@ int store_read_all(struct store *s, const char *bucket, const char *key, size_t 
         b.len += (size_t)n;
     }
     store_close_read(s, r);
-    if (rc != 0) {
+    if (rc != STORE_OK) {
         buf_free(&b);
-        return -1;
+        return rc;
     }
     if (buf_reserve(&b, 0, err) == BUF_NO_MEMORY) {
         buf_free(&b);
-        return -1;
+        return STORE_ERROR;
     }
     b.data[b.len] = '\0';
     *data = (char *)b.data;
     *len = b.len;
-    return 0;
+    return STORE_OK;
 }

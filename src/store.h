@@ -104,8 +104,16 @@ static inline void store_set_invocation(struct store *s, const struct store_invo
         s->ops->set_invocation(s, inv ? inv : &none);
 }
 
+/* What store_read_all returns. */
+enum { STORE_OK = 0, STORE_ERROR = -1, STORE_TOO_LARGE = -2 };
+
 /* Reads a whole object of at most max bytes into a NUL-terminated heap buffer
- * (caller frees *data). For small documents only: the manifest. */
+ * (caller frees *data) of *len bytes, taking at most max + 1 bytes of memory
+ * whatever the object's size. For small documents only: the manifest.
+ * Returns STORE_OK; STORE_ERROR with err set by the store (the object is
+ * missing, I/O); or STORE_TOO_LARGE, err untouched, when the object holds more
+ * than max bytes: only the caller knows what the object was meant to be, so
+ * it says what is wrong with it. Nothing is allocated on failure. */
 int store_read_all(struct store *s, const char *bucket, const char *key, size_t max, char **data,
                    size_t *len, struct error *err);
 

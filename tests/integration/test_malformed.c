@@ -42,7 +42,7 @@
  * manifest, run with --require-complete. */
 enum kind { EVENT, MANIFEST, RESULT, RESULT_SECOND, MANIFEST_COMPLETE };
 
-/* Runs no longer than this (seconds); the largest case reads about 6 MB. */
+/* Runs no longer than this (seconds); the largest case reads about 16 MB. */
 enum { TIME_LIMIT_S = 10, KILL_AFTER_S = 30 };
 
 struct malformed_case {
@@ -83,8 +83,17 @@ static char *deep_event(size_t *len)
 
 static char *huge_event(size_t *len)
 {
-    /* Over the 6 MB event limit, and valid JSON otherwise. */
-    return repeat("{\"pad\": \"", 'x', 6u * 1024 * 1024, "\", \"results\": {}}", len);
+    /* Over Step Functions' 256 KiB payload limit, and a valid event otherwise. */
+    return repeat("{\"pad\": \"", 'x', 256u * 1024,
+                  "\", \"results\": {\"ResultWriterDetails\": {\"Bucket\": \"b\", "
+                  "\"Key\": \"c/manifest.json\"}}}",
+                  len);
+}
+
+static char *huge_manifest(size_t *len)
+{
+    /* One byte over the 16 MiB manifest limit, and a valid manifest otherwise. */
+    return repeat("", ' ', 16u * 1024 * 1024 + 1 - strlen(GOOD_MANIFEST), GOOD_MANIFEST, len);
 }
 
 static char *deep_compact(size_t *len)
@@ -174,7 +183,7 @@ static const struct malformed_case cases[] = {
     {"event: invalid UTF-8 in Bucket", EVENT, TEXT(EVENT_FOR("b\xff", "c/m.json")), NONE,
      "InvalidEvent", "not valid JSON"},
     {"event: nested 100000 deep", EVENT, MADE(deep_event), NONE, "InvalidEvent", "not valid JSON"},
-    {"event: over 6 MB", EVENT, MADE(huge_event), NONE, "InvalidEvent", "larger than"},
+    {"event: over 256 KiB", EVENT, MADE(huge_event), NONE, "InvalidEvent", "larger than"},
     {"event: Bucket \"..\"", EVENT, TEXT(EVENT_FOR("..", "c/m.json")), NONE, "InvalidKey",
      "not a single path segment"},
     {"event: Bucket with '/'", EVENT, TEXT(EVENT_FOR(BUCKET "/x", "c/m.json")), NONE, "InvalidKey",
@@ -247,6 +256,8 @@ static const struct malformed_case cases[] = {
     {"manifest: result file missing", MANIFEST,
      TEXT(MANIFEST_WITH("{\"Key\": \"" RESULT_KEY "\"}, {\"Key\": \"r/SUCCEEDED_1.json\"}")), NONE,
      "NoSuchKey", "The specified key does not exist. Bucket: " BUCKET ", Key: r/SUCCEEDED_1.json"},
+    {"manifest: over 16 MiB", MANIFEST, MADE(huge_manifest), NONE, "InvalidManifest",
+     "manifest s3://" BUCKET "/" MANIFEST_KEY " is larger than 16777216 bytes"},
     {"manifest: Key escapes the bucket", MANIFEST, TEXT(MANIFEST_WITH("{\"Key\": \"r/../../x\"}")),
      NONE, "InvalidKey", "\"..\" segment"},
 

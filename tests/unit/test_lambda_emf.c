@@ -33,7 +33,7 @@ static const char *str(json_t *obj, const char *name)
 static void test_structure_and_values(void **state)
 {
     (void)state;
-    struct step_stats stats = {100000, 3, 123456789012ULL, 98765432ULL, 2, 1};
+    struct step_stats stats = {{100000, 3, 123456789012ULL}, 98765432ULL, 2, 1};
     struct emf_summary s = {
         1700000000123LL, "tdr-backend-checks-results-intg", "req-1", NULL, &stats, 4321, NULL};
     json_t *doc = format(&s);
@@ -79,7 +79,7 @@ static void test_structure_and_values(void **state)
 static void test_failed_invocation_carries_its_error_type(void **state)
 {
     (void)state;
-    struct step_stats stats = {7, 1, 2048, 0, 0, 0};
+    struct step_stats stats = {{7, 1, 2048}, 0, 0, 0};
     struct emf_summary s = {1, "f", "req-2", "NoSuchKey", &stats, 12, NULL};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "errorType"), "NoSuchKey");
@@ -122,7 +122,7 @@ static void test_strings_are_escaped(void **state)
 static void test_too_small_a_buffer_fails(void **state)
 {
     (void)state;
-    struct step_stats stats = {1, 1, 1, 1, 1, 1};
+    struct step_stats stats = {{1, 1, 1}, 1, 1, 1};
     struct emf_summary s = {1, "f", "r", NULL, &stats, 1, NULL};
     char line[64];
     assert_int_equal(emf_format(&s, line, sizeof line), -1);
@@ -133,7 +133,7 @@ static void test_too_small_a_buffer_fails(void **state)
 static void test_level_and_timestamp_for_lambdas_filter(void **state)
 {
     (void)state;
-    struct step_stats stats = {1, 1, 1, 1, 0, 0};
+    struct step_stats stats = {{1, 1, 1}, 1, 0, 0};
     struct emf_summary s = {1738633790099LL, "f", "r", NULL, &stats, 1, "ERROR"};
     json_t *doc = format(&s);
     assert_string_equal(str(doc, "level"), "ERROR");

@@ -32,7 +32,7 @@ static void stream(const char *file, enum transformation t, size_t chunk, struct
     memsink_init(&c);
     struct output out = {.sink = c.sink};
     out.sink.ctx = &c;
-    struct step_stats stats = {0};
+    struct read_stats stats = {0};
     o->ok = result_reader_stream_source(r, &src.src, "s3://b/f.json", t, &out, &stats, &err) == 0;
     c.sink = out.sink;
     if (o->ok)
@@ -186,7 +186,7 @@ static void test_output_size_limit(void **state)
             memsink_init(&c);
             struct output out = {.sink = c.sink};
             out.sink.ctx = &c;
-            struct step_stats stats = {0};
+            struct read_stats stats = {0};
             int rc = result_reader_stream_source(r, &src.src, "s3://b/f.json",
                                                  (enum transformation)t, &out, &stats, &err);
             c.sink = out.sink;
