@@ -41,6 +41,24 @@ bool lambda_plan_deadline(int64_t now_ms, int64_t deadline_ms, struct lambda_dea
     return true;
 }
 
+int lambda_timeout_error(int64_t now_ms, int64_t deadline_ms, const struct read_stats *seen,
+                         struct error *err)
+{
+    if (now_ms >= deadline_ms)
+        return error_set(err, ERR_TIMEOUT,
+                         "The invocation's Lambda deadline had passed %lld ms before the step "
+                         "could start or go on, after %llu entries from %llu result files; "
+                         "nothing was written",
+                         (long long)(now_ms - deadline_ms), (unsigned long long)seen->entries,
+                         (unsigned long long)seen->result_files);
+    return error_set(err, ERR_TIMEOUT,
+                     "The invocation stopped %lld ms before its Lambda deadline, so that the "
+                     "output could be aborted and this error reported, after %llu entries from "
+                     "%llu result files; nothing was written",
+                     (long long)(deadline_ms - now_ms), (unsigned long long)seen->entries,
+                     (unsigned long long)seen->result_files);
+}
+
 /* ---- one invocation ---- */
 
 struct service {
@@ -70,19 +88,7 @@ static int watch_should_stop(void *ctx, struct error *err)
     int64_t now = wall_ms();
     if (!w->plan.stop_at_ms || now < w->plan.stop_at_ms)
         return 0;
-    if (now >= w->deadline_ms)
-        return error_set(err, ERR_TIMEOUT,
-                         "The invocation's Lambda deadline had passed %lld ms before the step "
-                         "could start or go on, after %llu entries from %llu result files; "
-                         "nothing was written",
-                         (long long)(now - w->deadline_ms), (unsigned long long)w->seen.entries,
-                         (unsigned long long)w->seen.result_files);
-    return error_set(err, ERR_TIMEOUT,
-                     "The invocation stopped %lld ms before its Lambda deadline, so that the "
-                     "output could be aborted and this error reported, after %llu entries from "
-                     "%llu result files; nothing was written",
-                     (long long)(w->deadline_ms - now), (unsigned long long)w->seen.entries,
-                     (unsigned long long)w->seen.result_files);
+    return lambda_timeout_error(now, w->deadline_ms, &w->seen, err);
 }
 
 static void watch_progress(const struct read_stats *stats, void *ctx)

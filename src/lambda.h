@@ -59,4 +59,11 @@ struct lambda_deadline {
  * deadline is absent or implausible. */
 bool lambda_plan_deadline(int64_t now_ms, int64_t deadline_ms, struct lambda_deadline *out);
 
+/* Sets err to the Timeout error of a step stopped at now_ms (both ms since the
+ * epoch) after `seen`: how long before the deadline it stopped or, when the
+ * deadline had already passed (an invocation that started late), by how much.
+ * Returns -1. */
+int lambda_timeout_error(int64_t now_ms, int64_t deadline_ms, const struct read_stats *seen,
+                         struct error *err);
+
 #endif

@@ -159,9 +159,30 @@ static void test_xray_cause(void **state)
     assert_true(n > 0 && n < 9 * 1024);
 }
 
+/* A step that stops in its margin says how long before the deadline; one
+ * whose deadline had passed before it could start says by how much, never a
+ * negative "before". */
+static void test_timeout_messages(void **state)
+{
+    (void)state;
+    struct read_stats seen = {.entries = 12, .result_files = 1, .bytes_read = 4096};
+    struct error err;
+    assert_int_equal(lambda_timeout_error(NOW, NOW + 1500, &seen, &err), -1);
+    assert_string_equal(err.type, ERR_TIMEOUT);
+    assert_non_null(strstr(err.message, "stopped 1500 ms before its Lambda deadline"));
+    assert_non_null(strstr(err.message, "after 12 entries from 1 result files"));
+
+    assert_int_equal(lambda_timeout_error(NOW + 5000, NOW, &seen, &err), -1);
+    assert_string_equal(err.type, ERR_TIMEOUT);
+    assert_non_null(strstr(err.message, "deadline had passed 5000 ms before the step"));
+    assert_null(strstr(err.message, "-5000"));
+    assert_null(strstr(err.message, "before its Lambda deadline"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timeout_messages),
         cmocka_unit_test(test_margin_before_a_long_deadline),
         cmocka_unit_test(test_short_budget_keeps_half),
         cmocka_unit_test(test_deadline_already_past),
