@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "s3_error.h"
+#include "s3/error_doc.h"
 
 enum { GUARD = 16 };
 

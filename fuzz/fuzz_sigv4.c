@@ -21,7 +21,7 @@
 #include <strings.h>
 
 #include "common.h"
-#include "sigv4.h"
+#include "s3/sigv4.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define AMZ_DATE "20250204T014950Z"

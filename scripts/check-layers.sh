@@ -11,11 +11,11 @@ layers=(
     "version simd textw utf8"            # base: text, bytes
     "jsonw"                              # base: small JSON texts
     "error"                              # base: typed errors (as JSON, for replies)
-    "buf sink uuid util worker log"      # base: bounded memory, threads, logging
+    "buf sink uuid util worker log interrupt" # base: bounded memory, threads, logging, signals
     "json http"                          # the streaming JSON scanner; HTTP response headers
     "s3/sigv4 s3/credentials"            # S3 protocol pieces
-    "s3/config s3/error"
     "store"                              # the object-store interface
+    "s3/config s3/error_doc"             # S3 configuration; error documents, worded as the store's
     "store_dir s3/client"                # the directory store; the S3 transfer engine
     "s3/get s3/put"                      # S3 requests, one file per kind
     "s3/store_s3"                        # the S3 store: constructor and vtable

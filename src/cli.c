@@ -17,7 +17,7 @@
 #include "jsonw.h"
 #include "store_dir.h"
 #include "store_fd.h"
-#include "store_s3.h"
+#include "s3/store_s3.h"
 #include "version.h"
 
 static const char usage[] =

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "step.h"
 #include "store_dir.h"
-#include "store_s3.h"
+#include "s3/store_s3.h"
 #include "version.h"
 
 enum {

@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "store_s3.h"
+#include "s3/store_s3.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "credentials.h"
+#include "s3/credentials.h"
 #include "http.h"
 #include "interrupt.h"
 #include "log.h"
-#include "s3_config.h"
-#include "s3_error.h"
-#include "sigv4.h"
+#include "s3/config.h"
+#include "s3/error_doc.h"
+#include "s3/sigv4.h"
 
 enum {
     SPILL_CAP = 128 * 1024,  /* reader bytes received beyond what the caller asked for */
