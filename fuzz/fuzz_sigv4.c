@@ -1,4 +1,4 @@
-/* Fuzz target: SigV4 canonicalisation (src/sigv4.h).
+/* Fuzz target: SigV4 canonicalisation (src/s3/sigv4.h).
  *
  * Input: two bytes (query parameter and header counts), then NUL-separated
  * fields: method, host, object key (raw), session token, then name/value
