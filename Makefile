@@ -12,7 +12,7 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) $(EXTRA_
 LDLIBS   := -lcurl -lcrypto -ljansson
 BUILD    ?= build
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/s3/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 BIN      := $(BUILD)/backend-checks-results
 
@@ -91,7 +91,7 @@ $(LEAN_BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a lean-curl
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LEAN_STATIC) -o $@ $(BUILD)/obj/main.o $(BUILD)/libbcr.a \
 	    $(LEAN_LIBS)
 
-FORMATTED = $(wildcard src/*.[ch] tests/*/*.[ch] fuzz/*.[ch] scripts/*.c bench/*.[ch])
+FORMATTED = $(wildcard src/*.[ch] src/s3/*.[ch] tests/*/*.[ch] fuzz/*.[ch] scripts/*.c bench/*.[ch])
 
 format:
 	clang-format -i $(FORMATTED)

@@ -1,4 +1,4 @@
-/* Fuzz target: S3's XML documents (src/s3_error.h).
+/* Fuzz target: S3's XML documents (src/s3/error_doc.h).
  *
  * Arbitrary bytes (not NUL-terminated, so a read past the end is caught) go
  * through s3_error_parse, s3_xml_root and s3_xml_find_text with small and
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "s3_error.h"
+#include "s3/error_doc.h"
 
 enum { GUARD = 16 };
 

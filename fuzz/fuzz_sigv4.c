@@ -1,4 +1,4 @@
-/* Fuzz target: SigV4 canonicalisation (src/sigv4.h).
+/* Fuzz target: SigV4 canonicalisation (src/s3/sigv4.h).
  *
  * Input: two bytes (query parameter and header counts), then NUL-separated
  * fields: method, host, object key (raw), session token, then name/value
@@ -21,7 +21,7 @@
 #include <strings.h>
 
 #include "common.h"
-#include "sigv4.h"
+#include "s3/sigv4.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define AMZ_DATE "20250204T014950Z"

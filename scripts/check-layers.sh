@@ -15,8 +15,8 @@ layers=(
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
     "json http"                          # the streaming JSON scanner; HTTP response headers
     "s3/sigv4 s3/credentials"            # S3 protocol pieces
-    "s3/config s3/error"
     "store"                              # the object-store interface
+    "s3/config s3/error_doc"             # S3 configuration; error documents, worded as the store's
     "store_dir store_fd s3/client"       # the directory and stdout stores; the S3 transfer engine
     "s3/get s3/put"                      # S3 requests, one file per kind
     "s3/store_s3"                        # the S3 store: constructor and vtable

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* The step's own error types. S3 error codes (AccessDenied, SlowDown, ...) are
- * passed through as the type of error_set, sanitised first (s3_error.h). */
+ * passed through as the type of error_set, sanitised first (s3/error_doc.h). */
 #define ERR_INVALID_EVENT "InvalidEvent"
 #define ERR_INVALID_MANIFEST "InvalidManifest"
 #define ERR_INCOMPLETE_MAP_RUN "IncompleteMapRun"

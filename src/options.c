@@ -4,7 +4,7 @@
 
 #include "store_dir.h"
 #include "store_fd.h"
-#include "store_s3.h"
+#include "s3/store_s3.h"
 
 struct store *options_open_store(const struct run_options *opts, struct error *err)
 {

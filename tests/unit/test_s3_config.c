@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "s3_config.h"
+#include "s3/config.h"
 
 static const char *const vars[] = {
     "AWS_REGION",

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_error.h"
+#include "s3/error_doc.h"
 #include "store.h"
 
 static bool parse(const char *doc, struct s3_error_doc *out)

@@ -8,7 +8,7 @@
 
 #include <curl/curl.h>
 
-#include "s3_config.h"
+#include "s3/config.h"
 
 static void test_responses(void **state)
 {

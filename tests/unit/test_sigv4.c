@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "sigv4.h"
+#include "s3/sigv4.h"
 
 extern char **environ;
 

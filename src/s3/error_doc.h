@@ -1,4 +1,4 @@
-/* s3_error: S3's XML documents (error bodies, and the few values the store
+/* s3/error_doc: S3's XML documents (error bodies, and the few values the store
  * reads from success bodies) and botocore-style error messages.
  *
  * The XML reader is deliberately tiny and tolerant: it finds elements by local

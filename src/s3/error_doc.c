@@ -1,9 +1,11 @@
-#include "s3_error.h"
+#include "s3/error_doc.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "store.h"
+#include "textw.h"
+#include "utf8.h"
 
 struct cursor {
     const char *p, *end;
@@ -87,55 +89,18 @@ static void read_name(struct cursor *c, const char **name, size_t *len)
     }
 }
 
-/* Appends bytes to out, stopping (and remembering it) when full. */
-struct sink {
-    char *out;
-    size_t cap, len;
-    bool full;
-};
-
-static void put(struct sink *s, const char *p, size_t n)
+/* Decoded text goes through a textw: it keeps what fits and tells whether
+ * more came (textw_overflowed), which is when a character may have been cut. */
+static void put_codepoint(struct textw *w, unsigned long cp)
 {
-    if (s->full)
-        return;
-    if (n > s->cap - 1 - s->len) {
-        n = s->cap - 1 - s->len;
-        s->full = true;
-    }
-    memcpy(s->out + s->len, p, n);
-    s->len += n;
-}
-
-static void put_codepoint(struct sink *s, unsigned long cp)
-{
-    char u[4];
-    size_t n;
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         cp = 0xFFFD;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    put(s, u, n);
+    uint8_t u[4];
+    textw_bytes(w, u, utf8_from_code_point((uint32_t)cp, u));
 }
 
 /* Decodes one entity at '&'; an unknown or malformed one is kept literally. */
-static void put_entity(struct sink *s, struct cursor *c)
+static void put_entity(struct textw *s, struct cursor *c)
 {
     static const struct {
         const char *name;
@@ -143,7 +108,7 @@ static void put_entity(struct sink *s, struct cursor *c)
     } named[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
     for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
         if (starts(c, named[i].name)) {
-            put(s, &named[i].ch, 1);
+            textw_bytes(s, &named[i].ch, 1);
             c->p += strlen(named[i].name);
             return;
         }
@@ -169,32 +134,34 @@ static void put_entity(struct sink *s, struct cursor *c)
             return;
         }
     }
-    put(s, c->p, 1);
+    textw_bytes(s, c->p, 1);
     c->p++;
 }
 
-/* Cuts a truncated value back to a UTF-8 character boundary. */
-static void trim_utf8(struct sink *s)
+/* The length of out[0..len) cut back to a UTF-8 character boundary, for a
+ * value that may have been truncated (`cut`). */
+static size_t trim_utf8(const char *out, size_t len, bool cut)
 {
-    if (!s->full)
-        return;
-    size_t i = s->len;
+    if (!cut)
+        return len;
+    size_t i = len;
     size_t cont = 0;
-    while (i > 0 && ((unsigned char)s->out[i - 1] & 0xC0) == 0x80 && cont < 3) {
+    while (i > 0 && ((unsigned char)out[i - 1] & 0xC0) == 0x80 && cont < 3) {
         i--;
         cont++;
     }
-    if (i > 0 && ((unsigned char)s->out[i - 1] & 0x80)) {
-        unsigned char lead = (unsigned char)s->out[i - 1];
+    if (i > 0 && ((unsigned char)out[i - 1] & 0x80)) {
+        unsigned char lead = (unsigned char)out[i - 1];
         size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
         if (need != cont)
-            s->len = i - 1;
+            return i - 1;
     }
+    return len;
 }
 
 /* After a start tag: decodes text up to the closing tag. False if a child
  * element appears or the document ends first. */
-static bool read_text(struct cursor *c, struct sink *s)
+static bool read_text(struct cursor *c, struct textw *s)
 {
     while (c->p < c->end) {
         if (*c->p == '&') {
@@ -203,12 +170,12 @@ static bool read_text(struct cursor *c, struct sink *s)
             const char *start = c->p;
             while (c->p < c->end && *c->p != '<' && *c->p != '&')
                 c->p++;
-            put(s, start, (size_t)(c->p - start));
+            textw_bytes(s, start, (size_t)(c->p - start));
         } else if (starts(c, "<![CDATA[")) {
             const char *start = c->p + 9;
             if (!skip_past(c, "]]>"))
                 return false;
-            put(s, start, (size_t)(c->p - 3 - start));
+            textw_bytes(s, start, (size_t)(c->p - 3 - start));
         } else if (starts(c, "<!--")) {
             if (!skip_past(c, "-->"))
                 return false;
@@ -267,15 +234,17 @@ static bool find_text(const char *doc, size_t len, const char *name, char *out, 
             continue;
         if (empty)
             return true;
-        struct sink s = {out, cap, 0, false};
+        struct textw s;
+        textw_init(&s, out, cap);
         bool ok = read_text(&c, &s);
+        bool cut = textw_overflowed(&s);
         if (!ok && unclosed && c.p == c.end) {
             *unclosed = true;
-            s.full = true; /* the end may cut a character */
+            cut = true; /* the end may cut a character */
             ok = true;
         }
-        trim_utf8(&s);
-        out[ok ? s.len : 0] = '\0';
+        size_t kept = s.len < cap ? s.len : cap - 1;
+        out[ok ? trim_utf8(out, kept, cut) : 0] = '\0';
         return ok;
     }
     return false;

@@ -1,4 +1,4 @@
-/* s3_config: everything the S3 store decides before it talks to a server, as
+/* s3/config: everything the S3 store decides before it talks to a server, as
  * pure functions that can be tested without one: where requests go (endpoint,
  * addressing style, URL and canonical path of an object), which CA bundle
  * verifies TLS, the tunables read from the environment, and the retry policy

@@ -1,4 +1,4 @@
-/* credentials: AWS credentials (and a profile's region) as the AWS CLI finds
+/* s3/credentials: AWS credentials (and a profile's region) as the AWS CLI finds
  * them: the environment, the shared credentials file, the config file and its
  * credential_process.
  *

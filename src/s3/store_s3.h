@@ -26,7 +26,7 @@ struct s3_options {
 };
 
 /* Creates an S3 store (loads credentials, region, endpoint, CA bundle,
- * AWS_MAX_ATTEMPTS; see s3_config.h for the BCR_S3_* tunables). The options'
+ * AWS_MAX_ATTEMPTS; see s3/config.h for the BCR_S3_* tunables). The options'
  * strings are copied. The caller owns the store (store_destroy), and must end
  * its readers and writers first. Connections are kept and reused across
  * requests and calls. Returns NULL with err set on failure. */

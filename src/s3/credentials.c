@@ -1,4 +1,4 @@
-#include "credentials.h"
+#include "s3/credentials.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,8 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "util.h"
+
 static void free_secret(char **s)
 {
     if (*s) {
@@ -32,13 +34,6 @@ void credentials_clear(struct aws_credentials *c)
     free_secret(&c->access_key_id);
     free_secret(&c->secret_access_key);
     free_secret(&c->session_token);
-}
-
-/* An environment variable, with empty meaning unset (as botocore has it). */
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && v[0] != '\0' ? v : NULL;
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -200,8 +195,8 @@ static void aws_file_free(struct aws_file *f)
 static char *aws_file_path(const char *var, const char *home_rest, struct aws_file *f,
                            struct error *err)
 {
-    const char *set = env(var);
-    const char *home = env("HOME");
+    const char *set = env_get(var);
+    const char *home = env_get("HOME");
     const char *prefix = "", *rest = set;
     if (set && set[0] == '~' && (set[1] == '/' || set[1] == '\0')) {
         prefix = home;
@@ -270,7 +265,7 @@ static int aws_file_load(const char *var, const char *home_rest, struct aws_file
 
 static const char *profile_name(void)
 {
-    const char *profile = env("AWS_PROFILE");
+    const char *profile = env_get("AWS_PROFILE");
     return profile ? profile : "default";
 }
 
@@ -371,10 +366,10 @@ int credentials_profile_region(char *out, size_t cap, struct error *err)
 int credentials_load(struct aws_credentials *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
-    const char *id = env("AWS_ACCESS_KEY_ID");
-    const char *secret = env("AWS_SECRET_ACCESS_KEY");
+    const char *id = env_get("AWS_ACCESS_KEY_ID");
+    const char *secret = env_get("AWS_SECRET_ACCESS_KEY");
     if (id && secret) {
-        const char *token = env("AWS_SESSION_TOKEN");
+        const char *token = env_get("AWS_SESSION_TOKEN");
         return set_all(out, id, strlen(id), secret, strlen(secret), token,
                        token ? strlen(token) : 0, err);
     }
@@ -394,13 +389,6 @@ static void kill_and_reap(pid_t pid)
     kill(-pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* Runs command under /bin/sh with stdout into buf (at most cap bytes), stdin
@@ -436,11 +424,11 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
         _exit(127);
     }
     close(fds[1]);
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     const char *failure = NULL;
     *len = 0;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - monotonic_ms();
         if (left <= 0) {
             failure = "did not finish in time";
             break;
@@ -470,7 +458,7 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
             break;
         if (done < 0 && errno != EINTR) {
             failure = "could not be waited for";
-        } else if (now_ms() >= deadline) {
+        } else if (monotonic_ms() >= deadline) {
             failure = "did not finish in time";
         } else {
             struct timespec pause = {0, 10 * 1000 * 1000};

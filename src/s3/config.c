@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "s3_config.h"
+#include "s3/config.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "credentials.h"
-#include "sigv4.h"
+#include "s3/credentials.h"
+#include "s3/sigv4.h"
+#include "util.h"
 
 const char *const s3_ca_bundle_candidates[] = {
     "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu */
@@ -27,18 +28,11 @@ const char *const s3_ca_dir_candidates[] = {
     NULL,
 };
 
-/* The value of an environment variable, NULL if unset or empty. */
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
 /* Reads an integer variable in [min, max]; absent leaves *out as is. */
 static int env_long(const char *name, long long min, long long max, long long *out,
                     struct error *err)
 {
-    const char *v = env(name);
+    const char *v = env_get(name);
     if (!v)
         return 0;
     char *end;
@@ -86,9 +80,9 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
 {
     memset(c, 0, sizeof *c);
     if (!region || !*region)
-        region = env("AWS_REGION");
+        region = env_get("AWS_REGION");
     if (!region)
-        region = env("AWS_DEFAULT_REGION");
+        region = env_get("AWS_DEFAULT_REGION");
     char profile_region[S3_REGION_MAX];
     if (!region) {
         if (credentials_profile_region(profile_region, sizeof profile_region, err) != 0)
@@ -105,16 +99,16 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
     strcpy(c->region, region);
 
     if (!endpoint_url || !*endpoint_url)
-        endpoint_url = env("AWS_ENDPOINT_URL_S3");
+        endpoint_url = env_get("AWS_ENDPOINT_URL_S3");
     if (!endpoint_url)
-        endpoint_url = env("AWS_ENDPOINT_URL");
+        endpoint_url = env_get("AWS_ENDPOINT_URL");
     if (endpoint_url && parse_endpoint(c, endpoint_url, err) != 0)
         return -1;
     if (!endpoint_url)
         c->https = true;
 
-    const char *ssl_cert_file = env("SSL_CERT_FILE");
-    if (!ssl_cert_file && s3_ca_dir_select(env("SSL_CERT_DIR"), s3_ca_dir_candidates, c->ca_dir,
+    const char *ssl_cert_file = env_get("SSL_CERT_FILE");
+    if (!ssl_cert_file && s3_ca_dir_select(env_get("SSL_CERT_DIR"), s3_ca_dir_candidates, c->ca_dir,
                                            sizeof c->ca_dir, err) != 0)
         return -1;
     if (!c->ca_dir[0] && s3_ca_bundle_select(ssl_cert_file, s3_ca_bundle_candidates, c->ca_bundle,
@@ -129,7 +123,7 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
         env_long("BCR_S3_LOW_SPEED_TIME", 1, 3600, &time_s, err) != 0 ||
         env_long("BCR_S3_CONNECT_TIMEOUT_MS", 1, 600000, &connect_ms, err) != 0)
         return -1;
-    const char *owner = env("BCR_EXPECTED_BUCKET_OWNER");
+    const char *owner = env_get("BCR_EXPECTED_BUCKET_OWNER");
     if (owner) {
         if (strlen(owner) != 12 || strspn(owner, "0123456789") != 12)
             return error_set(err, ERR_CONFIG,

@@ -1,4 +1,4 @@
-/* sigv4: AWS Signature Version 4 for requests to S3 (Authorization header form).
+/* s3/sigv4: AWS Signature Version 4 for requests to S3 (Authorization header form).
  *
  * S3 differs from the generic algorithm in two ways, both followed here: the
  * canonical URI is the path exactly as sent (encoded once, never normalised),
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "credentials.h"
+#include "s3/credentials.h"
 #include "error.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"

@@ -1,0 +1,524 @@
+#define _POSIX_C_SOURCE 200809L
+#include "s3/client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "interrupt.h"
+#include "log.h"
+#include "s3/error_doc.h"
+#include "util.h"
+
+enum {
+    CURL_BUFFER = 64 * 1024, /* libcurl's receive buffer (a write callback chunk is smaller) */
+    BODY_MAX = 64 * 1024,    /* error documents and small results; more is not S3 */
+    QUERY_MAX = 4096,        /* an encoded upload id and a part number */
+};
+
+/* ---- the connection ----------------------------------------------------- */
+
+static int client_handles(struct s3_client *c, struct error *err)
+{
+    c->multi = curl_multi_init();
+    c->easy = curl_easy_init();
+    if (c->multi && c->easy)
+        return 0;
+    s3_client_cleanup(c);
+    return error_set(err, ERR_OUT_OF_MEMORY, "cannot create libcurl handles");
+}
+
+int s3_client_init(struct s3_client *c, const struct s3_config *cfg,
+                   const struct aws_credentials *creds, struct error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    c->creds = creds;
+    if (client_handles(c, err) != 0)
+        return -1;
+    /* The retry jitter's seed: from the kernel, not OpenSSL's DRBG, whose first
+     * use sets up OpenSSL's providers (about 1.5 ms of a Lambda init phase)
+     * before anything needs them; the first request's signature does that. */
+    if (getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != (ssize_t)sizeof c->rng || c->rng == 0)
+        c->rng = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+    return 0;
+}
+
+void s3_client_cleanup(struct s3_client *c)
+{
+    if (c->easy)
+        curl_easy_cleanup(c->easy);
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    c->easy = NULL;
+    c->multi = NULL;
+}
+
+static double random_unit(struct s3_client *c)
+{
+    /* xorshift64*: jitter needs spread, not secrecy. */
+    c->rng ^= c->rng >> 12;
+    c->rng ^= c->rng << 25;
+    c->rng ^= c->rng >> 27;
+    return (double)((c->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+struct s3_client *s3_client_new_sibling(struct s3_client *first, struct error *err)
+{
+    struct s3_client *c = calloc(1, sizeof *c);
+    if (!c || client_handles(c, err) != 0) {
+        free(c);
+        error_set(err, ERR_OUT_OF_MEMORY, "cannot create libcurl handles for an upload");
+        return NULL;
+    }
+    c->cfg = first->cfg;
+    c->creds = first->creds;
+    c->deadline_ms = first->deadline_ms;
+    memcpy(c->trace_id, first->trace_id, sizeof c->trace_id);
+    c->rng = (uint64_t)(random_unit(first) * 9007199254740992.0) | 1;
+    return c;
+}
+
+void s3_client_free(struct s3_client *c)
+{
+    if (!c)
+        return;
+    s3_client_cleanup(c);
+    free(c);
+}
+
+void s3_client_set_invocation(struct s3_client *c, int64_t deadline_ms, const char *trace_id)
+{
+    c->deadline_ms = deadline_ms;
+    const char *t = trace_id ? trace_id : "";
+    snprintf(c->trace_id, sizeof c->trace_id, "%s", strlen(t) < sizeof c->trace_id ? t : "");
+}
+
+bool s3_client_deadline_passed(const struct s3_client *c)
+{
+    return c->deadline_ms > 0 && wall_ms() >= c->deadline_ms;
+}
+
+void s3_request_init(struct s3_request *req, const char *operation, const char *method,
+                     const char *bucket, const char *key)
+{
+    memset(req, 0, sizeof *req);
+    req->operation = operation;
+    req->method = method;
+    req->bucket = bucket;
+    req->key = key;
+    memcpy(req->payload_hash, SIGV4_EMPTY_SHA256, sizeof req->payload_hash);
+}
+
+/* ---- one exchange ------------------------------------------------------- */
+
+static bool is_2xx(long status)
+{
+    return status >= 200 && status < 300;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct s3_xfer *x = ud;
+    size_t len = size * n;
+    if (x->stream)
+        x->stream->header_bytes(x->stream_ctx, len);
+    http_response_header(&x->resp, p, len);
+    if (x->resp.headers_done && !x->checked) {
+        x->checked = true;
+        if (x->stream && is_2xx(x->resp.status) &&
+            x->stream->headers_done(x->stream_ctx, &x->resp) != 0)
+            return 0; /* aborts the transfer; the stream says why */
+    }
+    return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct s3_xfer *x = ud;
+    size_t len = size * n;
+    if (x->stream && is_2xx(x->resp.status))
+        return x->stream->body(x->stream_ctx, p, len);
+    if (buf_append(&x->body, p, len, NULL) != 0) {
+        /* Keep the start (an error's Message is near it) and stop: nothing
+         * S3 sends us in a body is this large. */
+        buf_append(&x->body, p, x->body.max - x->body.len, NULL);
+        x->body_overflow = true;
+        return 0;
+    }
+    return len;
+}
+
+void s3_xfer_init(struct s3_xfer *x, struct s3_client *c, CURL *easy)
+{
+    memset(x, 0, sizeof *x);
+    x->client = c;
+    x->easy = easy;
+    buf_init(&x->body, BODY_MAX);
+    http_response_reset(&x->resp);
+}
+
+void s3_xfer_free(struct s3_xfer *x)
+{
+    buf_free(&x->body);
+}
+
+void s3_xfer_stop(struct s3_xfer *x)
+{
+    if (x->added) {
+        curl_multi_remove_handle(x->client->multi, x->easy);
+        x->added = false;
+    }
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+}
+
+static bool add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char line[2048];
+    int n = snprintf(line, sizeof line, "%s:%s%s", name, *value ? " " : "", value);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return false;
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return false;
+    *list = l;
+    return true;
+}
+
+/* The request's headers, signed, as libcurl takes them; NULL with err set. */
+static struct curl_slist *signed_headers(struct s3_xfer *x, const struct s3_request *req,
+                                         const struct s3_target *t, struct error *err)
+{
+    const struct s3_client *c = x->client;
+    struct sigv4_param headers[sizeof req->headers / sizeof *req->headers + 1];
+    size_t header_count = req->header_count;
+    memcpy(headers, req->headers, header_count * sizeof *headers);
+    if (c->cfg->expected_bucket_owner[0])
+        headers[header_count++] =
+            (struct sigv4_param){"x-amz-expected-bucket-owner", c->cfg->expected_bucket_owner};
+    struct sigv4_request sr = {
+        .method = req->method,
+        .host = t->host,
+        .encoded_path = t->path,
+        .query = req->query,
+        .query_count = req->query_count,
+        .headers = headers,
+        .header_count = header_count,
+        .payload_hash = req->payload_hash,
+    };
+    struct sigv4_context ctx = {c->creds, c->cfg->region, "s3", time(NULL)};
+    struct sigv4_signature sig;
+    if (sigv4_sign(&sr, &ctx, &sig, err) != 0) {
+        error_prefix(err, "signing %s for s3://%s/%s: ", req->operation, req->bucket, req->key);
+        return NULL;
+    }
+
+    const char *signature = strstr(sig.authorization, "Signature=");
+    snprintf(x->signature, sizeof x->signature, "%s", signature ? signature + 10 : "");
+
+    struct curl_slist *h = NULL;
+    bool ok = add_header(&h, "Host", t->host) && add_header(&h, "x-amz-date", sig.amz_date) &&
+              add_header(&h, "x-amz-content-sha256", req->payload_hash) &&
+              (!c->creds->session_token ||
+               add_header(&h, "x-amz-security-token", c->creds->session_token)) &&
+              (!c->trace_id[0] || add_header(&h, "X-Amzn-Trace-Id", c->trace_id)) &&
+              add_header(&h, "Authorization", sig.authorization) && add_header(&h, "Expect", "") &&
+              add_header(&h, "Content-Type", req->content_type ? req->content_type : "");
+    for (size_t i = 0; ok && i < header_count; i++)
+        ok = add_header(&h, headers[i].name, headers[i].value);
+    if (!ok) {
+        curl_slist_free_all(h);
+        error_set(err, ERR_OUT_OF_MEMORY, "out of memory building %s headers for s3://%s/%s",
+                  req->operation, req->bucket, req->key);
+        return NULL;
+    }
+    return h;
+}
+
+int s3_xfer_start(struct s3_xfer *x, const struct s3_request *req, struct error *err)
+{
+    const struct s3_client *c = x->client;
+    x->interruptible = strcmp(req->operation, "PutObject") != 0 &&
+                       strcmp(req->operation, "CompleteMultipartUpload") != 0 &&
+                       strcmp(req->operation, "AbortMultipartUpload") != 0;
+    char query[QUERY_MAX] = "";
+    if (req->query_count > 0 &&
+        sigv4_canonical_query(req->query, req->query_count, query, sizeof query) < 0)
+        return error_set(err, ERR_INVALID_KEY, "%s query for s3://%s/%s is too long",
+                         req->operation, req->bucket, req->key);
+    struct s3_target t;
+    if (s3_target_build(c->cfg, req->bucket, req->key, query, &t, err) != 0)
+        return -1;
+    struct curl_slist *h = signed_headers(x, req, &t, err);
+    if (!h)
+        return -1;
+
+    CURL *e = x->easy;
+    curl_easy_reset(e);
+    x->headers = h;
+    x->done = x->checked = x->body_overflow = false;
+    x->result = CURLE_OK;
+    x->errbuf[0] = '\0';
+    http_response_reset(&x->resp);
+    buf_reset(&x->body);
+
+    curl_easy_setopt(e, CURLOPT_URL, t.url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* "a/../b" is a key, not a path to tidy */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUFFER);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "backend-checks-results");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->cfg->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->cfg->low_speed_limit);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->cfg->low_speed_time);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->cfg->ca_dir[0]) {
+        /* No bundle besides: libcurl's built-in one would be parsed whole. */
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(e, CURLOPT_CAPATH, c->cfg->ca_dir);
+    } else if (c->cfg->ca_bundle[0]) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg->ca_bundle);
+    }
+    if (c->deadline_ms > 0) {
+        int64_t left = c->deadline_ms - wall_ms();
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+    }
+    if (strcmp(req->method, "GET") != 0) {
+        if (strcmp(req->method, "HEAD") == 0) {
+            curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(req->method, "DELETE") == 0) {
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+        } else {
+            /* The body is in memory: libcurl rewinds it itself if it must resend. */
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+            if (strcmp(req->method, "POST") != 0)
+                curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        }
+    }
+    CURLMcode mc = curl_multi_add_handle(c->multi, e);
+    if (mc != CURLM_OK) {
+        s3_xfer_stop(x);
+        return error_set(err, ERR_IO, "cannot start %s for s3://%s/%s: %s", req->operation,
+                         req->bucket, req->key, curl_multi_strerror(mc));
+    }
+    x->added = true;
+    return 0;
+}
+
+static void collect_done(struct s3_client *c)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(c->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        struct s3_xfer *x = (struct s3_xfer *)(void *)priv;
+        if (x) {
+            x->done = true;
+            x->result = m->data.result;
+        }
+    }
+}
+
+int s3_xfer_drive(struct s3_xfer *x, bool (*ready)(const struct s3_xfer *x), bool *timed_out,
+                  struct error *err)
+{
+    struct s3_client *c = x->client;
+    *timed_out = false;
+    int64_t last = monotonic_ms();
+    for (;;) {
+        int running;
+        CURLMcode mc = curl_multi_perform(c->multi, &running);
+        collect_done(c);
+        if (mc != CURLM_OK)
+            return error_set(err, ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
+        int64_t now = monotonic_ms();
+        if (x->stream)
+            x->stream->waited(x->stream_ctx, now - last);
+        last = now;
+        if (x->done || (ready && ready(x)))
+            return 0;
+        if (x->stream && x->stream->too_slow(x->stream_ctx)) {
+            /* Ends the exchange as libcurl's own speed check would. */
+            x->done = true;
+            x->result = CURLE_OPERATION_TIMEDOUT;
+            return 0;
+        }
+        if (x->interruptible && interrupt_check(err) != 0)
+            return -1;
+        int timeout = 1000;
+        if (c->deadline_ms > 0) {
+            int64_t left = c->deadline_ms - wall_ms();
+            if (left <= 0) {
+                *timed_out = true;
+                return -1;
+            }
+            if (left < timeout)
+                timeout = (int)left;
+        }
+        mc = curl_multi_poll(c->multi, NULL, 0, timeout, NULL);
+        if (mc != CURLM_OK)
+            return error_set(err, ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
+    }
+}
+
+/* A server may quote back what it was sent. */
+void s3_xfer_redact(const struct s3_xfer *x, char *text)
+{
+    const char *const secrets[] = {x->client->creds->secret_access_key,
+                                   x->client->creds->session_token, x->signature};
+    s3_redact(text, secrets, sizeof secrets / sizeof *secrets);
+}
+
+static void where_at(char *out, size_t cap, int64_t offset)
+{
+    out[0] = '\0';
+    if (offset >= 0)
+        snprintf(out, cap, ", at byte offset %lld", (long long)offset);
+}
+
+int s3_deadline_error(const struct s3_request *req, int64_t offset, const struct error *last,
+                      struct error *err)
+{
+    char where[64];
+    where_at(where, sizeof where, offset);
+    char last_copy[ERROR_MESSAGE_MAX] = "";
+    if (last && error_is_set(last))
+        snprintf(last_copy, sizeof last_copy, " (last error: %.900s)", last->message);
+    return error_set(err, ERR_TIMEOUT,
+                     "The %s operation did not complete before the deadline. Bucket: %s, Key: "
+                     "%s%s%s",
+                     req->operation, req->bucket, req->key, where, last_copy);
+}
+
+int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t offset,
+                    enum s3_retry_kind *kind, struct error *err)
+{
+    const struct s3_client *c = x->client;
+    long status = x->resp.headers_done ? x->resp.status : 0;
+    *kind = S3_RETRY_NONE;
+    struct s3_error_doc doc;
+    if (is_2xx(status) && x->result == CURLE_OK) {
+        char root[32];
+        /* CompleteMultipartUpload reports some failures in a 200 response. */
+        if (strcmp(req->operation, "CompleteMultipartUpload") != 0 ||
+            !s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root) ||
+            strcmp(root, "Error") != 0)
+            return 0;
+        if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc))
+            snprintf(doc.code, sizeof doc.code, "InternalError");
+    } else if (status >= 300 || (status != 0 && status < 200)) {
+        if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
+            s3_error_code_for_status(status, req->operation, doc.code, sizeof doc.code);
+            if (!doc.message[0] && status >= 300 && status < 400)
+                snprintf(doc.message, sizeof doc.message,
+                         "The endpoint answered with an HTTP %ld redirect%s%.400s, which is not "
+                         "followed.",
+                         status, x->resp.location[0] ? " to " : " (no Location)", x->resp.location);
+            else if (!doc.message[0])
+                snprintf(doc.message, sizeof doc.message, "%s", http_reason(status));
+        }
+        if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, c->cfg->region) != 0) {
+            size_t n = strlen(doc.message);
+            snprintf(doc.message + n, sizeof doc.message - n, " (the bucket is in region %s)",
+                     x->resp.bucket_region);
+        }
+    } else {
+        if (x->result == CURLE_OPERATION_TIMEDOUT && s3_client_deadline_passed(c))
+            return s3_deadline_error(req, offset, NULL, err);
+        char where[64];
+        where_at(where, sizeof where, offset);
+        *kind = s3_retry_for_transport((int)x->result);
+        return error_set(err, ERR_IO,
+                         "Could not complete the %s operation: %s (curl error %d) Bucket: %s, "
+                         "Key: %s%s",
+                         req->operation, x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result),
+                         (int)x->result, req->bucket, req->key, where);
+    }
+    s3_xfer_redact(x, doc.code);
+    s3_xfer_redact(x, doc.message);
+    *kind = s3_retry_for_response(status, doc.code);
+    return s3_error_set(err, doc.code, req->operation, doc.message, req->bucket, req->key, offset);
+}
+
+void s3_xfer_log(const struct s3_xfer *x, const struct s3_request *req, int attempt,
+                 int64_t start_ms, uint64_t bytes)
+{
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    char request_id[HTTP_REQUEST_ID_MAX];
+    memcpy(request_id, x->resp.request_id, sizeof request_id);
+    s3_xfer_redact(x, request_id);
+    log_fields(
+        LOG_DEBUG, "s3 request", LOG_STR("operation", req->operation),
+        LOG_STR("method", req->method), LOG_STR("bucket", req->bucket), LOG_STR("key", req->key),
+        LOG_I64("status", x->resp.status), LOG_I64("attempt", attempt), LOG_U64("bytes", bytes),
+        LOG_I64("ms", monotonic_ms() - start_ms), LOG_STR("request_id", request_id),
+        LOG_STR("curl", x->result == CURLE_OK ? "" : curl_easy_strerror(x->result)), LOG_END);
+}
+
+/* ---- retries ------------------------------------------------------------ */
+
+int s3_client_backoff(struct s3_client *c, const struct s3_request *req, int retry,
+                      enum s3_retry_kind kind, int64_t offset, struct error *err)
+{
+    int64_t delay = s3_backoff_ms(retry, kind, random_unit(c));
+    if (c->deadline_ms > 0 && wall_ms() + delay >= c->deadline_ms) {
+        struct error last = *err;
+        return s3_deadline_error(req, offset, &last, err);
+    }
+    log_fields(LOG_WARN, "s3 request failed, retrying", LOG_STR("operation", req->operation),
+               LOG_STR("bucket", req->bucket), LOG_STR("key", req->key), LOG_I64("retry", retry),
+               LOG_I64("delay_ms", delay), LOG_STR("errorType", err->type),
+               LOG_STR("errorMessage", err->message), LOG_END);
+    struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupt_signal())
+        ;
+    return 0;
+}
+
+int s3_client_perform(struct s3_client *c, const struct s3_request *req, struct s3_xfer *x,
+                      struct error *err)
+{
+    s3_xfer_init(x, c, c->easy);
+    for (int attempt = 1;; attempt++) {
+        if (s3_client_deadline_passed(c))
+            return s3_deadline_error(req, -1, attempt > 1 ? err : NULL, err);
+        int64_t start = monotonic_ms();
+        if (s3_xfer_start(x, req, err) != 0)
+            return -1;
+        bool timed_out;
+        int rc = s3_xfer_drive(x, NULL, &timed_out, err);
+        s3_xfer_stop(x);
+        s3_xfer_log(x, req, attempt, start, req->body_len);
+        if (timed_out)
+            return s3_deadline_error(req, -1, NULL, err);
+        if (rc != 0)
+            return -1;
+        enum s3_retry_kind kind;
+        if (s3_xfer_outcome(x, req, -1, &kind, err) == 0)
+            return 0;
+        if (kind == S3_RETRY_NONE || attempt >= c->cfg->max_attempts)
+            return -1;
+        if (s3_client_backoff(c, req, attempt, kind, -1, err) != 0)
+            return -1;
+    }
+}

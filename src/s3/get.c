@@ -1,0 +1,429 @@
+#define _POSIX_C_SOURCE 200809L
+#include "s3/get.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3/error_doc.h"
+#include "util.h"
+
+enum { SPILL_CAP = 128 * 1024 }; /* bytes received beyond what the caller asked for */
+
+struct store_reader {
+    struct s3_client *client; /* borrowed */
+    struct s3_xfer x;
+    char *bucket, *key;
+    int64_t total;            /* the object's size from the first response; -1 unknown */
+    char etag[HTTP_ETAG_MAX]; /* the first response's, for If-Match on resumes */
+    uint64_t offset;          /* bytes received (handed out or spilled) */
+    uint64_t attempt_offset;  /* offset when the current GET started */
+    int failures;             /* consecutive GETs that failed without progress */
+    int attempts;             /* GETs sent, for logs */
+    int64_t attempt_start_ms; /* monotonic_ms */
+    /* The minimum rate, enforced here because curl_easy_pause restarts
+     * libcurl's own speed check: bytes received in a window of
+     * low_speed_time seconds during which the reader waited for the server
+     * (time paused for the caller is not counted). */
+    int64_t window_ms;
+    uint64_t window_bytes;
+    int64_t attempt_wait_ms; /* the same waiting, over the whole attempt */
+    bool active, paused, eof, failed, header_bad, too_slow;
+    struct error failure;    /* returned again by every read after a failure */
+    struct error header_err; /* why a response's headers were refused */
+    uint8_t *target;         /* the caller's buffer during a read */
+    size_t target_cap, target_len;
+    size_t spill_pos, spill_len;
+    uint8_t spill[SPILL_CAP];
+};
+
+/* ---- the stream hooks (s3/client.h) ------------------------------------- */
+
+static void on_header_bytes(void *ctx, size_t n)
+{
+    struct store_reader *r = ctx;
+    r->window_bytes += n;
+}
+
+/* Write callback for a 2xx GET body: the caller's buffer first, then the
+ * spill; if neither has room for the whole chunk, pause (libcurl keeps the
+ * chunk and hands it over again on unpause). */
+static size_t on_body(void *ctx, const char *p, size_t len)
+{
+    struct store_reader *r = ctx;
+    size_t room = r->target ? r->target_cap - r->target_len : 0;
+    if (r->spill_pos > 0 && len > room + (SPILL_CAP - r->spill_len)) {
+        memmove(r->spill, r->spill + r->spill_pos, r->spill_len - r->spill_pos);
+        r->spill_len -= r->spill_pos;
+        r->spill_pos = 0;
+    }
+    if (len > room + (SPILL_CAP - r->spill_len)) {
+        r->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    size_t direct = len < room ? len : room;
+    if (direct) {
+        memcpy(r->target + r->target_len, p, direct);
+        r->target_len += direct;
+    }
+    memcpy(r->spill + r->spill_len, p + direct, len - direct);
+    r->spill_len += len - direct;
+    r->offset += len;
+    r->window_bytes += len;
+    return len;
+}
+
+static void on_waited(void *ctx, int64_t ms)
+{
+    struct store_reader *r = ctx;
+    r->window_ms += ms;
+    r->attempt_wait_ms += ms;
+}
+
+/* At the end of each window (window_ms counts time spent waiting for the
+ * server), true (too_slow set) if fewer than low_speed_limit bytes a second
+ * came in it. A server may thus hold an attempt for at most low_speed_time
+ * seconds per low_speed_limit * low_speed_time bytes it sends. */
+static bool on_too_slow(void *ctx)
+{
+    struct store_reader *r = ctx;
+    const struct s3_config *c = r->client->cfg;
+    if (r->window_ms < (int64_t)c->low_speed_time * 1000)
+        return false;
+    if (r->window_bytes < (uint64_t)c->low_speed_limit * (uint64_t)c->low_speed_time) {
+        r->too_slow = true;
+        return true;
+    }
+    r->window_ms = 0;
+    r->window_bytes = 0;
+    return false;
+}
+
+static int header_error(struct store_reader *r, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int header_error(struct store_reader *r, const char *type, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(&r->header_err, type, fmt, ap);
+    va_end(ap);
+    r->header_bad = true;
+    return -1;
+}
+
+/* Checks a 2xx GET response before any of its body is taken: size against the
+ * first response, and that a resumed response continues the same object
+ * where the last one stopped. */
+static int on_headers_done(void *ctx, const struct http_response *h)
+{
+    struct store_reader *r = ctx;
+    const char *b = r->bucket, *k = r->key;
+    unsigned long long at = (unsigned long long)r->offset;
+    if (h->etag_too_long)
+        return header_error(r, ERR_IO, "GetObject s3://%s/%s: ETag longer than %d bytes", b, k,
+                            HTTP_ETAG_MAX - 1);
+    if (h->status == 200) {
+        if (r->offset > 0)
+            return header_error(
+                r, ERR_IO,
+                "GetObject s3://%s/%s: the server ignored Range: bytes=%llu- and sent the whole "
+                "object; not restarting from zero",
+                b, k, at);
+        if (r->total >= 0 && h->content_length != r->total)
+            return header_error(r, ERR_IO,
+                                "GetObject s3://%s/%s: Content-Length changed from %lld to %lld "
+                                "between attempts",
+                                b, k, (long long)r->total, (long long)h->content_length);
+        r->total = h->content_length;
+        if (!r->etag[0])
+            memcpy(r->etag, h->etag, sizeof r->etag);
+    } else if (h->status == 206 && r->offset > 0) {
+        if (!h->has_content_range || h->range_first != (int64_t)r->offset ||
+            h->range_last != h->range_total - 1 || (r->total >= 0 && h->range_total != r->total))
+            return header_error(
+                r, ERR_IO,
+                "GetObject s3://%s/%s: resuming at byte offset %llu of %lld got a response "
+                "with a Content-Range for other bytes (%lld-%lld/%lld)",
+                b, k, at, (long long)r->total, (long long)h->range_first, (long long)h->range_last,
+                (long long)h->range_total);
+        if (r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag) != 0) {
+            char was[HTTP_ETAG_MAX], now[HTTP_ETAG_MAX];
+            memcpy(was, r->etag, sizeof was);
+            memcpy(now, h->etag, sizeof now);
+            s3_xfer_redact(&r->x, was);
+            s3_xfer_redact(&r->x, now);
+            return header_error(r, "PreconditionFailed",
+                                "GetObject s3://%s/%s changed while being read: ETag %s became "
+                                "%s at byte offset %llu",
+                                b, k, was, now, at);
+        }
+        r->total = h->range_total;
+    } else {
+        return header_error(r, ERR_IO,
+                            "GetObject s3://%s/%s: unexpected HTTP status %ld at byte offset %llu",
+                            b, k, h->status, at);
+    }
+    return 0;
+}
+
+static const struct s3_stream reader_stream = {
+    .header_bytes = on_header_bytes,
+    .headers_done = on_headers_done,
+    .body = on_body,
+    .waited = on_waited,
+    .too_slow = on_too_slow,
+};
+
+/* ---- attempts ----------------------------------------------------------- */
+
+/* The GET that starts at byte `from`: If-Match once an ETag is known, Range
+ * past the first byte. range (range_cap bytes) holds the header's value. */
+static void reader_request(const struct store_reader *r, uint64_t from, struct s3_request *req,
+                           char *range, size_t range_cap)
+{
+    s3_request_init(req, "GetObject", "GET", r->bucket, r->key);
+    if (r->etag[0])
+        req->headers[req->header_count++] = (struct sigv4_param){"if-match", r->etag};
+    if (from > 0) {
+        snprintf(range, range_cap, "bytes=%llu-", (unsigned long long)from);
+        req->headers[req->header_count++] = (struct sigv4_param){"range", range};
+    }
+}
+
+static int reader_start(struct store_reader *r, struct error *err)
+{
+    struct s3_request req;
+    char range[48];
+    reader_request(r, r->offset, &req, range, sizeof range);
+    if (s3_client_deadline_passed(r->client))
+        return s3_deadline_error(&req, (int64_t)r->offset, NULL, err);
+    r->header_bad = false;
+    r->paused = false;
+    r->too_slow = false;
+    r->window_ms = r->attempt_wait_ms = 0;
+    r->window_bytes = 0;
+    if (s3_xfer_start(&r->x, &req, err) != 0)
+        return -1;
+    r->active = true;
+    r->attempts++;
+    r->attempt_offset = r->offset;
+    r->attempt_start_ms = monotonic_ms();
+    return 0;
+}
+
+/* The current GET has ended (or was cut short by the deadline). Returns 1 at
+ * the end of the object, 0 if another attempt should follow (after backoff),
+ * -1 with err set if reading has failed for good. */
+static int reader_finish(struct store_reader *r, bool timed_out, struct error *err)
+{
+    struct s3_xfer *x = &r->x;
+    struct s3_request req; /* as it was sent, for messages */
+    char range[48];
+    reader_request(r, r->attempt_offset, &req, range, sizeof range);
+
+    s3_xfer_stop(x);
+    r->active = false;
+    r->paused = false;
+    s3_xfer_log(x, &req, r->attempts, r->attempt_start_ms, r->offset - r->attempt_offset);
+    if (timed_out)
+        return s3_deadline_error(&req, (int64_t)r->offset, NULL, err);
+    if (r->header_bad) {
+        *err = r->header_err;
+        return -1;
+    }
+    long status = x->resp.headers_done ? x->resp.status : 0;
+    enum s3_retry_kind kind;
+    bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
+    const struct s3_config *c = r->client->cfg;
+    if (r->too_slow) {
+        kind = S3_RETRY_TRANSIENT;
+        error_set(err, ERR_IO,
+                  "Could not complete the GetObject operation: the server sent less than %ld "
+                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME) Bucket: %s, "
+                  "Key: %s, at byte offset %llu",
+                  c->low_speed_limit, c->low_speed_time, r->bucket, r->key,
+                  (unsigned long long)r->offset);
+    } else if (status >= 200 && status < 300 && (x->result == CURLE_OK || complete)) {
+        if (r->total >= 0 && !complete) {
+            kind = S3_RETRY_TRANSIENT;
+            error_set(err, ERR_IO,
+                      "GetObject s3://%s/%s: the response ended at byte offset %llu of %lld",
+                      r->bucket, r->key, (unsigned long long)r->offset, (long long)r->total);
+        } else {
+            return 1;
+        }
+    } else if (status == 412) {
+        return s3_error_set(err, "PreconditionFailed", "GetObject",
+                            "The object changed while it was being read (its ETag is no longer "
+                            "the one first read).",
+                            r->bucket, r->key, (int64_t)r->offset);
+    } else {
+        s3_xfer_outcome(x, &req, (int64_t)r->offset, &kind, err);
+    }
+    /* Progress lets a long object be resumed many times; a trickle is not
+     * progress (at least the minimum rate, over a second at least), or a
+     * server cutting every response after a byte or dripping it would hold
+     * the run for as long as the object is large. */
+    int64_t waited = r->attempt_wait_ms > 1000 ? r->attempt_wait_ms : 1000;
+    if (!r->too_slow &&
+        (r->offset - r->attempt_offset) * 1000 >= (uint64_t)c->low_speed_limit * (uint64_t)waited)
+        r->failures = 0;
+    r->failures++;
+    if (kind == S3_RETRY_NONE || r->failures >= c->max_attempts)
+        return -1;
+    return s3_client_backoff(r->client, &req, r->failures, kind, (int64_t)r->offset, err);
+}
+
+static bool reader_has_data(const struct s3_xfer *x)
+{
+    return ((const struct store_reader *)x->stream_ctx)->target_len > 0;
+}
+
+static bool reader_has_headers(const struct s3_xfer *x)
+{
+    return x->resp.headers_done && x->resp.status >= 200 && x->resp.status < 300;
+}
+
+/* Stops libcurl reading while the caller is away, so a slow consumer is not
+ * mistaken for a stalled server (paused transfers skip the speed check). */
+static void reader_pause(struct store_reader *r)
+{
+    if (r->active && !r->x.done && !r->paused &&
+        curl_easy_pause(r->x.easy, CURLPAUSE_RECV) == CURLE_OK)
+        r->paused = true;
+}
+
+static ssize_t reader_fail(struct store_reader *r, struct error *err)
+{
+    if (r->active) {
+        s3_xfer_stop(&r->x);
+        r->active = false;
+    }
+    r->failed = true;
+    r->failure = *err;
+    return -1;
+}
+
+/* ---- the reader --------------------------------------------------------- */
+
+int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct store_reader **out,
+                struct error *err)
+{
+    struct store_reader *r = calloc(1, sizeof *r);
+    CURL *easy = r ? curl_easy_init() : NULL;
+    if (r) {
+        r->bucket = strdup(bucket);
+        r->key = strdup(key);
+    }
+    if (!easy || !r->bucket || !r->key) {
+        if (r) {
+            free(r->bucket);
+            free(r->key);
+        }
+        if (easy)
+            curl_easy_cleanup(easy);
+        free(r);
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening s3://%s/%s", bucket, key);
+    }
+    r->client = c;
+    s3_xfer_init(&r->x, c, easy);
+    r->x.stream = &reader_stream;
+    r->x.stream_ctx = r;
+    r->total = -1;
+    /* Wait for the first response's headers, so a missing object fails here. */
+    for (;;) {
+        if (reader_start(r, err) != 0)
+            break;
+        bool timed_out;
+        if (s3_xfer_drive(&r->x, reader_has_headers, &timed_out, err) != 0 && !timed_out)
+            break;
+        if (!timed_out && !r->x.done) {
+            reader_pause(r);
+            *out = r;
+            return 0;
+        }
+        int rc = reader_finish(r, timed_out, err);
+        if (rc == 1) {
+            r->eof = true;
+            *out = r;
+            return 0;
+        }
+        if (rc < 0)
+            break;
+        if (r->offset > 0) {
+            /* Headers and some body came before the failure: read() resumes. */
+            *out = r;
+            return 0;
+        }
+    }
+    s3_get_close(r);
+    return -1;
+}
+
+ssize_t s3_get_read(struct store_reader *r, void *buf, size_t cap, struct error *err)
+{
+    if (r->failed) {
+        *err = r->failure;
+        return -1;
+    }
+    if (cap == 0)
+        return 0;
+    if (r->spill_len > r->spill_pos) {
+        size_t n = r->spill_len - r->spill_pos;
+        n = n < cap ? n : cap;
+        memcpy(buf, r->spill + r->spill_pos, n);
+        r->spill_pos += n;
+        if (r->spill_pos == r->spill_len)
+            r->spill_pos = r->spill_len = 0;
+        return (ssize_t)n;
+    }
+    while (!r->eof) {
+        if (!r->active && reader_start(r, err) != 0)
+            return reader_fail(r, err);
+        r->target = buf;
+        r->target_cap = cap;
+        r->target_len = 0;
+        if (r->paused) {
+            r->paused = false;
+            /* May hand over the held chunk at once, into target. */
+            CURLcode rc = curl_easy_pause(r->x.easy, CURLPAUSE_CONT);
+            if (rc != CURLE_OK) {
+                r->target = NULL;
+                error_set(err, ERR_IO, "GetObject s3://%s/%s: cannot resume reading: %s", r->bucket,
+                          r->key, curl_easy_strerror(rc));
+                return reader_fail(r, err);
+            }
+        }
+        bool timed_out = false;
+        int rc = 0;
+        if (r->target_len == 0)
+            rc = s3_xfer_drive(&r->x, reader_has_data, &timed_out, err);
+        r->target = NULL;
+        if (r->target_len > 0) {
+            reader_pause(r);
+            return (ssize_t)r->target_len;
+        }
+        if (rc != 0 && !timed_out)
+            return reader_fail(r, err);
+        int end = reader_finish(r, timed_out, err);
+        if (end < 0)
+            return reader_fail(r, err);
+        if (end == 1)
+            r->eof = true;
+    }
+    return 0;
+}
+
+void s3_get_close(struct store_reader *r)
+{
+    if (!r)
+        return;
+    s3_xfer_stop(&r->x);
+    curl_easy_cleanup(r->x.easy);
+    s3_xfer_free(&r->x);
+    free(r->bucket);
+    free(r->key);
+    free(r);
+}

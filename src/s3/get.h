@@ -1,0 +1,35 @@
+/* s3/get: the S3 store's reader: GetObject streamed as the caller reads.
+ *
+ * A reader holds one GET open and pulls bytes as the caller asks, with at
+ * most ~200 KiB buffered. A body cut short is resumed from the byte reached
+ * (Range, If-Match on the first response's ETag), never restarted or
+ * truncated; each response is checked against the first (status, length,
+ * Content-Range, ETag) before any of its body is taken. The server must keep
+ * a minimum rate (BCR_S3_LOW_SPEED_LIMIT bytes/s over BCR_S3_LOW_SPEED_TIME
+ * seconds) counted only while the reader waits for it, not while the caller
+ * is away.
+ *
+ * Ownership: a reader borrows its client (which must outlive it and is used
+ * on the reader's thread only); it owns its own libcurl easy handle and
+ * copies of bucket and key. */
+#ifndef BCR_S3_GET_H
+#define BCR_S3_GET_H
+
+#include <sys/types.h>
+
+#include "s3/client.h"
+#include "store.h"
+
+/* Opens s3://bucket/key and waits for the first response's headers, so that a
+ * missing object fails here (NoSuchKey). Returns 0 with *out the caller's
+ * (s3_get_close), or -1 with err set. */
+int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct store_reader **out,
+                struct error *err);
+
+/* As store_read: up to cap bytes, 0 at the end of the object, -1 with err set;
+ * after a failure every read fails with the same error. */
+ssize_t s3_get_read(struct store_reader *r, void *buf, size_t cap, struct error *err);
+
+void s3_get_close(struct store_reader *r); /* NULL is fine */
+
+#endif

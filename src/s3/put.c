@@ -1,0 +1,407 @@
+#include "s3/put.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "s3/error_doc.h"
+#include "util.h"
+#include "worker.h"
+
+enum {
+    UPLOAD_ID_MAX = 1024,           /* S3's are ~100 bytes */
+    PART_XML_MAX = 8 * 1024 * 1024, /* 10,000 <Part> elements with long ETags */
+};
+
+/* One part: the worker's job. */
+struct part {
+    struct buf data;
+    int64_t deadline_ms; /* the caller's deadline when it was handed over */
+};
+
+/* The worker owns `up` and the upload's state (multipart, upload_id, parts,
+ * xml) while a part is queued or running; the caller touches them only once
+ * the worker is idle or stopped. */
+struct store_writer {
+    struct s3_client *client; /* borrowed: the store's */
+    struct s3_client **spare; /* borrowed: the store's slot for an upload client */
+    struct s3_client *up;     /* the upload client; NULL until the first part */
+    char *bucket, *key;
+    struct part part[2]; /* one being filled, one with the worker */
+    struct part *filling;
+    bool failed; /* a write failed: no more writes, no commit */
+    struct worker worker;
+    bool worker_started; /* a part was handed over: this is a multipart upload */
+    bool multipart;      /* CreateMultipartUpload succeeded */
+    char upload_id[UPLOAD_ID_MAX];
+    int parts;
+    struct buf xml; /* the <Part> elements of CompleteMultipartUpload so far */
+    uint64_t written;
+};
+
+/* Sets the body and signs its SHA-256. S3 recomputes that hash and refuses a
+ * body that does not match (XAmzContentSHA256Mismatch), over HTTP and HTTPS
+ * alike, so it is the end-to-end integrity check, and the only hash of each
+ * output byte: a Content-MD5 as well would double the CPU per byte, and MD5
+ * is the slower of the two wherever SHA-256 has instructions of its own
+ * (x86-64 SHA-NI, arm64's SHA2 extension). */
+static void request_body(struct s3_request *req, const void *data, size_t len)
+{
+    req->body = data;
+    req->body_len = len;
+    sha256_hex(data ? data : "", len, req->payload_hash);
+}
+
+/* Sends req on c and frees the exchange; the response is not needed. */
+static int perform(struct s3_client *c, const struct s3_request *req, struct error *err)
+{
+    struct s3_xfer x;
+    int rc = s3_client_perform(c, req, &x, err);
+    s3_xfer_free(&x);
+    return rc;
+}
+
+static int put_object(struct store_writer *w, struct error *err)
+{
+    struct part *p = w->filling;
+    struct s3_request req;
+    s3_request_init(&req, "PutObject", "PUT", w->bucket, w->key);
+    request_body(&req, p->data.data, p->data.len);
+    return perform(w->client, &req, err);
+}
+
+/* ---- multipart, on the upload client ------------------------------------ */
+
+static int create_upload(struct store_writer *w, struct error *err)
+{
+    struct s3_request req;
+    s3_request_init(&req, "CreateMultipartUpload", "POST", w->bucket, w->key);
+    req.query[req.query_count++] = (struct sigv4_param){"uploads", ""};
+    struct s3_xfer x;
+    int rc = s3_client_perform(w->up, &req, &x, err);
+    if (rc == 0 && !s3_xml_find_text((const char *)x.body.data, x.body.len, "UploadId",
+                                     w->upload_id, sizeof w->upload_id)) {
+        rc = error_set(err, ERR_IO,
+                       "CreateMultipartUpload for s3://%s/%s: the response has no UploadId",
+                       w->bucket, w->key);
+    } else if (rc == 0 && !w->upload_id[0]) {
+        rc = error_set(err, ERR_IO, "CreateMultipartUpload for s3://%s/%s: empty UploadId",
+                       w->bucket, w->key);
+    }
+    s3_xfer_free(&x);
+    if (rc == 0)
+        w->multipart = true;
+    return rc;
+}
+
+static bool xml_escape_append(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+        if (buf_append(b, rep ? rep : s, rep ? strlen(rep) : 1, NULL) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Uploads `data` as the next part, and empties it. */
+static int upload_part(struct store_writer *w, struct buf *data, struct error *err)
+{
+    if (w->parts >= S3_MAX_PARTS)
+        return error_set(err, ERR_IO,
+                         "UploadPart for s3://%s/%s: the output needs more than %d parts of %zu "
+                         "bytes",
+                         w->bucket, w->key, S3_MAX_PARTS, w->client->cfg->part_size);
+    int number = w->parts + 1;
+    char number_text[16];
+    snprintf(number_text, sizeof number_text, "%d", number);
+    struct s3_request req;
+    s3_request_init(&req, "UploadPart", "PUT", w->bucket, w->key);
+    req.query[req.query_count++] = (struct sigv4_param){"partNumber", number_text};
+    req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
+    request_body(&req, data->data, data->len);
+    struct s3_xfer x;
+    int rc = s3_client_perform(w->up, &req, &x, err);
+    s3_xfer_free(&x);
+    if (rc != 0)
+        return -1;
+    if (!x.resp.etag[0] || x.resp.etag_too_long)
+        return error_set(err, ERR_IO,
+                         "UploadPart %d for s3://%s/%s: the response has no usable ETag", number,
+                         w->bucket, w->key);
+    bool ok = buf_append(&w->xml, "<Part><ETag>", 12, NULL) == 0 &&
+              xml_escape_append(&w->xml, x.resp.etag) &&
+              buf_append(&w->xml, "</ETag><PartNumber>", 19, NULL) == 0 &&
+              buf_append(&w->xml, number_text, strlen(number_text), NULL) == 0 &&
+              buf_append(&w->xml, "</PartNumber></Part>", 20, NULL) == 0;
+    if (!ok)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory recording part %d of s3://%s/%s",
+                         number, w->bucket, w->key);
+    w->parts = number;
+    buf_reset(data);
+    return 0;
+}
+
+/* A CompleteMultipartUpload retried after its response was lost finds the
+ * upload gone (NoSuchUpload). The key holds a fresh random UUID, so an object
+ * there can only be this upload's: it is believed if it has the multipart
+ * ETag form for our part count ("...-N") and our length. A server that gives
+ * completed uploads a plain MD5 ETag (s3rver) is not believed: the error
+ * stands. */
+static bool completed_anyway(struct store_writer *w)
+{
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "-%d", w->parts);
+    struct s3_request req;
+    s3_request_init(&req, "HeadObject", "HEAD", w->bucket, w->key);
+    struct s3_xfer x;
+    struct error err;
+    error_clear(&err);
+    bool ok = s3_client_perform(w->up, &req, &x, &err) == 0;
+    s3_xfer_free(&x);
+    char etag[HTTP_ETAG_MAX];
+    const char *src = x.resp.etag + (x.resp.etag[0] == '"');
+    size_t len = strnlen(src, sizeof etag - 1);
+    memcpy(etag, src, len);
+    etag[len] = '\0';
+    if (len > 0 && etag[len - 1] == '"')
+        etag[--len] = '\0';
+    size_t suffix_len = strlen(suffix);
+    ok = ok && len > suffix_len && strcmp(etag + len - suffix_len, suffix) == 0 &&
+         x.resp.content_length >= 0 && (uint64_t)x.resp.content_length == w->written;
+    s3_xfer_redact(&x, etag); /* for the log below */
+    log_fields(LOG_WARN,
+               ok ? "CompleteMultipartUpload was retried after it had succeeded; the object "
+                    "has our part count and length"
+                  : "CompleteMultipartUpload found no upload, and the object is not ours",
+               LOG_STR("bucket", w->bucket), LOG_STR("key", w->key), LOG_STR("etag", etag),
+               LOG_I64("parts", w->parts), LOG_I64("length", x.resp.content_length),
+               LOG_U64("expected_length", w->written), LOG_END);
+    return ok;
+}
+
+static int complete_upload(struct store_writer *w, struct error *err)
+{
+    static const char head[] =
+        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+    static const char tail[] = "</CompleteMultipartUpload>";
+    struct buf body;
+    buf_init(&body, w->xml.len + sizeof head + sizeof tail);
+    if (buf_append(&body, head, sizeof head - 1, NULL) != 0 ||
+        buf_append(&body, w->xml.data, w->xml.len, NULL) != 0 ||
+        buf_append(&body, tail, sizeof tail - 1, NULL) != 0) {
+        buf_free(&body);
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory completing s3://%s/%s", w->bucket,
+                         w->key);
+    }
+    struct s3_request req;
+    s3_request_init(&req, "CompleteMultipartUpload", "POST", w->bucket, w->key);
+    req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
+    req.body = body.data;
+    req.body_len = body.len;
+    req.content_type = "application/xml";
+    sha256_hex(body.data, body.len, req.payload_hash);
+    int rc = perform(w->up, &req, err);
+    buf_free(&body);
+    if (rc != 0 && strcmp(err->type, "NoSuchUpload") == 0 && completed_anyway(w))
+        return 0;
+    return rc;
+}
+
+/* Best effort: a failure is logged, since the caller is already failing. */
+static void abort_upload(struct store_writer *w)
+{
+    if (!w->multipart)
+        return;
+    struct s3_request req;
+    s3_request_init(&req, "AbortMultipartUpload", "DELETE", w->bucket, w->key);
+    req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
+    struct error err;
+    error_clear(&err);
+    /* Cleaning up, often after the deadline itself cut a request short: the
+     * abort gets a short grace past it so that no upload is left behind. */
+    enum { ABORT_GRACE_MS = 500 }; /* within the second the Lambda loop keeps back */
+    int64_t deadline = w->client->deadline_ms;
+    if (deadline > 0)
+        w->up->deadline_ms = (wall_ms() > deadline ? wall_ms() : deadline) + ABORT_GRACE_MS;
+    else
+        w->up->deadline_ms = 0;
+    int rc = perform(w->up, &req, &err);
+    w->up->deadline_ms = deadline;
+    if (rc != 0 && strcmp(err.type, "NoSuchUpload") != 0)
+        log_fields(LOG_ERROR,
+                   "s3 multipart upload not aborted; its parts remain until a "
+                   "lifecycle rule removes them",
+                   LOG_STR("bucket", w->bucket), LOG_STR("key", w->key),
+                   LOG_STR("upload_id", w->upload_id), LOG_STR("errorType", err.type),
+                   LOG_STR("errorMessage", err.message), LOG_END);
+    w->multipart = false;
+}
+
+/* ---- the hand-off ------------------------------------------------------- */
+
+/* The worker's job: one part (creating the upload before the first). */
+static int upload_job(void *ctx, void *job, struct error *err)
+{
+    struct store_writer *w = ctx;
+    struct part *p = job;
+    w->up->deadline_ms = p->deadline_ms;
+    if (!w->multipart && create_upload(w, err) != 0)
+        return -1;
+    return upload_part(w, &p->data, err);
+}
+
+/* The store's spare upload client (its trace id brought up to date), or a new
+ * one. */
+static struct s3_client *upload_client_take(struct store_writer *w, struct error *err)
+{
+    struct s3_client *u = *w->spare;
+    if (!u)
+        return s3_client_new_sibling(w->client, err);
+    *w->spare = NULL;
+    memcpy(u->trace_id, w->client->trace_id, sizeof u->trace_id);
+    return u;
+}
+
+/* Hands the full part over to the worker (starting it for the first), once
+ * the previous part is uploaded. Fails with the worker's error if an upload
+ * has failed. */
+static int hand_off(struct store_writer *w, struct error *err)
+{
+    if (!w->worker_started) {
+        if (!w->up && !(w->up = upload_client_take(w, err)))
+            return -1;
+        if (worker_start(&w->worker, 1, true, upload_job, w, err) != 0)
+            return -1;
+        w->worker_started = true;
+    }
+    struct part *p = w->filling;
+    p->deadline_ms = w->client->deadline_ms;
+    if (worker_submit(&w->worker, p, err) != 0)
+        return -1;
+    /* Depth 1: the part before this one is done, so its buffer is free. */
+    w->filling = p == &w->part[0] ? &w->part[1] : &w->part[0];
+    buf_reset(&w->filling->data);
+    return 0;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+static void writer_free(struct store_writer *w)
+{
+    worker_stop(&w->worker);
+    buf_free(&w->part[0].data);
+    buf_free(&w->part[1].data);
+    buf_free(&w->xml);
+    if (w->up && !*w->spare)
+        *w->spare = w->up;
+    else
+        s3_client_free(w->up);
+    free(w->bucket);
+    free(w->key);
+    free(w);
+}
+
+int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucket, const char *key,
+                struct store_writer **out, struct error *err)
+{
+    struct s3_target t;
+    if (s3_target_build(c->cfg, bucket, key, NULL, &t, err) != 0)
+        return -1;
+    struct store_writer *w = calloc(1, sizeof *w);
+    if (w) {
+        w->bucket = strdup(bucket);
+        w->key = strdup(key);
+    }
+    if (!w || !w->bucket || !w->key) {
+        if (w) {
+            free(w->bucket);
+            free(w->key);
+        }
+        free(w);
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening s3://%s/%s for writing",
+                         bucket, key);
+    }
+    w->client = c;
+    w->spare = spare;
+    buf_init(&w->part[0].data, c->cfg->part_size);
+    buf_init(&w->part[1].data, c->cfg->part_size);
+    w->filling = &w->part[0];
+    buf_init(&w->xml, PART_XML_MAX);
+    *out = w;
+    return 0;
+}
+
+int s3_put_write(struct store_writer *w, const void *p, size_t n, struct error *err)
+{
+    if (w->failed)
+        return error_set(err, ERR_IO, "writing s3://%s/%s after an earlier failure", w->bucket,
+                         w->key);
+    const uint8_t *bytes = p;
+    size_t part_size = w->client->cfg->part_size;
+    while (n > 0) {
+        struct buf *part = &w->filling->data;
+        size_t room = part_size - part->len;
+        size_t take = n < room ? n : room;
+        if (buf_append(part, bytes, take, err) != 0) {
+            w->failed = true;
+            if (!error_is_set(err))
+                error_set(err, ERR_OUT_OF_MEMORY, "buffering s3://%s/%s", w->bucket, w->key);
+            return -1;
+        }
+        bytes += take;
+        n -= take;
+        w->written += take;
+        if (part->len == part_size && hand_off(w, err) != 0) {
+            w->failed = true;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void s3_put_abort(struct store_writer *w)
+{
+    worker_stop(&w->worker);
+    if (w->up) {
+        w->up->deadline_ms = w->client->deadline_ms;
+        abort_upload(w);
+    }
+    writer_free(w);
+}
+
+int s3_put_commit(struct store_writer *w, struct error *err)
+{
+    int rc;
+    if (w->failed) {
+        rc = error_set(err, ERR_IO, "committing s3://%s/%s after an earlier failure", w->bucket,
+                       w->key);
+    } else if (!w->worker_started) {
+        rc = put_object(w, err); /* never a full part: one PutObject */
+    } else if (worker_failed(&w->worker, err)) {
+        rc = -1;
+    } else {
+        rc = w->filling->data.len > 0 ? hand_off(w, err) : 0;
+        struct error worker_err;
+        error_clear(&worker_err);
+        if (worker_wait_idle(&w->worker, &worker_err) != 0 && rc == 0) {
+            *err = worker_err;
+            rc = -1;
+        }
+        worker_stop(&w->worker);
+        if (rc == 0) {
+            w->up->deadline_ms = w->client->deadline_ms;
+            rc = complete_upload(w, err);
+        }
+    }
+    if (rc != 0) {
+        s3_put_abort(w);
+        return -1;
+    }
+    log_fields(LOG_DEBUG, "s3 object written", LOG_STR("bucket", w->bucket), LOG_STR("key", w->key),
+               LOG_BOOL("multipart", w->multipart), LOG_END);
+    writer_free(w);
+    return 0;
+}
