@@ -152,9 +152,9 @@ fuzz:
 # SIMD (SSE2) under ASan and UBSan, the scalar build (-DSIMD_DISABLE), and
 # NEON, cross-compiled for arm64 (Graviton) and run under qemu-user.
 # scripts/check-arm64.sh installs what it lacks. Optional: not in `make test`.
-SIMD_CHECK_SRC := tests/simd/json_paths.c tests/simd/json_scalar.c src/json.c src/utf8.c \
-                  src/buf.c src/sink.c src/error.c src/jsonw.c src/textw.c tests/support/chunked.c \
-                  tests/support/memsink.c
+SIMD_CHECK_SRC := tests/simd/json_paths.c tests/simd/json_scalar.c src/json.c src/json_decode.c \
+                  src/utf8.c src/buf.c src/sink.c src/error.c src/jsonw.c src/textw.c \
+                  tests/support/chunked.c tests/support/memsink.c
 SIMD_CHECK_DEPS := $(SIMD_CHECK_SRC) $(wildcard src/*.h tests/simd/*.h tests/support/*.h)
 SIMD_CHECK_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) -Isrc \
                     -Itests/support

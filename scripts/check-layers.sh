@@ -13,8 +13,8 @@ layers=(
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
-    "json http"                          # the streaming JSON scanner; HTTP response headers
-    "s3/sigv4 s3/credentials"            # S3 protocol pieces
+    "json json_scan json_decode http"    # the streaming JSON scanner, its string decoder; HTTP headers
+    "s3/sigv4 s3/sigv4_canonical s3/credentials" # S3 protocol pieces: signing, what is signed
     "store"                              # the object-store interface
     "s3/config s3/error_doc"             # S3 configuration; error documents, worded as the store's
     "store_dir store_fd s3/client"       # the directory and stdout stores; the S3 transfer engine

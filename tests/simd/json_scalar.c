@@ -1,5 +1,6 @@
-/* src/json.c with its SIMD fast paths compiled out and its entry points
- * renamed (json_scalar.h), linked beside the ordinary build of it. */
+/* src/json.c and src/json_decode.c with their SIMD fast paths compiled out
+ * and their external names renamed (json_scalar.h; json_scan.h's functions
+ * too), linked beside the ordinary build of them. */
 #ifndef SIMD_DISABLE
 #define SIMD_DISABLE 1
 #endif
@@ -12,7 +13,13 @@
 #define json_copy_document scalar_json_copy_document
 #define json_copy_decoded scalar_json_copy_decoded
 #define json_src_offset scalar_json_src_offset
+#define scan_refill scalar_scan_refill
+#define scan_fail scalar_scan_fail
+#define scan_unexpected scalar_scan_unexpected
+#define scan_peek_slow scalar_scan_peek_slow
+#define scan_utf8 scalar_scan_utf8
 
 #include "json_scalar.h"
 
 #include "../../src/json.c"
+#include "../../src/json_decode.c"
