@@ -44,19 +44,19 @@ bool lambda_plan_deadline(int64_t now_ms, int64_t deadline_ms, struct lambda_dea
 int lambda_timeout_error(int64_t now_ms, int64_t deadline_ms, const struct read_stats *seen,
                          struct error *err)
 {
-    if (now_ms >= deadline_ms)
-        return error_set(err, ERR_TIMEOUT,
-                         "The invocation's Lambda deadline had passed %lld ms before the step "
-                         "could start or go on, after %llu entries from %llu result files; "
-                         "nothing was written",
-                         (long long)(now_ms - deadline_ms), (unsigned long long)seen->entries,
-                         (unsigned long long)seen->result_files);
+    /* An invocation that started late (a frozen sandbox, a slow init) may find
+     * its deadline already behind it: say so, never "-N ms before". */
+    bool passed = now_ms >= deadline_ms;
     return error_set(err, ERR_TIMEOUT,
-                     "The invocation stopped %lld ms before its Lambda deadline, so that the "
-                     "output could be aborted and this error reported, after %llu entries from "
-                     "%llu result files; nothing was written",
-                     (long long)(deadline_ms - now_ms), (unsigned long long)seen->entries,
-                     (unsigned long long)seen->result_files);
+                     "%s %lld ms %s, after %llu entries from %llu result files; "
+                     "nothing was written",
+                     passed ? "The invocation's Lambda deadline had passed"
+                            : "The invocation stopped",
+                     (long long)(passed ? now_ms - deadline_ms : deadline_ms - now_ms),
+                     passed ? "before the step could start or go on"
+                            : "before its Lambda deadline, so that the output could be aborted "
+                              "and this error reported",
+                     (unsigned long long)seen->entries, (unsigned long long)seen->result_files);
 }
 
 /* ---- one invocation ---- */
