@@ -610,6 +610,17 @@ static void test_init_error_no_credentials(void **state)
     assert_int_equal(find_logs(f, "lambda runtime ready", lines, 4), 0);
 }
 
+/* Runs one invocation of the plan made so far and checks that init failed
+ * with a ConfigurationError whose message names `what`. */
+static void expect_init_error(struct fx *f, const char *what)
+{
+    plan_invoke(f, "{}");
+    run_plan(f);
+    assert_function_error(f, 0, "Unhandled", "ConfigurationError");
+    char message[2048];
+    assert_non_null(strstr(error_message(f, 0, message, sizeof message), what));
+}
+
 /* No region (the package's own bootstrap, with the region variables unset). */
 static void test_init_error_no_region(void **state)
 {
@@ -620,11 +631,7 @@ static void test_init_error_no_region(void **state)
     const char *argv[] = {bootstrap, NULL};
     const char *unset[] = {"AWS_REGION", "AWS_DEFAULT_REGION", NULL};
     plan_new(f, code_command(argv, NULL, unset), 30);
-    plan_invoke(f, "{}");
-    run_plan(f);
-    assert_function_error(f, 0, "Unhandled", "ConfigurationError");
-    char message[2048];
-    assert_non_null(strstr(error_message(f, 0, message, sizeof message), "region"));
+    expect_init_error(f, "region");
 }
 
 /* A bad BCR_TRANSFORMATION is a configuration error found at init. */
@@ -634,11 +641,7 @@ static void test_init_error_bad_transformation(void **state)
     struct fx *f = *state;
     plan_new(f, code_zip(), 30);
     plan_env(f, "BCR_TRANSFORMATION", "SIDEWAYS");
-    plan_invoke(f, "{}");
-    run_plan(f);
-    assert_function_error(f, 0, "Unhandled", "ConfigurationError");
-    char message[2048];
-    assert_non_null(strstr(error_message(f, 0, message, sizeof message), "BCR_TRANSFORMATION"));
+    expect_init_error(f, "BCR_TRANSFORMATION");
 }
 
 /* BCR_REQUIRE_COMPLETE takes true or false; anything else is found at init. */
@@ -648,11 +651,7 @@ static void test_init_error_bad_require_complete(void **state)
     struct fx *f = *state;
     plan_new(f, code_zip(), 30);
     plan_env(f, "BCR_REQUIRE_COMPLETE", "yes");
-    plan_invoke(f, "{}");
-    run_plan(f);
-    assert_function_error(f, 0, "Unhandled", "ConfigurationError");
-    char message[2048];
-    assert_non_null(strstr(error_message(f, 0, message, sizeof message), "BCR_REQUIRE_COMPLETE"));
+    expect_init_error(f, "BCR_REQUIRE_COMPLETE");
 }
 
 /* A result file that trickles in (every GET sends 4 KB, then stalls and is
