@@ -86,48 +86,48 @@ static int skip_value(struct parse *p)
     return json_copy_value(&p->src, NULL, ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
 }
 
-/* Reads '{' and sets *more if a member follows; after a member, reads ',' or
- * '}' the same way. */
-static int object_open(struct parse *p, bool *more)
+/* Reads the opening bracket (`open`: '{' or '[') and sets *more if a member or
+ * element follows; the manifest is in memory, so json_peek cannot fail. */
+static int container_open(struct parse *p, char open, char close, bool *more)
 {
-    if (json_expect(&p->src, '{', ERR_INVALID_MANIFEST, p->err) != 0)
+    if (json_expect(&p->src, open, ERR_INVALID_MANIFEST, p->err) != 0)
         return not_json(p);
     int b = json_peek(&p->src, p->err);
-    if (b == '}')
+    if (b == close)
         p->src.pos++;
-    *more = b != '}';
+    *more = b != close;
     return 0;
+}
+
+/* After a member or element: reads ',' (*more set) or the closing bracket. */
+static int container_next(struct parse *p, char close, bool *more)
+{
+    int b = json_peek(&p->src, p->err);
+    if (b != ',' && b != close)
+        return json_expect(&p->src, close, ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
+    p->src.pos++;
+    *more = b == ',';
+    return 0;
+}
+
+static int object_open(struct parse *p, bool *more)
+{
+    return container_open(p, '{', '}', more);
 }
 
 static int object_next(struct parse *p, bool *more)
 {
-    int b = json_peek(&p->src, p->err);
-    if (b != ',' && b != '}')
-        return json_expect(&p->src, '}', ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
-    p->src.pos++;
-    *more = b == ',';
-    return 0;
+    return container_next(p, '}', more);
 }
 
 static int array_open(struct parse *p, bool *more)
 {
-    if (json_expect(&p->src, '[', ERR_INVALID_MANIFEST, p->err) != 0)
-        return not_json(p);
-    int b = json_peek(&p->src, p->err);
-    if (b == ']')
-        p->src.pos++;
-    *more = b != ']';
-    return 0;
+    return container_open(p, '[', ']', more);
 }
 
 static int array_next(struct parse *p, bool *more)
 {
-    int b = json_peek(&p->src, p->err);
-    if (b != ',' && b != ']')
-        return json_expect(&p->src, ']', ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
-    p->src.pos++;
-    *more = b == ',';
-    return 0;
+    return container_next(p, ']', more);
 }
 
 /* Reads a string member's value into p->text; *ok is false (value skipped) if
