@@ -245,9 +245,9 @@ static int configure(struct service *svc, const struct run_options *opts, struct
         return error_set(err, ERR_CONFIG,
                          "BCR_TRANSFORMATION \"%s\" is not one of NONE, COMPACT, FLATTEN", t);
     const char *rc = env_get("BCR_REQUIRE_COMPLETE");
-    svc->require_complete = opts->require_complete || (rc && strcmp(rc, "true") == 0);
     if (rc && strcmp(rc, "true") != 0 && strcmp(rc, "false") != 0)
         return error_set(err, ERR_CONFIG, "BCR_REQUIRE_COMPLETE \"%s\" is not true or false", rc);
+    svc->require_complete = opts->require_complete || (rc && strcmp(rc, "true") == 0);
     const char *name = env_get("AWS_LAMBDA_FUNCTION_NAME");
     snprintf(svc->function_name, sizeof svc->function_name, "%s", name ? name : "");
     svc->store = options_open_store(opts, err);

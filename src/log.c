@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "jsonw.h"
+#include "util.h"
 
 const char log_tag_str[] = "str", log_tag_u64[] = "u64", log_tag_i64[] = "i64",
            log_tag_bool[] = "bool";
@@ -24,10 +25,10 @@ static struct {
 
 void log_init_from_env(void)
 {
-    const char *format = getenv("AWS_LAMBDA_LOG_FORMAT");
+    const char *format = env_get("AWS_LAMBDA_LOG_FORMAT");
     state.json = format && strcasecmp(format, "JSON") == 0;
     state.min_level = LOG_INFO;
-    const char *level = getenv("AWS_LAMBDA_LOG_LEVEL");
+    const char *level = env_get("AWS_LAMBDA_LOG_LEVEL");
     for (size_t i = 0; level && i < sizeof level_names / sizeof *level_names; i++)
         if (strcasecmp(level, level_names[i]) == 0)
             state.min_level = (enum log_level)i;
