@@ -587,9 +587,8 @@ int json_object_next(struct json_object *o, const char *const *names, int n)
     }
 }
 
-int json_object_find(struct json_src *src, const char *const *names, int n,
-                     struct json_src *found, struct buf *name, const char *type,
-                     struct error *err)
+int json_object_find(struct json_src *src, const char *const *names, int n, struct json_src *found,
+                     struct buf *name, const char *type, struct error *err)
 {
     for (int i = 0; i < n; i++)
         found[i].pos = NULL;
@@ -616,8 +615,9 @@ static int check_document(struct json_src *src, bool surrogates, bool python, st
     s.out = NULL;
     int b = scan_peek(&s);
     if (b != JSON_EOF)
-        return b == JSON_ERROR ? -1
-                               : scan_unexpected(&s, b, "end of input (trailing data after the value)");
+        return b == JSON_ERROR
+                   ? -1
+                   : scan_unexpected(&s, b, "end of input (trailing data after the value)");
     return 0;
 }
 

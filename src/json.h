@@ -130,9 +130,8 @@ int json_object_next(struct json_object *o, const char *const *names, int n);
  * (json_object_next) and sets found[i] to a source positioned at the value of
  * the last member named names[i], or found[i].pos to NULL when there is none.
  * The found sources borrow src's bytes. */
-int json_object_find(struct json_src *src, const char *const *names, int n,
-                     struct json_src *found, struct buf *name, const char *type,
-                     struct error *err);
+int json_object_find(struct json_src *src, const char *const *names, int n, struct json_src *found,
+                     struct buf *name, const char *type, struct error *err);
 
 /* Decodes the string at pos (after whitespace) into dst, appending the UTF-8
  * bytes of its characters. If the decoded string would exceed dst->max: with
