@@ -351,12 +351,13 @@ static int scan_literal(struct scan *s, const char *word)
     ptrdiff_t avail = scan_ensure(s, n);
     if (avail < 0)
         return -1;
-    if ((size_t)avail < n && memcmp(s->src->pos, word, (size_t)avail) == 0)
-        return scan_cut(s, "invalid literal (the input ends inside it)");
-    if ((size_t)avail < n || memcmp(s->src->pos, word, n) != 0)
+    if ((size_t)avail < n || memcmp(s->src->pos, word, n) != 0) {
+        if ((size_t)avail < n && memcmp(s->src->pos, word, (size_t)avail) == 0)
+            s->src->ended = true; /* cut inside the word */
         return scan_fail(s, s->python ? "invalid literal (expected true, false, null, NaN or "
                                         "Infinity)"
                                       : "invalid literal (expected true, false or null)");
+    }
     s->src->pos += n;
     return 0;
 }
