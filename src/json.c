@@ -550,39 +550,46 @@ int json_object_open(struct json_object *o, struct json_src *src, struct buf *na
     return json_expect(src, '{', type, err);
 }
 
+/* Whether the decoded name is want (never reading past want's NUL). */
 static bool name_is(const struct buf *name, const char *want)
 {
-    size_t n = strlen(want);
-    return name->len == n && memcmp(name->data, want, n) == 0;
+    size_t i = 0;
+    for (; i < name->len; i++)
+        if (!want[i] || want[i] != (char)name->data[i])
+            return false;
+    return want[i] == '\0';
 }
 
 int json_object_next(struct json_object *o, const char *const *names, int n)
 {
-    struct scan s = {o->src, NULL, o->src->pos, o->type, o->err, true};
     for (;;) {
-        int b = scan_peek(&s);
+        int b = json_peek(o->src, o->err);
         if (b == JSON_ERROR)
             return -1;
-        if (b == '}' || o->started) {
-            if (b == '}') {
-                o->src->pos++;
-                return n;
-            }
-            if (b != ',')
-                return scan_unexpected(&s, b, "',' or '}'");
+        if (b == '}') {
             o->src->pos++;
-            if (scan_peek(&s) == JSON_ERROR)
+            return n;
+        }
+        if (o->started) {
+            if (b != ',') {
+                struct scan s = {o->src, NULL, o->src->pos, o->type, o->err, true};
+                return scan_unexpected(&s, b, "',' or '}'");
+            }
+            o->src->pos++;
+            if (json_peek(o->src, o->err) == JSON_ERROR)
                 return -1;
         }
         o->started = true;
         bool cut;
         buf_reset(o->name);
+        /* json_peek skips the whitespace before the value inline. */
         if (json_decode_string(o->src, o->name, &cut, o->type, o->err) != 0 ||
-            json_expect(o->src, ':', o->type, o->err) != 0)
+            json_expect(o->src, ':', o->type, o->err) != 0 ||
+            json_peek(o->src, o->err) == JSON_ERROR)
             return -1;
         for (int i = 0; i < n && !cut; i++)
             if (name_is(o->name, names[i]))
-                return json_peek(o->src, o->err) == JSON_ERROR ? -1 : i;
+                return i;
         if (json_skip_value(o->src, o->type, o->err) != 0)
             return -1;
     }

@@ -40,12 +40,13 @@ static const uint8_t escape_value[256] = {
 
 #ifdef SIMD16
 /* Set where a byte of string content is not plain: a quote, a backslash, a
- * control byte, DEL or (the signed compare below 0x20 catches it too) a byte
- * >= 0x80, which is checked as UTF-8 one sequence at a time. */
+ * control byte, DEL or a byte >= 0x80 (checked as UTF-8 one sequence at a
+ * time). Plus one, wrapping, the last three are exactly the bytes below 0x21
+ * as signed: 0x00-0x1f become 0x01-0x20, 0x7f-0xfe become negative, 0xff 0. */
 static inline simd16 string_special(simd16 v)
 {
     return simd16_or(simd16_or(simd16_eq(v, '"'), simd16_eq(v, '\\')),
-                     simd16_or(simd16_lt_signed(v, 0x20), simd16_eq(v, 0x7f)));
+                     simd16_lt_signed(simd16_add(v, 1), 0x21));
 }
 #endif
 
