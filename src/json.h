@@ -3,7 +3,8 @@
  * It reads from a json_src, a window of bytes refilled on demand, so a value of
  * any size can be validated and copied with a fixed amount of memory. Nesting
  * is tracked in a fixed bit stack, never on the C stack. Everything follows
- * RFC 8259: UTF-8 only, no NaN or Infinity, no comments, no trailing commas.
+ * RFC 8259 (UTF-8 only, no comments, no trailing commas) in one of the two
+ * dialects below.
  *
  * Copies are ASCII: every non-ASCII character in a string, and DEL (0x7f), is
  * written as a \uXXXX escape (lowercase hex, a surrogate pair above U+FFFF),
@@ -91,10 +92,10 @@ int json_peek_line(struct json_src *src, bool *newline, struct error *err);
 /* Skips whitespace and consumes byte c, or fails with `type`. */
 int json_expect(struct json_src *src, char c, const char *type, struct error *err);
 
-/* Validates exactly one value (leading whitespace skipped) and, if out is not
- * NULL, writes it without insignificant whitespace. Numbers, key order and
- * the escapes already there are copied byte for byte; non-ASCII characters
- * become escapes. */
+/* Validates exactly one value (leading whitespace skipped) as an Output (the
+ * dialect above) and, if out is not NULL, writes it without insignificant
+ * whitespace. Numbers, key order and the escapes already there are copied
+ * byte for byte; non-ASCII characters and DEL become escapes. */
 int json_copy_value(struct json_src *src, struct sink *out, const char *type, struct error *err);
 
 /* Validates exactly one value (leading whitespace skipped) as Python's
