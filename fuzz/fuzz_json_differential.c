@@ -131,7 +131,7 @@ static bool beyond_jansson(const uint8_t *p, size_t n)
         }
         i--;
     }
-    return brackets > JSON_MAX_DEPTH;
+    return brackets > JSON_OUTPUT_MAX_DEPTH;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

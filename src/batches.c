@@ -13,9 +13,11 @@
  * flight: enough for the worker never to wait for the parser on real data. */
 enum { BATCH_BYTES = 64 * 1024, BATCH_ENTRIES = 64, BATCHES = 4 };
 /* A batch's buffers: the Output being decoded goes straight into the batch
- * (no copy), so there is room for one more of the largest after BATCH_BYTES.
- * Only the bytes used become resident. */
+ * (no copy), so there is room for one more of the largest after BATCH_BYTES;
+ * its copies, ASCII, may be up to JSON_COPY_GROWTH times as long (a 1 MiB
+ * Output of CJK text is a 2 MiB copy). Only the bytes used become resident. */
 #define BATCH_CAP ((size_t)BATCH_BYTES + RESULT_OUTPUT_MAX + 1)
+#define BATCH_COPY_CAP (JSON_COPY_GROWTH * BATCH_CAP)
 
 struct batch_entry {
     uint64_t index, offset;
@@ -25,7 +27,7 @@ struct batch_entry {
 };
 
 struct batch {
-    uint8_t *in, *out; /* BATCH_CAP each: decoded Outputs, and their copies */
+    uint8_t *in, *out; /* BATCH_CAP and BATCH_COPY_CAP: decoded Outputs, their copies */
     size_t in_len;
     int count;
     int failed;       /* the entry whose Output is invalid, or -1 (worker) */
@@ -48,7 +50,7 @@ struct batches {
     uint64_t tickets; /* jobs handed to the worker so far */
 };
 
-/* Never called: a batch's copies fit in batch->out (minifying never grows). */
+/* Never called: a batch's copies fit in batch->out (BATCH_COPY_CAP). */
 static int batch_sink_full(struct sink *s, struct error *err)
 {
     (void)s;
@@ -65,7 +67,7 @@ static int validate_batch(void *ctx, void *job, struct error *err)
     (void)err;
     struct batch *b = job;
     size_t start = 0;
-    struct sink copy = {.buf = b->out, .cap = BATCH_CAP, .flush = batch_sink_full};
+    struct sink copy = {.buf = b->out, .cap = BATCH_COPY_CAP, .flush = batch_sink_full};
     b->failed = -1;
     for (int i = 0; i < b->count; i++) {
         struct batch_entry *e = &b->e[i];
@@ -231,7 +233,7 @@ int batches_view(struct batches *r, struct buf *view, struct error *err)
     struct batch *b = &r->ring[r->fill];
     if (!b->in) {
         b->in = malloc(BATCH_CAP);
-        b->out = b->in ? malloc(BATCH_CAP) : NULL;
+        b->out = b->in ? malloc(BATCH_COPY_CAP) : NULL;
         if (!b->out) {
             free(b->in);
             b->in = NULL;

@@ -11,8 +11,9 @@
  * Guarantees: errors come out as in a sequential run: an Output found invalid
  * is reported (with its entry's place) once every entry before it has been
  * written, and nothing after it is written. Memory is bounded: BATCHES
- * batches of two buffers of BATCH_BYTES + RESULT_OUTPUT_MAX + 1 bytes, of
- * which only the bytes used become resident. */
+ * batches of a buffer of BATCH_BYTES + RESULT_OUTPUT_MAX + 1 bytes and one
+ * JSON_COPY_GROWTH times that for its ASCII copies, of which only the bytes
+ * used become resident. */
 #ifndef BCR_BATCHES_H
 #define BCR_BATCHES_H
 

@@ -1,41 +1,117 @@
 #include "event.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A non-empty string member of obj, or NULL with err set. */
-static const char *required_string(json_t *obj, const char *name, const char *path,
-                                   struct error *err)
+#include "buf.h"
+#include "json.h"
+#include "utf8.h"
+
+/* The event is read with the streaming scanner, as Python's json.loads reads
+ * it (json.h): any event it accepts is accepted, and of several members of
+ * one name the last counts. Only the two strings the step uses are checked. */
+
+enum { NAME_MAX_BYTES = 32 }; /* longer member names are none of ours */
+
+/* What the JSON value starting with byte b is, for messages. */
+static const char *json_kind(int b)
 {
-    json_t *v = json_object_get(obj, name);
-    if (!json_is_string(v) || json_string_length(v) == 0) {
-        error_set(err, ERR_INVALID_EVENT, "event: %s.%s must be a non-empty string%s", path, name,
-                  v ? "" : " (it is missing)");
-        return NULL;
+    switch (b) {
+    case 'n':
+        return "null";
+    case '[':
+        return "an array";
+    case '"':
+        return "a string";
+    case 't':
+    case 'f':
+        return "a boolean";
+    case '{':
+        return "an object";
+    default:
+        return "a number";
     }
-    return json_string_value(v);
 }
 
-/* What a JSON value is, for messages ("null", "an array", ...). */
-static const char *json_kind(const json_t *v)
+/* Finds the object member `name` of the object at v (the last of that name)
+ * into *found; found->pos is NULL when v is no object or has no such member. */
+static int member(struct json_src *v, const char *name, struct json_src *found, struct buf *names,
+                  struct error *err)
 {
-    switch (json_typeof(v)) {
-    case JSON_NULL:
-        return "null";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "an object";
+    found->pos = NULL;
+    if (!v->pos || *v->pos != '{')
+        return 0;
+    struct json_src at = *v;
+    return json_object_find(&at, &name, 1, found, names, ERR_INVALID_EVENT, err);
+}
+
+/* The non-empty string at v (the member `name` of ResultWriterDetails), as a
+ * C string of valid UTF-8 (what can name an S3 object) in *out (owned). */
+static int required_string(const struct json_src *v, const char *name, struct buf *text, char **out,
+                           struct error *err)
+{
+    static const char path[] = "results.ResultWriterDetails";
+    if (!v->pos || *v->pos != '"')
+        return error_set(err, ERR_INVALID_EVENT, "event: %s.%s must be a non-empty string%s", path,
+                         name, v->pos ? "" : " (it is missing)");
+    struct json_src at = *v;
+    buf_reset(text);
+    if (json_decode_string(&at, text, NULL, ERR_INVALID_EVENT, err) != 0)
+        return -1;
+    if (text->len == 0)
+        return error_set(err, ERR_INVALID_EVENT, "event: %s.%s must be a non-empty string", path,
+                         name);
+    for (size_t i = 0; i < text->len; i++) {
+        uint8_t c = text->data[i];
+        size_t n = c < 0x80 ? 1 : utf8_valid_prefix(text->data + i, text->len - i);
+        if (c == 0 || n == 0)
+            return error_set(err, ERR_INVALID_EVENT,
+                             "event: %s.%s holds %s, which no S3 object name can", path, name,
+                             c == 0 ? "U+0000" : "a lone surrogate");
+        i += n - 1;
     }
+    if (!(*out = strndup((const char *)text->data, text->len)))
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading the event");
+    return 0;
+}
+
+static int parse(const char *json, size_t len, struct event *out, struct buf *names,
+                 struct buf *text, struct error *err)
+{
+    if (json_check_document(json, len, ERR_INVALID_EVENT, err) != 0) {
+        error_prefix(err, "event is not valid JSON: ");
+        return -1;
+    }
+    struct json_src root, results, details, bucket, key;
+    json_src_memory(&root, json, len);
+    int b = json_peek(&root, err);
+    if (b != '{')
+        return error_set(err, ERR_INVALID_EVENT,
+                         "event is valid JSON but %s, not an object with a \"results\" object",
+                         json_kind(b));
+    if (member(&root, "results", &results, names, err) != 0)
+        return -1;
+    if (!results.pos || *results.pos != '{')
+        return error_set(err, ERR_INVALID_EVENT,
+                         "event: expected an object with a \"results\" object%s",
+                         results.pos ? "" : " (\"results\" is missing)");
+    if (member(&results, "ResultWriterDetails", &details, names, err) != 0)
+        return -1;
+    if (!details.pos || *details.pos != '{')
+        return error_set(err, ERR_INVALID_EVENT,
+                         "event: results.ResultWriterDetails must be an object%s",
+                         details.pos ? "" : " (it is missing)");
+    if (member(&details, "Bucket", &bucket, names, err) != 0 ||
+        member(&details, "Key", &key, names, err) != 0 ||
+        required_string(&bucket, "Bucket", text, &out->bucket, err) != 0 ||
+        required_string(&key, "Key", text, &out->manifest_key, err) != 0)
+        return -1;
+    /* The first segment, empty for a key that starts with '/': the results
+     * then go to "/{uuid}/results.json", as the Python function wrote them. */
+    out->consignment_id = strndup(out->manifest_key, strcspn(out->manifest_key, "/"));
+    if (!out->consignment_id)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading the event");
+    return 0;
 }
 
 int event_parse(const char *json, size_t len, struct event *out, struct error *err)
@@ -46,46 +122,12 @@ int event_parse(const char *json, size_t len, struct event *out, struct error *e
                          "event: %zu bytes is larger than the %u allowed (Step Functions' payload "
                          "limit)",
                          len, EVENT_MAX_BYTES);
-    json_error_t jerr;
-    /* jansson refuses \u0000 in strings by default, so keys are C strings. */
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!root)
-        return error_set(err, ERR_INVALID_EVENT, "event is not valid JSON: %s at byte offset %d",
-                         jerr.text, jerr.position);
-    int rc = -1;
-    json_t *results = json_object_get(root, "results");
-    json_t *details = json_object_get(results, "ResultWriterDetails");
-    if (!json_is_object(root)) {
-        error_set(err, ERR_INVALID_EVENT,
-                  "event is valid JSON but %s, not an object with a \"results\" object",
-                  json_kind(root));
-    } else if (!json_is_object(results)) {
-        error_set(err, ERR_INVALID_EVENT, "event: expected an object with a \"results\" object%s",
-                  results ? "" : " (\"results\" is missing)");
-    } else if (!json_is_object(details)) {
-        error_set(err, ERR_INVALID_EVENT, "event: results.ResultWriterDetails must be an object%s",
-                  details ? "" : " (it is missing)");
-    } else {
-        const char *bucket = required_string(details, "Bucket", "results.ResultWriterDetails", err);
-        const char *key =
-            bucket ? required_string(details, "Key", "results.ResultWriterDetails", err) : NULL;
-        if (key) {
-            size_t seg = strcspn(key, "/");
-            if (seg == 0) {
-                error_set(err, ERR_INVALID_EVENT,
-                          "event: manifest key \"%s\" does not start with a consignment id", key);
-            } else {
-                out->bucket = strdup(bucket);
-                out->manifest_key = strdup(key);
-                out->consignment_id = strndup(key, seg);
-                if (out->bucket && out->manifest_key && out->consignment_id)
-                    rc = 0;
-                else
-                    error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading the event");
-            }
-        }
-    }
-    json_decref(root);
+    struct buf names, text;
+    buf_init(&names, NAME_MAX_BYTES);
+    buf_init(&text, EVENT_MAX_BYTES);
+    int rc = parse(json, len, out, &names, &text, err);
+    buf_free(&names);
+    buf_free(&text);
     if (rc != 0)
         event_free(out);
     return rc;

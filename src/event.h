@@ -1,6 +1,8 @@
 /* event: the invocation event the Distributed Map state passes on:
  * {"results": {"ResultWriterDetails": {"Bucket": "...", "Key": ".../manifest.json"}}}
- * Other members (MapRunArn, ...) are allowed and ignored. */
+ * read as Python's json.loads reads it (json.h: NaN, numbers of any size, any
+ * escape; the last of several members of one name counts). Other members
+ * (MapRunArn, ...) are allowed and ignored; only Bucket and Key are checked. */
 #ifndef BCR_EVENT_H
 #define BCR_EVENT_H
 
@@ -10,15 +12,14 @@
 
 /* Events larger than this are refused. The event is the Map state's output,
  * and a Step Functions state's payload is at most 256 KiB, so a larger one is
- * not from the state machine. The bound also bounds the parse: the event's
- * JSON tree takes about 22 times its text, under 6 MiB at this size (Lambda's
- * own 6 MB payload limit would allow a tree of over 100 MiB). */
+ * not from the state machine. It is read in place with the streaming scanner
+ * (no tree), in memory of its size at most. */
 #define EVENT_MAX_BYTES (256u * 1024)
 
 struct event {
-    char *bucket;         /* owned, non-empty */
-    char *manifest_key;   /* owned, non-empty */
-    char *consignment_id; /* owned: the first '/'-segment of manifest_key, non-empty */
+    char *bucket;         /* owned, non-empty valid UTF-8 without U+0000 */
+    char *manifest_key;   /* owned, the same */
+    char *consignment_id; /* owned: the first '/'-segment of manifest_key, maybe empty */
 };
 
 /* Parses len bytes of JSON (borrowed). Returns 0, or -1 with an InvalidEvent

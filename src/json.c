@@ -23,6 +23,7 @@ void json_src_memory(struct json_src *src, const void *data, size_t n)
     src->end = src->pos + n;
     src->base = 0;
     src->surrogates = false;
+    src->ended = false;
     src->fill = NULL;
     src->ctx = NULL;
 }
@@ -61,9 +62,17 @@ int scan_fail(struct scan *s, const char *what)
                      (unsigned long long)json_src_offset(s->src), what);
 }
 
+int scan_cut(struct scan *s, const char *what)
+{
+    s->src->ended = true;
+    return scan_fail(s, what);
+}
+
 int scan_unexpected(struct scan *s, int b, const char *expected)
 {
     char found[16];
+    if (b == JSON_EOF)
+        s->src->ended = true;
     describe_byte(b, found);
     return error_set(s->err, s->type, "invalid JSON at byte offset %llu: found %s, expected %s",
                      (unsigned long long)json_src_offset(s->src), found, expected);
@@ -99,6 +108,8 @@ ptrdiff_t scan_utf8(struct scan *s)
     ptrdiff_t avail = scan_ensure(s, need);
     if (avail < 0)
         return -1;
+    if ((size_t)avail < need)
+        return scan_cut(s, "invalid UTF-8 sequence (the input ends inside it)"), -1;
     const uint8_t *p = s->src->pos;
     size_t len = utf8_valid_prefix(p, (size_t)avail);
     if (len == 0 && s->src->surrogates && avail >= 3 && p[0] == 0xed && p[1] >= 0xa0 &&
@@ -120,12 +131,14 @@ static size_t put_u_escape(char *e, uint32_t unit)
     return 6;
 }
 
-/* Writes the validated sequence of len bytes at pos as its escape (a
- * surrogate pair above U+FFFF) and consumes it, so that the copy is ASCII. */
+/* Writes the validated sequence of len bytes at pos (or DEL, len 1) as its
+ * escape (a surrogate pair above U+FFFF) and consumes it, so that the copy is
+ * ASCII. */
 static int scan_escape_utf8(struct scan *s, size_t len)
 {
     const uint8_t *p = s->src->pos;
-    uint32_t cp = len == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+    uint32_t cp = len == 1   ? p[0]
+                  : len == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
                   : len == 3
                       ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
                       : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
@@ -145,7 +158,7 @@ static int scan_escape_utf8(struct scan *s, size_t len)
 }
 
 /* Validates a string (pos at its opening quote), copying it verbatim except
- * for non-ASCII characters, which are written as escapes. */
+ * for non-ASCII characters and DEL, which are written as escapes. */
 static int scan_string(struct scan *s)
 {
     struct json_src *src = s->src;
@@ -158,7 +171,7 @@ static int scan_string(struct scan *s)
             if (avail < 0)
                 return -1;
             if (avail == 0)
-                return scan_fail(s, "unterminated string");
+                return scan_cut(s, "unterminated string");
             continue;
         }
         switch (string_class[*p]) {
@@ -170,15 +183,19 @@ static int scan_string(struct scan *s)
             if (avail < 0)
                 return -1;
             p = src->pos;
-            if (avail >= 2 && p[1] == 'u') {
+            if (avail < 2)
+                return scan_cut(s, "unterminated string (it ends inside an escape)");
+            if (p[1] == 'u') {
                 avail = scan_ensure(s, 6);
                 if (avail < 0)
                     return -1;
                 p = src->pos;
-                if (avail < 6 || hex4(p + 2) < 0)
+                if (avail < 6)
+                    return scan_cut(s, "unterminated string (it ends inside an escape)");
+                if (hex4(p + 2) < 0)
                     return scan_fail(s, "\\u must be followed by 4 hex digits");
                 src->pos += 6;
-            } else if (avail >= 2 && escape_value[p[1]]) {
+            } else if (escape_value[p[1]]) {
                 src->pos += 2;
             } else {
                 return scan_fail(s, "invalid escape sequence");
@@ -187,6 +204,14 @@ static int scan_string(struct scan *s)
         }
         case BYTE_CONTROL:
             return scan_fail(s, "unescaped control character in string");
+        case BYTE_DEL:
+            if (s->out) {
+                if (scan_escape_utf8(s, 1) != 0)
+                    return -1;
+            } else {
+                src->pos++;
+            }
+            break;
         default: {
             ptrdiff_t len = scan_utf8(s);
             if (len < 0)
@@ -232,25 +257,44 @@ static int scan_byte(struct scan *s)
     return avail == 0 ? JSON_EOF : *s->src->pos;
 }
 
-/* Validates a number as RFC 8259 spells it, copying its text unchanged. */
+static int scan_literal(struct scan *s, const char *word);
+
+/* Validates a number as RFC 8259 spells it, copying its text unchanged; in
+ * Python's dialect -Infinity too. An Output's integer is held to
+ * JSON_INT_MAX_DIGITS digits. */
 static int scan_number(struct scan *s)
 {
+    uint64_t start = json_src_offset(s->src);
     int b = scan_byte(s);
     if (b == '-') {
+        if (s->python) {
+            ptrdiff_t avail = scan_ensure(s, 2);
+            if (avail < 0)
+                return -1;
+            if (avail >= 2 && s->src->pos[1] == 'I')
+                return scan_literal(s, "-Infinity");
+        }
         s->src->pos++;
         b = scan_byte(s);
     }
     if (b == JSON_ERROR)
         return -1;
+    long digits = 1;
     if (b == '0') {
         s->src->pos++;
     } else if (is_digit(b)) {
-        if (scan_digits(s) < 0)
+        if ((digits = scan_digits(s)) < 0)
             return -1;
     } else {
         return scan_unexpected(s, b, "a digit");
     }
     b = scan_byte(s);
+    bool integer = b != '.' && b != 'e' && b != 'E';
+    if (integer && digits > JSON_INT_MAX_DIGITS && !s->python)
+        return error_set(s->err, s->type,
+                         "integer at byte offset %llu has %ld digits, more than the %d Python's "
+                         "json.loads reads",
+                         (unsigned long long)start, digits, JSON_INT_MAX_DIGITS);
     if (b == '.') {
         s->src->pos++;
         long n = scan_digits(s);
@@ -307,8 +351,13 @@ static int scan_literal(struct scan *s, const char *word)
     ptrdiff_t avail = scan_ensure(s, n);
     if (avail < 0)
         return -1;
-    if ((size_t)avail < n || memcmp(s->src->pos, word, n) != 0)
-        return scan_fail(s, "invalid literal (expected true, false or null)");
+    if ((size_t)avail < n || memcmp(s->src->pos, word, n) != 0) {
+        if ((size_t)avail < n && memcmp(s->src->pos, word, (size_t)avail) == 0)
+            s->src->ended = true; /* cut inside the word */
+        return scan_fail(s, s->python ? "invalid literal (expected true, false, null, NaN or "
+                                        "Infinity)"
+                                      : "invalid literal (expected true, false or null)");
+    }
     s->src->pos += n;
     return 0;
 }
@@ -316,6 +365,7 @@ static int scan_literal(struct scan *s, const char *word)
 static int scan_value(struct scan *s)
 {
     uint8_t in_object[JSON_MAX_DEPTH / 8] = {0}; /* bit set: object, clear: array */
+    const int max_depth = s->python ? JSON_MAX_DEPTH : JSON_OUTPUT_MAX_DEPTH;
     int depth = 0;
     int b;
 
@@ -324,10 +374,10 @@ value:
     switch (b) {
     case '{':
     case '[': {
-        if (depth == JSON_MAX_DEPTH)
+        if (depth == max_depth)
             return error_set(s->err, s->type,
                              "invalid JSON at byte offset %llu: nested deeper than %d levels",
-                             (unsigned long long)json_src_offset(s->src), JSON_MAX_DEPTH);
+                             (unsigned long long)json_src_offset(s->src), max_depth);
         bool object = b == '{';
         if (object)
             in_object[depth / 8] |= (uint8_t)(1u << (depth % 8));
@@ -359,6 +409,13 @@ value:
         goto after;
     case 'n':
         if (scan_literal(s, "null") != 0)
+            return -1;
+        goto after;
+    case 'N':
+    case 'I':
+        if (!s->python)
+            break;
+        if (scan_literal(s, b == 'N' ? "NaN" : "Infinity") != 0)
             return -1;
         goto after;
     case JSON_ERROR:
@@ -421,7 +478,13 @@ after:
 
 int json_copy_value(struct json_src *src, struct sink *out, const char *type, struct error *err)
 {
-    struct scan s = {src, out, src->pos, type, err};
+    struct scan s = {src, out, src->pos, type, err, false};
+    return scan_value(&s);
+}
+
+int json_skip_value(struct json_src *src, const char *type, struct error *err)
+{
+    struct scan s = {src, NULL, src->pos, type, err, true};
     return scan_value(&s);
 }
 
@@ -440,7 +503,7 @@ int json_peek(struct json_src *src, struct error *err)
     skip_ws(src);
     if (src->pos < src->end)
         return *src->pos;
-    struct scan s = {src, NULL, src->pos, "", err};
+    struct scan s = {src, NULL, src->pos, "", err, false};
     return scan_peek(&s);
 }
 
@@ -454,7 +517,7 @@ int json_peek_line(struct json_src *src, bool *newline, struct error *err)
         src->pos = p;
         if (p < end)
             return *p;
-        struct scan s = {src, NULL, src->pos, "", err};
+        struct scan s = {src, NULL, src->pos, "", err, false};
         ptrdiff_t avail = scan_ensure(&s, 1);
         if (avail <= 0)
             return avail < 0 ? JSON_ERROR : JSON_EOF;
@@ -468,7 +531,7 @@ int json_expect(struct json_src *src, char c, const char *type, struct error *er
         src->pos++;
         return 0;
     }
-    struct scan s = {src, NULL, src->pos, type, err};
+    struct scan s = {src, NULL, src->pos, type, err, false};
     int b = scan_peek(&s);
     if (b == JSON_ERROR)
         return -1;
@@ -480,29 +543,111 @@ int json_expect(struct json_src *src, char c, const char *type, struct error *er
     return 0;
 }
 
-static int copy_document(const void *data, size_t n, bool surrogates, struct sink *out,
-                         const char *type, struct error *err)
+int json_object_open(struct json_object *o, struct json_src *src, struct buf *name,
+                     const char *type, struct error *err)
 {
-    struct json_src src;
-    json_src_memory(&src, data, n);
-    src.surrogates = surrogates;
-    if (json_copy_value(&src, out, type, err) != 0)
+    *o = (struct json_object){src, name, type, err, false};
+    return json_expect(src, '{', type, err);
+}
+
+/* Whether the decoded name is want (never reading past want's NUL). */
+static bool name_is(const struct buf *name, const char *want)
+{
+    size_t i = 0;
+    for (; i < name->len; i++)
+        if (!want[i] || want[i] != (char)name->data[i])
+            return false;
+    return want[i] == '\0';
+}
+
+int json_object_next(struct json_object *o, const char *const *names, int n)
+{
+    for (;;) {
+        int b = json_peek(o->src, o->err);
+        if (b == JSON_ERROR)
+            return -1;
+        if (b == '}') {
+            o->src->pos++;
+            return n;
+        }
+        if (o->started) {
+            if (b != ',') {
+                struct scan s = {o->src, NULL, o->src->pos, o->type, o->err, true};
+                return scan_unexpected(&s, b, "',' or '}'");
+            }
+            o->src->pos++;
+            if (json_peek(o->src, o->err) == JSON_ERROR)
+                return -1;
+        }
+        o->started = true;
+        bool cut;
+        buf_reset(o->name);
+        /* json_peek skips the whitespace before the value inline. */
+        if (json_decode_string(o->src, o->name, &cut, o->type, o->err) != 0 ||
+            json_expect(o->src, ':', o->type, o->err) != 0 ||
+            json_peek(o->src, o->err) == JSON_ERROR)
+            return -1;
+        for (int i = 0; i < n && !cut; i++)
+            if (name_is(o->name, names[i]))
+                return i;
+        if (json_skip_value(o->src, o->type, o->err) != 0)
+            return -1;
+    }
+}
+
+int json_object_find(struct json_src *src, const char *const *names, int n, struct json_src *found,
+                     struct buf *name, const char *type, struct error *err)
+{
+    for (int i = 0; i < n; i++)
+        found[i].pos = NULL;
+    struct json_object o;
+    if (json_object_open(&o, src, name, type, err) != 0)
         return -1;
-    struct scan s = {&src, NULL, src.pos, type, err};
+    for (;;) {
+        int i = json_object_next(&o, names, n);
+        if (i < 0 || i == n)
+            return i < 0 ? -1 : 0;
+        found[i] = *src; /* a later member of the name replaces it */
+        if (json_skip_value(src, type, err) != 0)
+            return -1;
+    }
+}
+
+static int check_document(struct json_src *src, bool surrogates, bool python, struct sink *out,
+                          const char *type, struct error *err)
+{
+    src->surrogates = surrogates;
+    struct scan s = {src, out, src->pos, type, err, python};
+    if (scan_value(&s) != 0)
+        return -1;
+    s.out = NULL;
     int b = scan_peek(&s);
-    if (b != -1)
-        return scan_unexpected(&s, b, "end of input (trailing data after the value)");
+    if (b != JSON_EOF)
+        return b == JSON_ERROR
+                   ? -1
+                   : scan_unexpected(&s, b, "end of input (trailing data after the value)");
     return 0;
 }
 
 int json_copy_document(const void *data, size_t n, struct sink *out, const char *type,
                        struct error *err)
 {
-    return copy_document(data, n, false, out, type, err);
+    struct json_src src;
+    json_src_memory(&src, data, n);
+    return check_document(&src, false, false, out, type, err);
 }
 
 int json_copy_decoded(const void *data, size_t n, struct sink *out, const char *type,
                       struct error *err)
 {
-    return copy_document(data, n, true, out, type, err);
+    struct json_src src;
+    json_src_memory(&src, data, n);
+    return check_document(&src, true, false, out, type, err);
+}
+
+int json_check_document(const void *data, size_t n, const char *type, struct error *err)
+{
+    struct json_src src;
+    json_src_memory(&src, data, n);
+    return check_document(&src, false, true, NULL, type, err);
 }

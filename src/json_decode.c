@@ -49,7 +49,9 @@ static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflow
     ptrdiff_t avail = scan_ensure(s, 6);
     if (avail < 0)
         return -1;
-    long unit = avail >= 6 ? hex4(s->src->pos + 2) : -1;
+    if (avail < 6)
+        return scan_cut(s, "unterminated string (it ends inside an escape)");
+    long unit = hex4(s->src->pos + 2);
     if (unit < 0)
         return scan_fail(s, "\\u must be followed by 4 hex digits");
     uint32_t cp = (uint32_t)unit;
@@ -175,7 +177,7 @@ static void decode_fast(const uint8_t **sp_io, const uint8_t *end, uint8_t **d_i
 static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed, const char *type,
                          struct error *err)
 {
-    struct scan s = {src, NULL, src->pos, type, err};
+    struct scan s = {src, NULL, src->pos, type, err, false};
     bool storing = true;
     if (overflowed)
         *overflowed = false;
@@ -224,7 +226,7 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
             if (avail < 0)
                 return -1;
             if (avail == 0)
-                return scan_fail(&s, "unterminated string");
+                return scan_cut(&s, "unterminated string");
             continue;
         }
         switch (string_class[*p]) {
@@ -238,12 +240,14 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
             if (avail < 0)
                 return -1;
             p = src->pos;
-            if (avail >= 2 && p[1] == 'u') {
+            if (avail < 2)
+                return scan_cut(&s, "unterminated string (it ends inside an escape)");
+            if (p[1] == 'u') {
                 if (decode_unicode_escape(&s, dst, overflowed, &storing) != 0)
                     return -1;
                 break;
             }
-            const uint8_t *value = avail >= 2 && escape_value[p[1]] ? &escape_value[p[1]] : NULL;
+            const uint8_t *value = escape_value[p[1]] ? &escape_value[p[1]] : NULL;
             if (!value)
                 return scan_fail(&s, "invalid escape sequence");
             if (decode_append(&s, dst, overflowed, &storing, value, 1) != 0)
@@ -253,6 +257,11 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
         }
         case BYTE_CONTROL:
             return scan_fail(&s, "unescaped control character in string");
+        case BYTE_DEL:
+            if (decode_append(&s, dst, overflowed, &storing, src->pos, 1) != 0)
+                return -1;
+            src->pos++;
+            break;
         default: {
             ptrdiff_t len = scan_utf8(&s);
             if (len < 0 || decode_append(&s, dst, overflowed, &storing, src->pos, (size_t)len) != 0)

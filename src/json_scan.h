@@ -17,14 +17,15 @@
 #include "json.h"
 #include "simd.h"
 
-enum { BYTE_PLAIN = 0, BYTE_QUOTE, BYTE_BACKSLASH, BYTE_CONTROL, BYTE_NON_ASCII };
+enum { BYTE_PLAIN = 0, BYTE_QUOTE, BYTE_BACKSLASH, BYTE_CONTROL, BYTE_NON_ASCII, BYTE_DEL };
 
-/* Class of each byte inside a string; plain bytes are copied in runs. */
+/* Class of each byte inside a string; plain bytes are copied in runs. DEL is
+ * valid as it is, but a copy writes it as an escape (json.h). */
 static const uint8_t string_class[256] = {
     3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
@@ -39,11 +40,13 @@ static const uint8_t escape_value[256] = {
 
 #ifdef SIMD16
 /* Set where a byte of string content is not plain: a quote, a backslash, a
- * control byte or (the signed compare below 0x20 catches it too) a byte >=
- * 0x80, which is checked as UTF-8 one sequence at a time. */
+ * control byte, DEL or a byte >= 0x80 (checked as UTF-8 one sequence at a
+ * time). Plus one, wrapping, the last three are exactly the bytes below 0x21
+ * as signed: 0x00-0x1f become 0x01-0x20, 0x7f-0xfe become negative, 0xff 0. */
 static inline simd16 string_special(simd16 v)
 {
-    return simd16_or(simd16_or(simd16_eq(v, '"'), simd16_eq(v, '\\')), simd16_lt_signed(v, 0x20));
+    return simd16_or(simd16_or(simd16_eq(v, '"'), simd16_eq(v, '\\')),
+                     simd16_lt_signed(simd16_add(v, 1), 0x21));
 }
 #endif
 
@@ -97,6 +100,7 @@ struct scan {
     const uint8_t *span;
     const char *type; /* errorType of every error */
     struct error *err;
+    bool python; /* the dialect of what is only read (json.h), else an Output's */
 };
 
 /* The slow path of scan_ensure: writes out the span and refills the window. */
@@ -118,6 +122,9 @@ static inline ptrdiff_t scan_ensure(struct scan *s, size_t need)
  * `expected` should have been. */
 int scan_fail(struct scan *s, const char *what);
 int scan_unexpected(struct scan *s, int b, const char *expected);
+/* scan_fail where the input ended before what was needed: also sets
+ * src->ended (scan_unexpected sets it when b is JSON_EOF). */
+int scan_cut(struct scan *s, const char *what);
 
 /* The slow path of scan_peek: whitespace to drop, or the window to refill. */
 int scan_peek_slow(struct scan *s);

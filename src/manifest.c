@@ -11,14 +11,15 @@
 /* The manifest is read with the streaming scanner, not into a tree: a tree
  * takes about 22 times the manifest's size, and 16 MiB of tiny entries is a
  * valid manifest. Three passes over the bytes in memory: the first checks the
- * JSON syntax (so a syntax error is reported as such wherever it is), the
- * second checks the structure and counts SUCCEEDED entries and key bytes, the
- * third stores them into allocations of exactly that size. */
+ * JSON syntax as Python's json.loads reads it (so a syntax error is reported
+ * as such wherever it is), the second checks the structure and counts
+ * SUCCEEDED entries and key bytes, the third stores them into allocations of
+ * exactly that size. Of several members of one name, the last counts
+ * (json_object_find, json.h). */
 
 enum { NAME_MAX_BYTES = 32 }; /* longer member names are none of ours */
 
 struct parse {
-    struct json_src src;
     const char *where;
     struct error *err;
     struct manifest *out;
@@ -46,141 +47,94 @@ static int out_of_memory(struct parse *p)
     return error_set(p->err, ERR_OUT_OF_MEMORY, "out of memory reading manifest %s", p->where);
 }
 
-static unsigned long long offset(const struct parse *p)
+/* Finds the last member of each name in the object at v (json_object_find);
+ * an absent member's found[i].pos is NULL. */
+static int find(struct parse *p, struct json_src *v, const char *const *names, int n,
+                struct json_src *found)
 {
-    return (unsigned long long)json_src_offset(&p->src);
+    return json_object_find(v, names, n, found, &p->name, ERR_INVALID_MANIFEST, p->err) == 0
+               ? 0
+               : not_json(p);
 }
 
-/* Reads the next member name into p->name and the ':' after it. */
-static int member_name(struct parse *p)
+/* Reads '[' at v and sets *more if an element follows. */
+static int array_open(struct parse *p, struct json_src *v, bool *more)
 {
-    bool overflowed;
-    buf_reset(&p->name);
-    if (json_decode_string(&p->src, &p->name, &overflowed, ERR_INVALID_MANIFEST, p->err) != 0 ||
-        json_expect(&p->src, ':', ERR_INVALID_MANIFEST, p->err) != 0)
+    if (json_expect(v, '[', ERR_INVALID_MANIFEST, p->err) != 0)
         return not_json(p);
+    int b = json_peek(v, p->err);
+    if (b == ']')
+        v->pos++;
+    *more = b != ']';
     return 0;
 }
 
-static bool name_is(const struct parse *p, const char *name)
+/* After an element: reads ',' (*more set) or ']'. */
+static int array_next(struct parse *p, struct json_src *v, bool *more)
 {
-    return p->name.data && p->name.len == strlen(name) &&
-           memcmp(p->name.data, name, p->name.len) == 0;
-}
-
-/* Refuses a second member of the same name, as a JSON reader that rejects
- * duplicates would (only the members the manifest is read for are tracked). */
-static int once(struct parse *p, bool *seen, const char *name)
-{
-    if (*seen)
-        return error_set(p->err, ERR_INVALID_MANIFEST,
-                         "manifest %s is not valid JSON: duplicate object key \"%s\" before byte "
-                         "offset %llu",
-                         p->where, name, offset(p));
-    *seen = true;
-    return 0;
-}
-
-static int skip_value(struct parse *p)
-{
-    return json_copy_value(&p->src, NULL, ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
-}
-
-/* Reads the opening bracket (`open`: '{' or '[') and sets *more if a member or
- * element follows; the manifest is in memory, so json_peek cannot fail. */
-static int container_open(struct parse *p, char open, char close, bool *more)
-{
-    if (json_expect(&p->src, open, ERR_INVALID_MANIFEST, p->err) != 0)
-        return not_json(p);
-    int b = json_peek(&p->src, p->err);
-    if (b == close)
-        p->src.pos++;
-    *more = b != close;
-    return 0;
-}
-
-/* After a member or element: reads ',' (*more set) or the closing bracket. */
-static int container_next(struct parse *p, char close, bool *more)
-{
-    int b = json_peek(&p->src, p->err);
-    if (b != ',' && b != close)
-        return json_expect(&p->src, close, ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
-    p->src.pos++;
+    int b = json_peek(v, p->err);
+    if (b != ',' && b != ']')
+        return json_expect(v, ']', ERR_INVALID_MANIFEST, p->err) == 0 ? 0 : not_json(p);
+    v->pos++;
     *more = b == ',';
     return 0;
 }
 
-static int object_open(struct parse *p, bool *more)
-{
-    return container_open(p, '{', '}', more);
-}
-
-static int object_next(struct parse *p, bool *more)
-{
-    return container_next(p, '}', more);
-}
-
-static int array_open(struct parse *p, bool *more)
-{
-    return container_open(p, '[', ']', more);
-}
-
-static int array_next(struct parse *p, bool *more)
-{
-    return container_next(p, ']', more);
-}
-
-/* Reads a string member's value into p->text; *ok is false (value skipped) if
- * it is not a non-empty string. A U+0000 in it is an error: keys are C
- * strings. */
-static int read_text(struct parse *p, bool *ok, const char *what)
+/* Reads the string value at v (NULL: the member is absent) into p->text; *ok
+ * is false if it is not a non-empty string. A U+0000 in it is an error: keys
+ * are C strings. */
+static int read_text(struct parse *p, const struct json_src *v, bool *ok, const char *what)
 {
     *ok = false;
-    if (json_peek(&p->src, p->err) != '"')
-        return skip_value(p);
+    if (!v->pos || *v->pos != '"')
+        return 0;
+    struct json_src at = *v;
     buf_reset(&p->text);
-    if (json_decode_string(&p->src, &p->text, NULL, ERR_INVALID_MANIFEST, p->err) != 0)
+    if (json_decode_string(&at, &p->text, NULL, ERR_INVALID_MANIFEST, p->err) != 0)
         return not_json(p);
     if (p->text.len > 0 && memchr(p->text.data, '\0', p->text.len))
         return error_set(p->err, ERR_INVALID_MANIFEST,
                          "manifest %s: %s contains U+0000, before byte offset %llu", p->where, what,
-                         offset(p));
+                         (unsigned long long)json_src_offset(&at));
     *ok = p->text.len > 0;
     return 0;
 }
 
-/* A Size: a JSON integer (no fraction or exponent) from 0 to INT64_MAX. The
- * syntax pass has checked the number, and the bytes are all in memory. */
-static int read_size(struct parse *p, int64_t *size, bool *ok)
+/* A Size at v (NULL: absent, which is fine): a JSON integer (no fraction or
+ * exponent) from 0 to INT64_MAX. The syntax pass has checked the number, and
+ * the bytes are all in memory. */
+static int read_size(struct parse *p, const struct json_src *v, int64_t *size, bool *ok)
 {
-    *ok = false;
-    int b = json_peek(&p->src, p->err);
-    if (b != '-' && (b < '0' || b > '9'))
-        return skip_value(p);
-    const uint8_t *s = p->src.pos, *e = s;
-    bool negative = *e == '-', integer = true;
+    *ok = !v->pos;
+    *size = -1;
+    if (!v->pos)
+        return 0;
+    const uint8_t *e = v->pos;
+    bool negative = *e == '-', integer = true, digits = false;
     e += negative;
-    uint64_t v = 0;
+    uint64_t v64 = 0;
     bool overflow = false;
-    for (; e < p->src.end && *e && strchr("0123456789.eE+-", *e); e++) {
+    for (; e < v->end && *e && strchr("0123456789.eE+-", *e); e++) {
         if (*e < '0' || *e > '9') {
             integer = false;
             continue;
         }
+        digits = true;
         unsigned d = (unsigned)(*e - '0');
-        if (v > (UINT64_C(9223372036854775807) + negative - d) / 10)
+        if (v64 > (UINT64_C(9223372036854775807) + negative - d) / 10)
             overflow = true;
         else
-            v = v * 10 + d;
+            v64 = v64 * 10 + d;
     }
-    p->src.pos = e;
+    if (!digits) /* not a number (a string, NaN, -Infinity, ...) */
+        return 0;
     if (integer && overflow)
         return error_set(p->err, ERR_INVALID_MANIFEST,
                          "manifest %s is not valid JSON: integer out of range before byte offset "
                          "%llu",
-                         p->where, offset(p));
-    *ok = integer && (!negative || v == 0);
-    *size = *ok ? (int64_t)v : -1;
+                         p->where, (unsigned long long)(v->base + (uint64_t)(e - v->start)));
+    *ok = integer && (!negative || v64 == 0);
+    *size = *ok ? (int64_t)v64 : -1;
     return 0;
 }
 
@@ -194,42 +148,24 @@ static char *copy_text(struct parse *p)
     return s;
 }
 
-/* One SUCCEEDED entry: {"Key": "...", "Size": N}, Size optional. */
-static int succeeded_entry(struct parse *p, size_t i)
+/* One SUCCEEDED entry at v: {"Key": "...", "Size": N}, Size optional. */
+static int succeeded_entry(struct parse *p, struct json_src *v, size_t i)
 {
-    if (json_peek(&p->src, p->err) != '{') {
+    if (json_peek(v, p->err) != '{') {
         char what[96];
         snprintf(what, sizeof what, "ResultFiles.SUCCEEDED[%zu] is not an object", i);
         return invalid(p, what);
     }
-    bool more, seen_key = false, seen_size = false, key_ok = false, size_ok = true;
-    int64_t size = -1;
-    size_t key_len = 0;
-    char *key = NULL;
-    if (object_open(p, &more) != 0)
+    static const char *const names[] = {"Key", "Size"};
+    struct json_src m[2];
+    if (find(p, v, names, 2, m) != 0)
         return -1;
-    while (more) {
-        if (member_name(p) != 0)
-            return -1;
-        if (name_is(p, "Key")) {
-            char what[64];
-            snprintf(what, sizeof what, "ResultFiles.SUCCEEDED[%zu].Key", i);
-            if (once(p, &seen_key, "Key") != 0 || read_text(p, &key_ok, what) != 0)
-                return -1;
-            key_len = p->text.len;
-            if (key_ok && p->fill) {
-                key = p->arena_end;
-                memcpy(key, p->text.data, key_len + 1);
-            }
-        } else if (name_is(p, "Size")) {
-            if (once(p, &seen_size, "Size") != 0 || read_size(p, &size, &size_ok) != 0)
-                return -1;
-        } else if (skip_value(p) != 0) {
-            return -1;
-        }
-        if (object_next(p, &more) != 0)
-            return -1;
-    }
+    char what[64];
+    snprintf(what, sizeof what, "ResultFiles.SUCCEEDED[%zu].Key", i);
+    bool key_ok, size_ok;
+    int64_t size;
+    if (read_text(p, &m[0], &key_ok, what) != 0 || read_size(p, &m[1], &size, &size_ok) != 0)
+        return -1;
     if (!key_ok)
         return error_set(p->err, ERR_INVALID_MANIFEST,
                          "manifest %s: ResultFiles.SUCCEEDED[%zu].Key must be a non-empty string",
@@ -239,8 +175,11 @@ static int succeeded_entry(struct parse *p, size_t i)
             p->err, ERR_INVALID_MANIFEST,
             "manifest %s: ResultFiles.SUCCEEDED[%zu].Size must be a non-negative integer", p->where,
             i);
+    size_t key_len = p->text.len;
     if (p->fill) {
-        p->out->succeeded[i] = (struct result_file){key, size};
+        memcpy(p->arena_end, p->text.data, key_len);
+        p->arena_end[key_len] = '\0';
+        p->out->succeeded[i] = (struct result_file){p->arena_end, size};
         p->arena_end += key_len + 1;
         p->out->succeeded_count = i + 1;
     }
@@ -249,47 +188,54 @@ static int succeeded_entry(struct parse *p, size_t i)
     return 0;
 }
 
-/* A FAILED or PENDING list: counted, and its first keys kept; entries past
- * those are not looked into. */
-static int listed(struct parse *p, const char *name, size_t *count,
+static int succeeded(struct parse *p, const struct json_src *list)
+{
+    if (!list->pos || *list->pos != '[')
+        return invalid(p, "ResultFiles.SUCCEEDED must be an array");
+    struct json_src v = *list;
+    bool more;
+    if (array_open(p, &v, &more) != 0)
+        return -1;
+    for (size_t i = 0; more; i++)
+        if (succeeded_entry(p, &v, i) != 0 || array_next(p, &v, &more) != 0)
+            return -1;
+    return 0;
+}
+
+/* A FAILED or PENDING list at `list` (NULL: absent): counted, and its first
+ * keys kept; entries past those are not looked into. */
+static int listed(struct parse *p, const struct json_src *list, const char *name, size_t *count,
                   char *keys[MANIFEST_LISTED_KEYS])
 {
-    if (json_peek(&p->src, p->err) != '[') {
+    *count = 0;
+    if (!list->pos)
+        return 0;
+    if (*list->pos != '[') {
         char what[64];
         snprintf(what, sizeof what, "ResultFiles.%s is not an array", name);
         return invalid(p, what);
     }
+    struct json_src v = *list;
     bool more;
-    if (array_open(p, &more) != 0)
+    if (array_open(p, &v, &more) != 0)
         return -1;
     for (size_t i = 0; more; i++) {
         if (i >= MANIFEST_LISTED_KEYS) {
-            if (skip_value(p) != 0)
-                return -1;
+            if (json_skip_value(&v, ERR_INVALID_MANIFEST, p->err) != 0)
+                return not_json(p);
         } else {
+            static const char *const names[] = {"Key"};
+            struct json_src key = {.pos = NULL};
             bool key_ok = false;
-            if (json_peek(&p->src, p->err) == '{') {
-                bool members, seen = false;
-                if (object_open(p, &members) != 0)
+            if (json_peek(&v, p->err) == '{') {
+                char what[64];
+                snprintf(what, sizeof what, "ResultFiles.%s[%zu].Key", name, i);
+                if (find(p, &v, names, 1, &key) != 0 || read_text(p, &key, &key_ok, what) != 0)
                     return -1;
-                while (members) {
-                    if (member_name(p) != 0)
-                        return -1;
-                    if (name_is(p, "Key")) {
-                        char what[64];
-                        snprintf(what, sizeof what, "ResultFiles.%s[%zu].Key", name, i);
-                        if (once(p, &seen, "Key") != 0 || read_text(p, &key_ok, what) != 0)
-                            return -1;
-                        if (key_ok && p->fill && !(keys[i] = copy_text(p)))
-                            return out_of_memory(p);
-                    } else if (skip_value(p) != 0) {
-                        return -1;
-                    }
-                    if (object_next(p, &members) != 0)
-                        return -1;
-                }
-            } else if (skip_value(p) != 0) {
-                return -1;
+                if (key_ok && p->fill && !(keys[i] = copy_text(p)))
+                    return out_of_memory(p);
+            } else if (json_skip_value(&v, ERR_INVALID_MANIFEST, p->err) != 0) {
+                return not_json(p);
             }
             if (!key_ok)
                 return error_set(p->err, ERR_INVALID_MANIFEST,
@@ -297,99 +243,53 @@ static int listed(struct parse *p, const char *name, size_t *count,
                                  p->where, name, i);
         }
         *count = i + 1;
-        if (array_next(p, &more) != 0)
+        if (array_next(p, &v, &more) != 0)
             return -1;
     }
     return 0;
 }
 
-static int result_files(struct parse *p)
+static int result_files(struct parse *p, const struct json_src *files)
 {
-    bool more, seen_failed = false, seen_pending = false, seen_succeeded = false;
-    if (object_open(p, &more) != 0)
+    if (!files->pos || *files->pos != '{')
+        return invalid(p, "ResultFiles must be an object");
+    static const char *const names[] = {"FAILED", "PENDING", "SUCCEEDED"};
+    struct json_src v = *files, m[3];
+    if (find(p, &v, names, 3, m) != 0 ||
+        listed(p, &m[0], "FAILED", &p->out->failed_count, p->out->failed_keys) != 0 ||
+        listed(p, &m[1], "PENDING", &p->out->pending_count, p->out->pending_keys) != 0)
         return -1;
-    while (more) {
-        if (member_name(p) != 0)
-            return -1;
-        int rc;
-        if (name_is(p, "FAILED")) {
-            rc = once(p, &seen_failed, "FAILED") != 0 ||
-                         listed(p, "FAILED", &p->out->failed_count, p->out->failed_keys) != 0
-                     ? -1
-                     : 0;
-        } else if (name_is(p, "PENDING")) {
-            rc = once(p, &seen_pending, "PENDING") != 0 ||
-                         listed(p, "PENDING", &p->out->pending_count, p->out->pending_keys) != 0
-                     ? -1
-                     : 0;
-        } else if (name_is(p, "SUCCEEDED")) {
-            rc = once(p, &seen_succeeded, "SUCCEEDED");
-            if (rc == 0 && json_peek(&p->src, p->err) != '[')
-                rc = invalid(p, "ResultFiles.SUCCEEDED must be an array");
-            bool entries = false;
-            if (rc == 0)
-                rc = array_open(p, &entries);
-            for (size_t i = 0; rc == 0 && entries; i++) {
-                rc = succeeded_entry(p, i);
-                if (rc == 0)
-                    rc = array_next(p, &entries);
-            }
-        } else {
-            rc = skip_value(p);
-        }
-        if (rc != 0 || object_next(p, &more) != 0)
-            return -1;
-    }
-    return seen_succeeded ? 0 : invalid(p, "ResultFiles.SUCCEEDED must be an array");
-}
-
-static int root(struct parse *p)
-{
-    if (json_peek(&p->src, p->err) != '{')
-        return invalid(p, "not a JSON object");
-    bool more, seen_dest = false, seen_files = false;
-    if (object_open(p, &more) != 0)
-        return -1;
-    while (more) {
-        if (member_name(p) != 0)
-            return -1;
-        if (name_is(p, "DestinationBucket")) {
-            bool ok;
-            if (once(p, &seen_dest, "DestinationBucket") != 0 ||
-                read_text(p, &ok, "DestinationBucket") != 0)
-                return -1;
-            if (!ok)
-                return invalid(p, "DestinationBucket must be a non-empty string");
-            if (p->fill && !(p->out->destination_bucket = copy_text(p)))
-                return out_of_memory(p);
-        } else if (name_is(p, "ResultFiles")) {
-            if (once(p, &seen_files, "ResultFiles") != 0)
-                return -1;
-            if (json_peek(&p->src, p->err) != '{')
-                return invalid(p, "ResultFiles must be an object");
-            if (result_files(p) != 0)
-                return -1;
-        } else if (skip_value(p) != 0) {
-            return -1;
-        }
-        if (object_next(p, &more) != 0)
-            return -1;
-    }
-    return seen_files ? 0 : invalid(p, "ResultFiles must be an object");
+    return succeeded(p, &m[2]);
 }
 
 static int parse_pass(struct parse *p, const char *json, size_t len)
 {
-    json_src_memory(&p->src, json, len);
+    struct json_src src;
+    json_src_memory(&src, json, len);
     p->count = p->key_bytes = 0;
-    return root(p);
+    if (json_peek(&src, p->err) != '{')
+        return invalid(p, "not a JSON object");
+    static const char *const names[] = {"DestinationBucket", "ResultFiles"};
+    struct json_src m[2];
+    if (find(p, &src, names, 2, m) != 0)
+        return -1;
+    if (m[0].pos) {
+        bool ok;
+        if (read_text(p, &m[0], &ok, "DestinationBucket") != 0)
+            return -1;
+        if (!ok)
+            return invalid(p, "DestinationBucket must be a non-empty string");
+        if (p->fill && !(p->out->destination_bucket = copy_text(p)))
+            return out_of_memory(p);
+    }
+    return result_files(p, &m[1]);
 }
 
 int manifest_parse(const char *json, size_t len, const char *where, struct manifest *out,
                    struct error *err)
 {
     memset(out, 0, sizeof *out);
-    if (json_copy_document(json, len, NULL, ERR_INVALID_MANIFEST, err) != 0) {
+    if (json_check_document(json, len, ERR_INVALID_MANIFEST, err) != 0) {
         error_prefix(err, "manifest %s is not valid JSON: ", where);
         return -1;
     }
@@ -404,8 +304,6 @@ int manifest_parse(const char *json, size_t len, const char *where, struct manif
         if (!out->key_arena || (n && !out->succeeded)) {
             rc = out_of_memory(&p);
         } else {
-            /* The counts are recounted by the filling pass. */
-            out->failed_count = out->pending_count = 0;
             p.fill = true;
             p.arena_end = out->key_arena;
             rc = parse_pass(&p, json, len);

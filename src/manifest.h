@@ -37,10 +37,11 @@ struct manifest {
 
 /* Parses len bytes of JSON (borrowed). `where` (e.g. "s3://bucket/key") starts
  * every error message. Returns 0, or -1 with an InvalidManifest error (or
- * OutOfMemory); on success free with manifest_free. A syntax error anywhere
- * is reported first ("is not valid JSON"); duplicate names are refused among
- * the members read (DestinationBucket, ResultFiles, its three lists, Key and
- * Size), and other members are skipped unexamined beyond their syntax. */
+ * OutOfMemory); on success free with manifest_free. The text is read as
+ * Python's json.loads reads it (json.h): a syntax error anywhere is reported
+ * first ("is not valid JSON"); of several members of one name the last counts;
+ * members other than DestinationBucket, ResultFiles, its three lists, Key and
+ * Size are skipped unexamined beyond their syntax. */
 int manifest_parse(const char *json, size_t len, const char *where, struct manifest *out,
                    struct error *err);
 void manifest_free(struct manifest *m);

@@ -63,100 +63,84 @@ void result_reader_free(struct result_reader *r)
     free(r);
 }
 
-static bool buf_equals(const struct buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    return b->len == n && memcmp(b->data, s, n) == 0;
-}
-
-/* Reads an entry's OutputDetails object; *included is cleared when it says
- * "Included": false (Step Functions left the Output out). */
+/* Reads an entry's OutputDetails object into *included: false when its
+ * (last) "Included" is false (Step Functions left the Output out). */
 static int read_output_details(struct result_reader *r, struct json_src *src, bool *included,
                                struct error *err)
 {
-    bool key_overflow;
-    if (json_expect(src, '{', ERR_INVALID_RESULT_FILE, err) != 0)
+    static const char *const members[] = {"Included"};
+    struct json_object o;
+    if (json_object_open(&o, src, &r->key, ERR_INVALID_RESULT_FILE, err) != 0)
         return -1;
-    int b = json_peek(src, err);
-    if (b == '}') {
-        src->pos++;
-        return 0;
-    }
     for (;;) {
-        buf_reset(&r->key);
-        if (b == JSON_ERROR ||
-            json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
-            json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
+        int m = json_object_next(&o, members, 1);
+        if (m != 0)
+            return m < 0 ? -1 : 0;
+        *included = *src->pos != 'f';
+        if (json_skip_value(src, ERR_INVALID_RESULT_FILE, err) != 0)
             return -1;
-        b = json_peek(src, err);
-        if (!key_overflow && buf_equals(&r->key, "Included") && b == 'f')
-            *included = false;
-        if (json_copy_value(src, NULL, ERR_INVALID_RESULT_FILE, err) != 0)
-            return -1;
-        b = json_peek(src, err);
-        if (b != ',')
-            return b == JSON_ERROR ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
-        src->pos++;
-        b = json_peek(src, err);
     }
 }
 
-/* Reads one entry object of a NONE-transformation file and emits its Output. */
+/* The members of an entry the step reads; the others are skipped. */
+enum { MEMBER_OUTPUT, MEMBER_OUTPUT_DETAILS, MEMBER_NAME, ENTRY_MEMBERS };
+static const char *const entry_members[ENTRY_MEMBERS] = {"Output", "OutputDetails", "Name"};
+
+/* Reads one entry object of a NONE-transformation file and emits its Output.
+ * A member replaces what an earlier one of its name gave (json.h). */
 static int entry_none(struct result_reader *r, struct json_src *src, struct entry_place *at,
                       struct output *out, struct read_stats *stats, struct error *err)
 {
-    bool have_output = false, included = true, key_overflow;
+    enum { OUTPUT_NONE, OUTPUT_STRING, OUTPUT_OTHER } output_kind = OUTPUT_NONE;
+    bool included = true;
     struct buf output = {0}; /* the decoded Output, in the batch being filled */
     buf_reset(&r->name);
     at->name = &r->name;
-    if (json_expect(src, '{', ERR_INVALID_RESULT_FILE, err) != 0)
+    struct json_object o;
+    if (json_object_open(&o, src, &r->key, ERR_INVALID_RESULT_FILE, err) != 0)
         return -1;
-    int b = json_peek(src, err);
-    if (b == JSON_ERROR)
-        return -1;
-    if (b == '}')
-        src->pos++;
-    while (b != '}') {
-        buf_reset(&r->key);
-        /* json_peek skips the whitespace before the name inline; the decoder
-         * would take its slow path for it. */
-        if (json_peek(src, err) == JSON_ERROR ||
-            json_decode_string(src, &r->key, &key_overflow, ERR_INVALID_RESULT_FILE, err) != 0 ||
-            json_expect(src, ':', ERR_INVALID_RESULT_FILE, err) != 0)
+    for (;;) {
+        int m = json_object_next(&o, entry_members, ENTRY_MEMBERS);
+        if (m < 0)
             return -1;
-        b = json_peek(src, err);
-        if (!key_overflow && buf_equals(&r->key, "Output")) {
-            if (have_output)
-                return error_set(err, ERR_INVALID_RESULT_FILE, "Output appears twice");
-            if (b != '"')
-                return error_set(err, ERR_INVALID_RESULT_FILE,
-                                 "Output is not a string (a JSON document encoded as a string "
-                                 "is expected; is the file from a COMPACT or FLATTEN writer?)");
-            have_output = true;
-            if (batches_view(r->batches, &output, err) != 0 ||
-                json_decode_string(src, &output, NULL, ERR_INVALID_OUTPUT, err) != 0)
-                return -1;
-        } else if (!key_overflow && buf_equals(&r->key, "OutputDetails") && b == '{') {
-            if (read_output_details(r, src, &included, err) != 0)
-                return -1;
-        } else if (!key_overflow && buf_equals(&r->key, "Name") && b == '"') {
+        if (m == ENTRY_MEMBERS)
+            break;
+        int b = *src->pos; /* json_object_next stops at the value */
+        int rc;
+        if (m == MEMBER_OUTPUT && b == '"') {
+            output_kind = OUTPUT_STRING;
+            rc = output.data || batches_view(r->batches, &output, err) == 0 ? 0 : -1;
+            buf_reset(&output);
+            if (rc == 0)
+                rc = json_decode_string(src, &output, NULL, ERR_INVALID_OUTPUT, err);
+        } else if (m == MEMBER_OUTPUT_DETAILS && b == '{') {
+            included = true;
+            rc = read_output_details(r, src, &included, err);
+        } else if (m == MEMBER_NAME && b == '"') {
             bool name_overflow;
-            if (json_decode_string(src, &r->name, &name_overflow, ERR_INVALID_RESULT_FILE, err) !=
-                0)
-                return -1;
-        } else if (json_copy_value(src, NULL, ERR_INVALID_RESULT_FILE, err) != 0) {
-            return -1;
+            buf_reset(&r->name);
+            rc = json_decode_string(src, &r->name, &name_overflow, ERR_INVALID_RESULT_FILE, err);
+        } else {
+            if (m == MEMBER_OUTPUT)
+                output_kind = OUTPUT_OTHER;
+            else if (m == MEMBER_OUTPUT_DETAILS)
+                included = true;
+            else
+                buf_reset(&r->name);
+            rc = json_skip_value(src, ERR_INVALID_RESULT_FILE, err);
         }
-        b = json_peek(src, err);
-        if (b != ',' && b != '}')
-            return b == JSON_ERROR ? -1 : json_expect(src, '}', ERR_INVALID_RESULT_FILE, err);
-        src->pos++; /* after ',' a member name must follow, so b (',') keeps the loop going */
+        if (rc != 0)
+            return -1;
     }
     if (!included && output.len == 0)
         return error_set(err, ERR_INVALID_OUTPUT,
                          "the entry has no Output: Step Functions left it out of the result file "
                          "(\"OutputDetails\": {\"Included\": false})");
-    if (!have_output)
+    if (output_kind == OUTPUT_OTHER)
+        return error_set(err, ERR_INVALID_RESULT_FILE,
+                         "Output is not a string (a JSON document encoded as a string "
+                         "is expected; is the file from a COMPACT or FLATTEN writer?)");
+    if (output_kind == OUTPUT_NONE)
         return error_set(err, ERR_INVALID_RESULT_FILE,
                          "the entry has no Output (was the ResultWriter told to leave it out?)");
     /* Validated, minified and written when its batch is retired. */
@@ -243,8 +227,16 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
         int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, stats, err)
                                                   : entry_raw(src, transformation, out, err);
         if (rc != 0) {
-            if (!batches_failed(r->batches)) /* else err is an earlier entry's, placed */
-                entry_place_prefix(err, &at);
+            if (batches_failed(r->batches)) /* err is an earlier entry's, placed */
+                return -1;
+            /* Wherever the file is cut, that is the file's fault, not the
+             * Output's that happens to be cut. */
+            if (src->ended)
+                error_set(err, ERR_INVALID_RESULT_FILE,
+                          "the file ends at byte offset %" PRIu64
+                          ", before the entry does (truncated?)",
+                          json_src_offset(src) + (uint64_t)(src->end - src->pos));
+            entry_place_prefix(err, &at);
             return -1;
         }
         if (transformation != TRANSFORM_NONE) /* NONE: counted as batches are retired */

@@ -42,6 +42,11 @@ static inline simd16 simd16_or(simd16 a, simd16 b)
 {
     return _mm_or_si128(a, b);
 }
+/* Adds c to every byte, wrapping. */
+static inline simd16 simd16_add(simd16 v, uint8_t c)
+{
+    return _mm_add_epi8(v, _mm_set1_epi8((char)c));
+}
 static inline simd16_bits_t simd16_bits(simd16 v)
 {
     return (unsigned)_mm_movemask_epi8(v);
@@ -85,6 +90,10 @@ static inline simd16 simd16_lt_signed(simd16 v, int8_t c)
 static inline simd16 simd16_or(simd16 a, simd16 b)
 {
     return vorrq_u8(a, b);
+}
+static inline simd16 simd16_add(simd16 v, uint8_t c)
+{
+    return vaddq_u8(v, vdupq_n_u8(c));
 }
 /* Shifting each 16-bit lane right by 4 and narrowing keeps the high nibble of
  * its even byte and the low nibble of its odd byte: byte i -> bits 4i..4i+3. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "json.h"
 
 #define BUCKET "tdr-backend-checks-intg"
 #define MANIFEST_KEY "cons-1/run-1/results.json/map-1/manifest.json"
@@ -778,9 +779,9 @@ static void test_generated_export_json_lines(void **state)
     check_generated(*state, 2000, 2, true);
 }
 
-/* tests/tools/unicode_export.py, next to this file's directory (the tests run
- * from the repository root). */
-static void unicode_tool(char *out, size_t cap)
+/* tests/tools/NAME, next to this file's directory (the tests run from the
+ * repository root). */
+static void python_tool(const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", __FILE__);
     char *slash = strrchr(out, '/');
@@ -788,7 +789,7 @@ static void unicode_tool(char *out, size_t cap)
         *slash = '\0';
     slash = strrchr(out, '/');
     size_t base = slash ? (size_t)(slash - out + 1) : 0;
-    snprintf(out + base, cap - base, "tools/unicode_export.py");
+    snprintf(out + base, cap - base, "tools/%s", name);
 }
 
 /* An export full of non-ASCII text (2-, 3- and 4-byte UTF-8, lone surrogates,
@@ -798,7 +799,7 @@ static void test_generated_unicode_export_matches_python(void **state)
 {
     struct fixture *f = *state;
     char tool[4200];
-    unicode_tool(tool, sizeof tool);
+    python_tool("unicode_export.py", tool, sizeof tool);
     char *gen[] = {"/usr/bin/env", "python3", tool, "generate", f->root, BUCKET, "3000", NULL};
     struct run_result res;
     harness_run(gen, NULL, NULL, 120, &res);
@@ -826,6 +827,140 @@ static void test_generated_unicode_export_matches_python(void **state)
         fail_msg("results.json is not what json.dumps writes: %s", res.err);
     run_result_free(&res);
     free(key);
+}
+
+/* Runs `python3 tests/tools/python_json.py args...`; skips the test without
+ * python3. Returns its stdout (caller frees). */
+static char *python_json(char *const args[])
+{
+    char tool[4200];
+    python_tool("python_json.py", tool, sizeof tool);
+    char *argv[8] = {"/usr/bin/env", "python3", tool};
+    for (int i = 0; args[i] && i < 4; i++)
+        argv[3 + i] = args[i];
+    struct run_result res;
+    harness_run(argv, NULL, NULL, 120, &res);
+    if (res.status == 127) {
+        run_result_free(&res);
+        skip(); /* no python3 */
+    }
+    if (res.status != 0)
+        fail_msg("python_json.py %s failed: %s", args[0], res.err);
+    char *out = strdup(res.out);
+    run_result_free(&res);
+    return out;
+}
+
+/* An export that Python's json.loads reads and a strict reader would not:
+ * several members of one name (the last counts) in the event, the manifest and
+ * the entries; NaN, Infinity, 1e400, long integers, lone surrogate and \u0000
+ * escapes, deep nesting in members the step does not use; DEL and non-ASCII
+ * text raw and escaped in the Outputs, three of them about 1 MiB and alone in
+ * their batch, whose ASCII copies are up to 3 times longer. results.json is
+ * byte for byte what the Python function wrote. */
+static void test_python_json_export_matches_python(void **state)
+{
+    struct fixture *f = *state;
+    char *event = python_json((char *[]){"generate", f->root, BUCKET, NULL});
+    struct run_result res;
+    run_cli(f, NULL, event, &res);
+    free(event);
+    if (res.status != 0)
+        fail_msg("the run failed: %s", res.err);
+    json_t *reply = json_loads(res.out, 0, NULL);
+    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    json_decref(reply);
+    run_result_free(&res);
+    free(python_json((char *[]){"check", f->root, BUCKET, key, NULL}));
+    free(key);
+}
+
+/* Runs one NONE entry whose Output is `output` (a JSON text, escaped into the
+ * entry here); returns the exit status, the last stderr line in last. */
+static int run_output(struct fixture *f, const char *output, char *last, size_t cap)
+{
+    size_t n = strlen(output);
+    char *file = malloc(2 * n + 64), *p = file;
+    p += sprintf(p, "[{\"Output\": \"");
+    for (size_t i = 0; i < n; i++) {
+        if (output[i] == '"' || output[i] == '\\')
+            *p++ = '\\';
+        *p++ = output[i];
+    }
+    strcpy(p, "\"}]");
+    put(f, "r/SUCCEEDED_0.json", file);
+    free(file);
+    put_manifest(f, (const char *const[]){"r/SUCCEEDED_0.json", NULL});
+    struct run_result res;
+    run_cli(f, NULL, EVENT, &res);
+    harness_last_line(res.err, last, cap);
+    int status = res.status;
+    run_result_free(&res);
+    return status;
+}
+
+/* Nesting `depth` deep: arrays, or objects {"a": ...} around a 1. */
+static char *nested(int depth, bool objects)
+{
+    char *s = malloc((size_t)depth * 6 + 2), *p = s;
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, objects ? "{\"a\":" : "[");
+    if (objects)
+        *p++ = '1';
+    for (int i = 0; i < depth; i++)
+        *p++ = objects ? '}' : ']';
+    *p = '\0';
+    return s;
+}
+
+/* An Output Python's json.loads refuses is refused (InvalidOutput, with the
+ * entry): nesting deeper than json.loads reads from a Lambda handler, an
+ * integer longer than Python's int conversion limit. The bounds are the ones
+ * python3 measures here when it is the Python 3.11 the function ran on. */
+static void test_outputs_python_refuses_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *limits = python_json((char *[]){"limits", NULL});
+    json_t *doc = json_loads(limits, 0, NULL);
+    assert_non_null(doc);
+    if (strcmp(json_string_value(json_object_get(doc, "version")), "3.11") == 0) {
+        assert_int_equal(json_integer_value(json_object_get(doc, "depth")), JSON_OUTPUT_MAX_DEPTH);
+        assert_int_equal(json_integer_value(json_object_get(doc, "int_digits")),
+                         JSON_INT_MAX_DIGITS);
+    }
+    json_decref(doc);
+    free(limits);
+
+    char last[8192];
+    for (int objects = 0; objects < 2; objects++) {
+        char *ok = nested(JSON_OUTPUT_MAX_DEPTH, objects);
+        assert_int_equal(run_output(f, ok, last, sizeof last), 0);
+        free(ok);
+        char *deep = nested(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        assert_int_equal(run_output(f, deep, last, sizeof last), 1);
+        assert_non_null(strstr(last, "\"InvalidOutput\""));
+        assert_non_null(strstr(last, "entry 0 at byte offset 1"));
+        assert_non_null(strstr(last, "nested deeper than 990 levels"));
+        free(deep);
+    }
+    char digits[JSON_INT_MAX_DIGITS + 16];
+    for (int sign = 0; sign < 2; sign++) {
+        size_t k = 0;
+        if (sign)
+            digits[k++] = '-';
+        memset(digits + k, '9', JSON_INT_MAX_DIGITS);
+        digits[k + JSON_INT_MAX_DIGITS] = '\0';
+        assert_int_equal(run_output(f, digits, last, sizeof last), 0);
+        strcpy(digits + k + JSON_INT_MAX_DIGITS, "9");
+        assert_int_equal(run_output(f, digits, last, sizeof last), 1);
+        assert_non_null(strstr(last, "\"InvalidOutput\""));
+        assert_non_null(strstr(last, "has 4301 digits, more than the 4300"));
+        /* A number with a fraction or an exponent is a float, of any length. */
+        strcpy(digits + k + JSON_INT_MAX_DIGITS, ".5");
+        assert_int_equal(run_output(f, digits, last, sizeof last), 0);
+        strcpy(digits + k + JSON_INT_MAX_DIGITS, "9e-5");
+        assert_int_equal(run_output(f, digits, last, sizeof last), 0);
+    }
 }
 
 /* With stderr on a terminal, a long run redraws one progress line in place. */
@@ -896,6 +1031,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_to_stdout_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_python_json_export_matches_python, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outputs_python_refuses_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_unicode_export_matches_python, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_progress_line_on_a_terminal, setup, teardown),

@@ -103,14 +103,25 @@ static char *deep_compact(size_t *len)
 
 static char *deep_output(size_t *len)
 {
-    /* 1025 levels inside an Output string: one over the limit. */
-    char *open = repeat("[{\"Name\": \"deep\", \"Output\": \"", '[', 1025, "", len);
+    /* 991 levels inside an Output string: one over the limit. */
+    char *open = repeat("[{\"Name\": \"deep\", \"Output\": \"", '[', 991, "", len);
     size_t n = *len;
-    char *s = realloc(open, n + 1025 + 8);
-    memset(s + n, ']', 1025);
-    strcpy(s + n + 1025, "\"}]");
-    *len = n + 1025 + 3;
+    char *s = realloc(open, n + 991 + 8);
+    memset(s + n, ']', 991);
+    strcpy(s + n + 991, "\"}]");
+    *len = n + 991 + 3;
     return s;
+}
+
+static char *long_integer_output(size_t *len)
+{
+    /* An integer of 4301 digits, one over Python's int conversion limit. */
+    return repeat("[{\"Output\": \"[", '7', 4301, "]\"}]", len);
+}
+
+static char *long_integer_compact(size_t *len)
+{
+    return repeat("{\"a\": 1}\n{\"b\": -", '7', 4301, "}\n", len);
 }
 
 static char *huge_output(size_t *len)
@@ -170,16 +181,29 @@ static const struct malformed_case cases[] = {
     {"event: Key is a number", EVENT,
      TEXT("{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"b\", \"Key\": 5}}}"), NONE,
      "InvalidEvent", "Key must be a non-empty string"},
-    {"event: Key starts with '/'", EVENT, TEXT(EVENT_FOR(BUCKET, "/m.json")), NONE, "InvalidEvent",
-     "does not start with a consignment id"},
-    {"event: duplicate Bucket", EVENT,
+    /* Read as it is (S3 would look it up); the directory store cannot keep
+     * an empty first segment apart. */
+    {"event: Key starts with '/'", EVENT, TEXT(EVENT_FOR(BUCKET, "/m.json")), NONE, "InvalidKey",
+     "object key \"/m.json\" in bucket " BUCKET " has an empty segment"},
+    /* As in Python's json.loads, the last member of a name counts. */
+    {"event: duplicate Bucket, the last counts", EVENT,
      TEXT("{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET "\", \"Bucket\": "
           "\"other\", \"Key\": \"" MANIFEST_KEY "\"}}}"),
-     NONE, "InvalidEvent", "duplicate object key"},
+     NONE, "NoSuchBucket", "other"},
+    {"event: duplicate results, the last counts", EVENT,
+     TEXT("{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
+          "\", \"Key\": \"" MANIFEST_KEY "\"}}, \"results\": {\"ResultWriterDetails\": 5}}"),
+     NONE, "InvalidEvent", "results.ResultWriterDetails must be an object"},
+    {"event: NaN", EVENT, TEXT("{\"results\": NaN}"), NONE, "InvalidEvent",
+     "expected an object with a \"results\" object"},
+    {"event: lone surrogate in Key", EVENT, TEXT(EVENT_FOR(BUCKET, "cons-1/\\ud800/m.json")), NONE,
+     "InvalidEvent", "results.ResultWriterDetails.Key holds a lone surrogate"},
+    {"event: -Infinity cut short", EVENT, TEXT("{\"results\": -Infin"), NONE, "InvalidEvent",
+     "not valid JSON"},
     {"event: NUL byte", EVENT, BYTES("{\"results\": {\0}}"), NONE, "InvalidEvent",
      "not valid JSON"},
     {"event: \\u0000 in Key", EVENT, TEXT(EVENT_FOR(BUCKET, "cons-1\\u0000/m.json")), NONE,
-     "InvalidEvent", "not valid JSON"},
+     "InvalidEvent", "results.ResultWriterDetails.Key holds U+0000"},
     {"event: invalid UTF-8 in Bucket", EVENT, TEXT(EVENT_FOR("b\xff", "c/m.json")), NONE,
      "InvalidEvent", "not valid JSON"},
     {"event: nested 100000 deep", EVENT, MADE(deep_event), NONE, "InvalidEvent", "not valid JSON"},
@@ -234,9 +258,18 @@ static const struct malformed_case cases[] = {
     {"manifest: empty DestinationBucket", MANIFEST,
      TEXT("{\"DestinationBucket\": \"\", \"ResultFiles\": {\"SUCCEEDED\": []}}"), NONE,
      "InvalidManifest", "DestinationBucket must be a non-empty string"},
-    {"manifest: duplicate SUCCEEDED", MANIFEST,
-     TEXT("{\"ResultFiles\": {\"SUCCEEDED\": [], \"SUCCEEDED\": []}}"), NONE, "InvalidManifest",
-     "duplicate object key"},
+    /* As in Python's json.loads, the last member of a name counts. */
+    {"manifest: duplicate SUCCEEDED, the last counts", MANIFEST,
+     TEXT("{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"" RESULT_KEY "\"}], \"SUCCEEDED\": "
+          "[{\"Key\": \"r/last.json\"}]}}"),
+     NONE, "NoSuchKey", "Key: r/last.json"},
+    {"manifest: duplicate Key, the last counts", MANIFEST,
+     TEXT(MANIFEST_WITH("{\"Key\": \"" RESULT_KEY "\", \"Size\": 1, \"Key\": \"r/other.json\"}")),
+     NONE, "NoSuchKey", "Key: r/other.json"},
+    {"manifest: duplicate ResultFiles, the last counts", MANIFEST,
+     TEXT("{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"" RESULT_KEY "\"}]}, \"ResultFiles\": "
+          "[]}"),
+     NONE, "InvalidManifest", "ResultFiles must be an object"},
     {"manifest: invalid UTF-8", MANIFEST, TEXT(MANIFEST_WITH("{\"Key\": \"r/\xc0\xaf.json\"}")),
      NONE, "InvalidManifest", "is not valid JSON"},
     {"manifest: NUL byte", MANIFEST, BYTES("{\"ResultFiles\": \0}"), NONE, "InvalidManifest",
@@ -267,7 +300,35 @@ static const struct malformed_case cases[] = {
     {"result: truncated array", RESULT, TEXT("[{\"Output\": \"1\"}"), NONE, "InvalidResultFile",
      "the file ends (truncated?)"},
     {"result: truncated inside an entry", RESULT, TEXT("[{\"Output\": \"1\"}, {\"Outp"), NONE,
-     "InvalidResultFile", "entry 1 at byte offset 18"},
+     "InvalidResultFile",
+     "entry 1 at byte offset 18: the file ends at byte offset 24, before the entry does "
+     "(truncated?)"},
+    /* Wherever a file is cut, that is the file's fault (the entry's index,
+     * "truncated?"), whatever the value it cuts. */
+    {"result: truncated inside an Output", RESULT,
+     TEXT("[{\"Output\": \"1\"}, {\"Output\": \"[1, "), NONE, "InvalidResultFile",
+     "entry 1 at byte offset 18: the file ends at byte offset 34, before the entry does "
+     "(truncated?)"},
+    {"result: truncated inside an Output's escape", RESULT, TEXT("[{\"Output\": \"\\\"\\u00"), NONE,
+     "InvalidResultFile", "entry 0 at byte offset 1: the file ends at byte offset 19"},
+    {"result: truncated inside a Name", RESULT, TEXT("[{\"Name\": \"exec-1"), NONE,
+     "InvalidResultFile",
+     "entry 0 (Name exec-1) at byte offset 1: the file ends at byte offset 17"},
+    {"result: truncated inside a character", RESULT, TEXT("[{\"Name\": \"a\xc3"), NONE,
+     "InvalidResultFile", "(truncated?)"},
+    {"result: truncated inside a skipped member", RESULT,
+     TEXT("[{\"Output\": \"1\", \"RedriveCount\": -Infin"), NONE, "InvalidResultFile",
+     "entry 0 at byte offset 1: the file ends at byte offset 39, before the entry does"},
+    {"result: truncated inside OutputDetails", RESULT,
+     TEXT("[{\"Output\": \"1\", \"OutputDetails\": {\"Included\": tr"), NONE, "InvalidResultFile",
+     "(truncated?)"},
+    {"result: JSON Lines truncated inside an Output", RESULT,
+     TEXT("{\"Output\": \"1\"}\n{\"Output\": \"{\\\"a\\\": \\\"x"), NONE, "InvalidResultFile",
+     "entry 1 at byte offset 16: the file ends at byte offset 39, before the entry does "
+     "(truncated?)"},
+    {"result: unused member NaN, bad Output", RESULT,
+     TEXT("[{\"RedriveCount\": NaN, \"Size\": 1e400, \"N\": -Infinity, \"Output\": \"[1 2]\"}]"),
+     NONE, "InvalidOutput", "entry 0 at byte offset 1: Output is not one valid JSON document"},
     {"result: trailing data", RESULT, TEXT(GOOD_RESULT " ["), NONE, "InvalidResultFile",
      "trailing data after the closing ']'"},
     {"result: a number", RESULT, TEXT("42"), NONE, "InvalidResultFile", "entry 0"},
@@ -291,8 +352,13 @@ static const struct malformed_case cases[] = {
      "InvalidResultFile", "Output is not a string"},
     {"result: raw outputs read as NONE", RESULT, TEXT("[{\"fileId\": \"f\"}]"), NONE,
      "InvalidResultFile", "the entry has no Output"},
-    {"result: Output twice", RESULT, TEXT("[{\"Output\": \"1\", \"Output\": \"2\"}]"), NONE,
-     "InvalidResultFile", "Output appears twice"},
+    /* As in Python's json.loads, the last member of a name counts. */
+    {"result: Output twice, the last counts", RESULT,
+     TEXT("[{\"Output\": \"1\", \"Output\": \"[1 2]\"}]"), NONE, "InvalidOutput",
+     "found '2', expected ',' or ']'"},
+    {"result: Output twice, the last not a string", RESULT,
+     TEXT("[{\"Output\": \"1\", \"Output\": 1}]"), NONE, "InvalidResultFile",
+     "Output is not a string"},
     {"result: trailing comma in the array", RESULT, TEXT("[{\"Output\": \"1\"},]"), NONE,
      "InvalidResultFile", "entry 1"},
     {"result: trailing comma in an entry", RESULT, TEXT("[{\"Output\": \"1\",}]"), NONE,
@@ -300,8 +366,11 @@ static const struct malformed_case cases[] = {
     {"result: missing comma between entries", RESULT,
      TEXT("[{\"Output\": \"1\"} {\"Output\": \"2\"}]"), NONE, "InvalidResultFile",
      "after entry 0 at byte offset 17: expected ',' or ']'"},
-    {"result: unterminated string", RESULT, TEXT("[{\"Output\": \"1}]"), NONE, "InvalidOutput",
-     "unterminated string"},
+    {"result: unterminated string", RESULT, TEXT("[{\"Output\": \"1}]"), NONE, "InvalidResultFile",
+     "entry 0 at byte offset 1: the file ends at byte offset 16, before the entry does "
+     "(truncated?)"},
+    {"result: Output unterminated string", RESULT, TEXT("[{\"Output\": \"\\\"1\"}]"), NONE,
+     "InvalidOutput", "unterminated string"},
     {"result: bad escape in Name", RESULT, TEXT("[{\"Name\": \"a\\qb\", \"Output\": \"1\"}]"), NONE,
      "InvalidResultFile", "invalid escape sequence"},
     /* A Name cut off after escapes: the error message quotes the part read,
@@ -339,8 +408,12 @@ static const struct malformed_case cases[] = {
     {"result: Output escaped control character", RESULT,
      TEXT("[{\"Output\": \"\\\"a\\u0001\\\"\"}]"), NONE, "InvalidOutput",
      "unescaped control character"},
-    {"result: Output nested 1025 deep", RESULT, MADE(deep_output), NONE, "InvalidOutput",
-     "nested deeper than 1024 levels"},
+    {"result: Output nested 991 deep", RESULT, MADE(deep_output), NONE, "InvalidOutput",
+     "nested deeper than 990 levels"},
+    {"result: Output integer of 4301 digits", RESULT, MADE(long_integer_output), NONE,
+     "InvalidOutput",
+     "entry 0 at byte offset 1: Output is not one valid JSON document: integer at "
+     "byte offset 1 has 4301 digits, more than the 4300 Python's json.loads reads"},
     {"result: Output over 1 MiB", RESULT, MADE(huge_output), NONE, "InvalidOutput",
      "longer than 1048576 bytes"},
     {"result: 100 kB Name", RESULT, MADE(huge_name), NONE, "InvalidOutput",
@@ -358,13 +431,20 @@ static const struct malformed_case cases[] = {
     {"compact: JSON Lines, two outputs on a line", RESULT, TEXT("{\"a\": 1} 2\n"), COMPACT,
      "InvalidResultFile", "entry 1 at byte offset 9 starts on the line of entry 0"},
     {"compact: nested 2000 deep", RESULT, MADE(deep_compact), COMPACT, "InvalidOutput",
-     "nested deeper than 1024 levels"},
+     "nested deeper than 990 levels"},
+    {"compact: integer of 4301 digits", RESULT, MADE(long_integer_compact), COMPACT,
+     "InvalidOutput", "entry 1 at byte offset 9: integer at byte offset 15 has 4301 digits"},
     {"compact: JSON Lines starting with an array", RESULT, TEXT("[1]\n[2]\n"), COMPACT,
      "InvalidResultFile", "cannot be told from a JSON array file"},
     {"compact: unquoted key", RESULT, TEXT("{a: 1}\n"), COMPACT, "InvalidOutput",
      "expected a string key"},
-    {"compact: truncated", RESULT, TEXT("[{\"a\": 1}, {\"b\": "), COMPACT, "InvalidOutput",
-     "entry 1"},
+    {"compact: truncated", RESULT, TEXT("[{\"a\": 1}, {\"b\": "), COMPACT, "InvalidResultFile",
+     "entry 1 at byte offset 11: the file ends at byte offset 17, before the entry does "
+     "(truncated?)"},
+    {"compact: truncated inside a nested value", RESULT, TEXT("{\"a\": 1}\n{\"b\": [{\"c\": [tr"),
+     COMPACT, "InvalidResultFile", "entry 1 at byte offset 9: the file ends at byte offset 25"},
+    {"flatten: truncated inside an element", RESULT, TEXT("[[1, \"tw"), FLATTEN,
+     "InvalidResultFile", "entry 0 at byte offset 1: the file ends at byte offset 8"},
     {"flatten: missing comma inside an output", RESULT, TEXT("[[1 2]]"), FLATTEN, "InvalidOutput",
      "entry 0"},
     {"flatten: missing comma between outputs", RESULT, TEXT("[[1] [2]]"), FLATTEN,

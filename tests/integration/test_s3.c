@@ -395,6 +395,32 @@ static void test_key_shapes(void **state)
     assert_clean_signatures();
 }
 
+/* A manifest key whose first segment is empty (S3 allows it) is read as it
+ * is, as the Python function read it: missing, it is NoSuchKey; present, the
+ * consignment id is "" and results.json goes to "/{uuid}/results.json". */
+static void test_key_with_empty_first_segment(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    write_event(f, "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
+                   "\", \"Key\": \"/missing/manifest.json\"}}}");
+    struct run_result res;
+    run_s3(f, NULL, &res);
+    assert_error(&res, "NoSuchKey",
+                 "An error occurred (NoSuchKey) when calling the GetObject operation");
+    run_result_free(&res);
+
+    make_export(f, 50, 2, false, 203);
+    const char *keys[] = {"/run/results.json/map/manifest.json", "/run/SUCCEEDED_0.json",
+                          "/run/SUCCEEDED_1.json"};
+    rekey_export(f, keys, 2);
+    run_s3(f, NULL, &res);
+    assert_ok("S3 with a key starting with '/'", &res);
+    assert_output(f, &res, ""); /* read back from "/{uuid}/results.json" */
+    run_result_free(&res);
+    assert_clean_signatures();
+}
+
 /* Temporary credentials: the token is sent and signed; without it, or with
  * another, S3 refuses and the product says so. */
 static void test_session_token(void **state)
@@ -1083,6 +1109,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_same_output_as_directory_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_with_empty_first_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_cut_body, setup, teardown),

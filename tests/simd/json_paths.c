@@ -7,7 +7,7 @@
  * decoded (several dst limits, memory and chunked sources) and copied (as a
  * document, an object key and value, an array element); results, error
  * messages, offsets and output must be the same byte for byte, and copies
- * ASCII (non-ASCII characters escaped as Python's json.dumps does).
+ * ASCII (non-ASCII characters and DEL escaped as Python's json.dumps does).
  *
  * No cmocka, so that it cross-compiles for arm64 and runs under qemu-user.
  * Built with -DSIMD_DISABLE it checks the scalar code against the reference
@@ -243,8 +243,8 @@ static size_t ref_u_escape(uint8_t *out, unsigned unit)
  * including the closing quote, or 0 if invalid. `decoding`: decodes into out
  * (room for n bytes: never longer than the text), a lone surrogate escape in
  * the 3-byte form UTF-8 would give it; else writes the copy into out (room for
- * 3n + 1 bytes), its content as written but each non-ASCII character escaped
- * (a surrogate pair above U+FFFF), then the closing quote. */
+ * 6n + 1 bytes), its content as written but each non-ASCII character and DEL
+ * escaped (a surrogate pair above U+FFFF), then the closing quote. */
 static size_t ref_string(const uint8_t *p, size_t n, bool decoding, uint8_t *out, size_t *out_len)
 {
     size_t i = 0, o = 0;
@@ -282,6 +282,11 @@ static size_t ref_string(const uint8_t *p, size_t n, bool decoding, uint8_t *out
             }
             i += len;
             o += len;
+            continue;
+        }
+        if (c == 0x7f && !decoding) {
+            o += ref_u_escape(out + o, c);
+            i++;
             continue;
         }
         if (c != '\\') {
@@ -416,7 +421,7 @@ static unsigned long long cases;
 static void check_body(const uint8_t *body, size_t n, size_t lead)
 {
     size_t seq = (size_t)cases++;
-    uint8_t *text = malloc(6 * n + 64), *ref = malloc(3 * n + 1);
+    uint8_t *text = malloc(6 * n + lead + 64), *ref = malloc(6 * n + 1);
     if (!text || !ref)
         abort();
     memset(text, ' ', lead);

@@ -12,10 +12,16 @@
 #define json_decode_string scalar_json_decode_string
 #define json_copy_document scalar_json_copy_document
 #define json_copy_decoded scalar_json_copy_decoded
+#define json_skip_value scalar_json_skip_value
+#define json_object_open scalar_json_object_open
+#define json_object_next scalar_json_object_next
+#define json_object_find scalar_json_object_find
+#define json_check_document scalar_json_check_document
 #define json_src_offset scalar_json_src_offset
 #define scan_refill scalar_scan_refill
 #define scan_fail scalar_scan_fail
 #define scan_unexpected scalar_scan_unexpected
+#define scan_cut scalar_scan_cut
 #define scan_peek_slow scalar_scan_peek_slow
 #define scan_utf8 scalar_scan_utf8
 

@@ -71,6 +71,11 @@ static const char *const valid[][2] = {
     {"[ 1 , [ ] , { } , { \"a\" : [ null ] } ]", "[1,[],{},{\"a\":[null]}]"},
     {"{\"z\":1,\"a\":2,\"z\":3}", "{\"z\":1,\"a\":2,\"z\":3}"},
     {"\t\r\n{\"k\"\n:\n\"v\"}\n", "{\"k\":\"v\"}"},
+    /* DEL, as json.dumps(ensure_ascii=True) writes it. */
+    {"\"a\x7f\x7f"
+     "b\x7f\"",
+     "\"a\\u007f\\u007fb\\u007f\""},
+    {"{\"\x7f\":[\"\x7f\xc3\xa9\"]}", "{\"\\u007f\":[\"\\u007f\\u00e9\"]}"},
 };
 
 static const char *const invalid[] = {
@@ -169,22 +174,199 @@ static void test_every_chunk_size_gives_the_same_result(void **state)
         }
 }
 
+/* Nesting `depth` deep: arrays, or objects {"a": ...} around a 1. */
+static char *nested(int depth, bool objects)
+{
+    char *s = malloc((size_t)depth * 6 + 2), *p = s;
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, objects ? "{\"a\":" : "[");
+    if (objects)
+        *p++ = '1';
+    for (int i = 0; i < depth; i++)
+        *p++ = objects ? '}' : ']';
+    *p = '\0';
+    return s;
+}
+
+/* An Output (a copy) is nested at most JSON_OUTPUT_MAX_DEPTH deep, what
+ * json.loads reads from a Lambda handler; what is only read, JSON_MAX_DEPTH. */
 static void test_nesting_limit(void **state)
 {
     (void)state;
-    char ok[2 * JSON_MAX_DEPTH + 1], deep[2 * JSON_MAX_DEPTH + 3];
-    memset(ok, '[', JSON_MAX_DEPTH);
-    memset(ok + JSON_MAX_DEPTH, ']', JSON_MAX_DEPTH);
-    ok[2 * JSON_MAX_DEPTH] = '\0';
-    char *got = copy_doc(ok);
-    assert_string_equal(got, ok);
-    free(got);
-    memset(deep, '[', JSON_MAX_DEPTH + 1);
-    memset(deep + JSON_MAX_DEPTH + 1, ']', JSON_MAX_DEPTH + 1);
-    deep[2 * JSON_MAX_DEPTH + 2] = '\0';
-    got = copy_doc(deep);
-    assert_non_null(strstr(got, "nested deeper than 1024 levels"));
-    free(got);
+    for (int objects = 0; objects < 2; objects++) {
+        char *ok = nested(JSON_OUTPUT_MAX_DEPTH, objects);
+        char *got = copy_doc(ok);
+        assert_string_equal(got, ok);
+        free(got);
+        free(ok);
+        char *deep = nested(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        got = copy_doc(deep);
+        assert_non_null(strstr(got, "nested deeper than 990 levels"));
+        free(got);
+        struct error err = {{0}, {0}};
+        assert_int_equal(json_check_document(deep, strlen(deep), "T", &err), 0);
+        free(deep);
+        char *read_ok = nested(JSON_MAX_DEPTH, objects),
+             *too_deep = nested(JSON_MAX_DEPTH + 1, objects);
+        assert_int_equal(json_check_document(read_ok, strlen(read_ok), "T", &err), 0);
+        assert_int_not_equal(json_check_document(too_deep, strlen(too_deep), "T", &err), 0);
+        assert_non_null(strstr(err.message, "nested deeper than 1024 levels"));
+        free(read_ok);
+        free(too_deep);
+    }
+}
+
+/* What Python's json.loads reads beyond RFC 8259 is read (json_check_document,
+ * json_skip_value) but never copied into an Output; an Output's integers are
+ * held to Python's int conversion limit, its floats are not. */
+static void test_python_dialect(void **state)
+{
+    (void)state;
+    static const char *const python_only[] = {
+        "NaN",         "Infinity",
+        "-Infinity",   "[NaN,-Infinity,Infinity]",
+        "{\"a\":NaN}", " {\"RedriveCount\" : NaN , \"x\": [ -Infinity ] } ",
+    };
+    for (size_t i = 0; i < sizeof python_only / sizeof *python_only; i++) {
+        struct error err = {{0}, {0}};
+        if (json_check_document(python_only[i], strlen(python_only[i]), "T", &err) != 0)
+            fail_msg("refused %s: %s", python_only[i], err.message);
+        char *got = copy_doc(python_only[i]);
+        if (strncmp(got, "ERR ", 4) != 0)
+            fail_msg("copied %s as %s", python_only[i], got);
+        free(got);
+        for (size_t chunk = 1; chunk <= 5; chunk++) {
+            struct chunked src;
+            chunked_init(&src, python_only[i], strlen(python_only[i]), chunk);
+            assert_int_equal(json_skip_value(&src.src, "T", &err), 0);
+            assert_int_equal(json_peek(&src.src, &err), JSON_EOF);
+            chunked_free(&src);
+        }
+    }
+    static const char *const refused_by_both[] = {
+        "nan", "-NaN", "+Infinity", "Infinit", "-Inf", "[Infinity", "NaNa", "Infinity1", "-",
+    };
+    for (size_t i = 0; i < sizeof refused_by_both / sizeof *refused_by_both; i++) {
+        struct error err = {{0}, {0}};
+        if (json_check_document(refused_by_both[i], strlen(refused_by_both[i]), "T", &err) == 0)
+            fail_msg("accepted %s", refused_by_both[i]);
+    }
+    /* Integers: 4300 digits copied, 4301 refused in a copy, read otherwise. */
+    char number[JSON_INT_MAX_DIGITS + 16];
+    for (int sign = 0; sign < 2; sign++) {
+        size_t k = 0;
+        if (sign)
+            number[k++] = '-';
+        memset(number + k, '8', JSON_INT_MAX_DIGITS);
+        number[k + JSON_INT_MAX_DIGITS] = '\0';
+        char *got = copy_doc(number);
+        assert_string_equal(got, number);
+        free(got);
+        strcpy(number + k + JSON_INT_MAX_DIGITS, "8");
+        got = copy_doc(number);
+        assert_non_null(strstr(got, "integer at byte offset 0 has 4301 digits"));
+        free(got);
+        struct error err = {{0}, {0}};
+        assert_int_equal(json_check_document(number, strlen(number), "T", &err), 0);
+        strcpy(number + k + JSON_INT_MAX_DIGITS, ".0");
+        got = copy_doc(number);
+        assert_string_equal(got, number);
+        free(got);
+        strcpy(number + k + JSON_INT_MAX_DIGITS, "E+2");
+        got = copy_doc(number);
+        assert_string_equal(got, number);
+        free(got);
+    }
+}
+
+/* A scan that fails because the input ends marks the source cut short
+ * (src->ended), at every chunk size; one that fails on a byte does not. */
+static void test_cut_input_is_flagged(void **state)
+{
+    (void)state;
+    static const char *const cut[] = {
+        "\"abc",
+        "[1,2",
+        "tru",
+        "\"\\u12",
+        "\"\\",
+        "\"a\xc3",
+        "\"\xf0\x9f\x98",
+        "-",
+        "1e",
+        "{\"a\":",
+        "{\"a\"",
+        "[",
+        "{\"a\":[{\"b\":fals",
+        "",
+    };
+    static const char *const not_cut[] = {"[1}",   "tx",    "\"\\x\"", "\"\xc3(\"",
+                                          "[1 2]", "{1:2}", "NaN"};
+    for (size_t chunk = 1; chunk <= 6; chunk++) {
+        for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+            struct chunked src;
+            chunked_init(&src, cut[i], strlen(cut[i]), chunk);
+            struct error err = {{0}, {0}};
+            assert_int_not_equal(json_copy_value(&src.src, NULL, "T", &err), 0);
+            if (!src.src.ended)
+                fail_msg("chunk %zu: %s: not flagged as cut (%s)", chunk, cut[i], err.message);
+            chunked_free(&src);
+        }
+        for (size_t i = 0; i < sizeof not_cut / sizeof *not_cut; i++) {
+            struct chunked src;
+            chunked_init(&src, not_cut[i], strlen(not_cut[i]), chunk);
+            struct error err = {{0}, {0}};
+            assert_int_not_equal(json_copy_value(&src.src, NULL, "T", &err), 0);
+            if (src.src.ended)
+                fail_msg("chunk %zu: %s: flagged as cut (%s)", chunk, not_cut[i], err.message);
+            chunked_free(&src);
+        }
+    }
+}
+
+/* Of several members of one name the last counts, as in Python's json.loads;
+ * names are compared decoded; other members are skipped as Python reads them. */
+static void test_last_member_of_a_name_counts(void **state)
+{
+    (void)state;
+    const char *doc = "{\"a\": 1, \"b\": [NaN], \"skip\": {\"a\": 9}, \"\\u0061\": \"x\", "
+                      "\"long name beyond the buffer\": 5, \"b\": -Infinity}";
+    static const char *const names[] = {"a", "b", "c"};
+    struct json_src src, found[3];
+    json_src_memory(&src, doc, strlen(doc));
+    struct buf name;
+    buf_init(&name, 8);
+    struct error err = {{0}, {0}};
+    assert_int_equal(json_object_find(&src, names, 3, found, &name, "T", &err), 0);
+    assert_int_equal(json_peek(&src, &err), JSON_EOF);
+    assert_non_null(found[0].pos);
+    assert_int_equal(strncmp((const char *)found[0].pos, "\"x\"", 3), 0);
+    assert_non_null(found[1].pos);
+    assert_int_equal(strncmp((const char *)found[1].pos, "-Infinity}", 10), 0);
+    assert_null(found[2].pos);
+
+    /* json_object_next hands out every member asked for, in order. */
+    static const char *const order[] = {"a", "b", "a", "b"};
+    for (size_t chunk = 1; chunk <= 7; chunk++) {
+        struct chunked c;
+        chunked_init(&c, doc, strlen(doc), chunk);
+        struct json_object o;
+        assert_int_equal(json_object_open(&o, &c.src, &name, "T", &err), 0);
+        for (size_t i = 0; i < 4; i++) {
+            int m = json_object_next(&o, names, 3);
+            assert_int_equal(m, order[i][0] - 'a');
+            assert_int_equal(json_skip_value(&c.src, "T", &err), 0);
+        }
+        assert_int_equal(json_object_next(&o, names, 3), 3);
+        chunked_free(&c);
+    }
+    static const char *const bad[] = {"{\"a\":1,}", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{,}", "[1]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_src_memory(&src, bad[i], strlen(bad[i]));
+        if (json_object_find(&src, names, 3, found, &name, "T", &err) == 0)
+            fail_msg("accepted %s", bad[i]);
+    }
+    buf_free(&name);
 }
 
 /* Decodes a string token; returns the bytes, or NULL on error. */
@@ -307,6 +489,9 @@ int main(void)
         cmocka_unit_test(test_error_names_the_byte_offset),
         cmocka_unit_test(test_every_chunk_size_gives_the_same_result),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_python_dialect),
+        cmocka_unit_test(test_cut_input_is_flagged),
+        cmocka_unit_test(test_last_member_of_a_name_counts),
         cmocka_unit_test(test_decode_string_escapes),
         cmocka_unit_test(test_lone_surrogates_pass_through),
         cmocka_unit_test(test_decode_string_limit),

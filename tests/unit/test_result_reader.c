@@ -102,8 +102,6 @@ static void test_errors_name_the_entry(void **state)
                  "s3://b/f.json: entry 1 (Name exec-9) at byte offset 18: Output is not one "
                  "valid JSON document: invalid JSON at byte offset 6");
     expect_error("[{\"Output\": 1}]", TRANSFORM_NONE, "InvalidResultFile", "not a string");
-    expect_error("[{\"Output\": \"1\", \"Output\": \"2\"}]", TRANSFORM_NONE, "InvalidResultFile",
-                 "twice");
     expect_error("[{\"Output\": \"1\",}]", TRANSFORM_NONE, "InvalidResultFile", "entry 0");
     expect_error("[{\"Output\": \"1\"},]", TRANSFORM_NONE, "InvalidResultFile", "entry 1");
     expect_error("[{\"Output\": \"1\"}] [", TRANSFORM_NONE, "InvalidResultFile", "trailing");
@@ -206,6 +204,195 @@ static void test_output_size_limit(void **state)
     free(file);
 }
 
+/* Streams file (len bytes) in chunks of `chunk`; returns what was written
+ * (caller frees) or NULL with err set. */
+static char *stream_text(const char *file, size_t len, enum transformation t, size_t chunk,
+                         struct error *err)
+{
+    struct result_reader *r = result_reader_new(err);
+    assert_non_null(r);
+    struct chunked src;
+    chunked_init(&src, file, len, chunk);
+    struct memsink c;
+    memsink_init(&c);
+    struct output out = {.sink = c.sink};
+    out.sink.ctx = &c;
+    struct read_stats stats = {0};
+    int rc = result_reader_stream_source(r, &src.src, "s3://b/f.json", t, &out, &stats, err);
+    c.sink = out.sink;
+    char *text = rc == 0 ? strdup(memsink_text(&c)) : NULL;
+    memsink_free(&c);
+    chunked_free(&src);
+    result_reader_free(r);
+    return text;
+}
+
+/* Outputs whose ASCII copy is longer than the Output: up to 1 MiB of 2-, 3-
+ * and 4-byte characters and of DEL (6 bytes each as escapes), alone in their
+ * batch or after others, in every transformation. */
+static void test_outputs_that_grow_when_escaped(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *utf8, *escape;
+        size_t count;
+    } chars[] = {
+        {"\xc3\xa9", "\\u00e9", 185686},                                     /* 371 KB */
+        {"\xc3\xa9", "\\u00e9", (RESULT_OUTPUT_MAX - 2) / 2},                /* 1 MiB */
+        {"\xe6\x97\xa5", "\\u65e5", (RESULT_OUTPUT_MAX - 2) / 3},            /* 1 MiB of CJK */
+        {"\xf0\x9f\x98\x80", "\\ud83d\\ude00", (RESULT_OUTPUT_MAX - 2) / 4}, /* emoji */
+        {"\x7f", "\\u007f", RESULT_OUTPUT_MAX - 2},                          /* DEL */
+    };
+    for (size_t i = 0; i < sizeof chars / sizeof *chars; i++) {
+        size_t u = strlen(chars[i].utf8), e = strlen(chars[i].escape), n = chars[i].count;
+        char *file = malloc(n * u + 400000), *want = malloc(n * e + 400000);
+        assert_true(file && want);
+        for (int t = TRANSFORM_NONE; t <= TRANSFORM_FLATTEN; t++) {
+            for (int alone = 0; alone < 2; alone++) {
+                bool none = t == TRANSFORM_NONE;
+                /* Before it (unless alone), 300 KB of other Outputs in the same batch. */
+                size_t k = (size_t)sprintf(file, "[");
+                size_t w = 0;
+                for (int j = 0; !alone && j < 3; j++) {
+                    k += (size_t)sprintf(file + k, none ? "{\"Output\": \"\\\"" : "\"");
+                    memset(file + k, 'a', 100000);
+                    k += 100000;
+                    k += (size_t)sprintf(file + k, none ? "\\\"\"}, " : "\", ");
+                    w += (size_t)sprintf(want + w, "\"");
+                    memset(want + w, 'a', 100000);
+                    w += 100000;
+                    w += (size_t)sprintf(want + w, "\",");
+                }
+                k += (size_t)sprintf(file + k, none ? "{\"Output\": \"\\\"" : "\"");
+                w += (size_t)sprintf(want + w, "\"");
+                for (size_t j = 0; j < n; j++) {
+                    memcpy(file + k + j * u, chars[i].utf8, u);
+                    memcpy(want + w + j * e, chars[i].escape, e);
+                }
+                k += n * u;
+                w += n * e;
+                k += (size_t)sprintf(file + k, none ? "\\\"\"}]" : "\"]");
+                w += (size_t)sprintf(want + w, "\"");
+                struct error err = {{0}, {0}};
+                char *got = stream_text(file, k, (enum transformation)t, 65536, &err);
+                if (!got)
+                    fail_msg("%zu x %s (transformation %d, alone %d): %s: %s", n, chars[i].escape,
+                             t, alone, err.type, err.message);
+                assert_int_equal(strlen(got), w);
+                assert_memory_equal(got, want, w);
+                free(got);
+            }
+        }
+        free(file);
+        free(want);
+    }
+}
+
+/* What Python's json.loads reads in the members the step does not use is
+ * skipped (NaN, Infinity, 1e400, integers of any length, lone surrogate and
+ * \u0000 escapes); of several members of one name the last counts. */
+static void test_members_read_as_python_reads_them(void **state)
+{
+    (void)state;
+    static const char head[] =
+        "[{\"RedriveCount\": NaN, \"StartDate\": Infinity, \"StopDate\": -Infinity, "
+        "\"Size\": 1e400, \"Lone\": \"\\ud800\", \"Nul\": \"\\u0000\", \"Deep\": [[{\"a\": "
+        "[NaN]}]], "
+        "\"Name\": \"first\", \"Output\": \"{\\\"decoy\\\"\", \"OutputDetails\": {\"Included\": "
+        "false}, "
+        "\"Big\": ";
+    static const char tail[] =
+        ", \"Output\": \"[2, NaN]\", \"Output\": \"[2]\", \"Name\": \"last\", "
+        "\"OutputDetails\": {\"Included\": false, \"Included\": true}}, "
+        "{\"Output\": \"3\", \"Name\": 7, \"N\": -Infinity}]";
+    size_t digits = 20000;
+    char *file = malloc(sizeof head + digits + sizeof tail);
+    assert_non_null(file);
+    strcpy(file, head);
+    memset(file + strlen(head), '9', digits);
+    strcpy(file + strlen(head) + digits, tail);
+    expect(file, TRANSFORM_NONE, "[2],3", 2);
+    free(file);
+    /* The last Output counts even when an earlier one is no string. */
+    expect("[{\"Output\": 1, \"Output\": \"1\"}]", TRANSFORM_NONE, "1", 1);
+    expect_error("[{\"Output\": \"1\", \"Output\": null}]", TRANSFORM_NONE, "InvalidResultFile",
+                 "Output is not a string");
+    expect_error("[{\"Name\": \"a\", \"Name\": \"b\", \"Output\": \"[1 2]\"}]", TRANSFORM_NONE,
+                 "InvalidOutput", "(Name b)");
+    expect_error(
+        "[{\"Output\": \"\", \"OutputDetails\": {\"Included\": true, \"Included\": false}}]",
+        TRANSFORM_NONE, "InvalidOutput", "Step Functions left it out");
+    /* In an Output, NaN stays refused. */
+    expect_error("[{\"Output\": \"[NaN]\", \"X\": NaN}]", TRANSFORM_NONE, "InvalidOutput",
+                 "found 'N', expected a value");
+    expect_error("[{\"a\": NaN}]", TRANSFORM_COMPACT, "InvalidOutput",
+                 "found 'N', expected a value");
+}
+
+/* A file cut anywhere inside an entry is InvalidResultFile, "truncated?",
+ * naming the entry, whatever value the cut falls in, in every format. */
+static void test_cut_anywhere_is_the_files_fault(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        enum transformation t;
+        const char *before; /* what comes just before entry 1 */
+    } cases[] = {
+        {"[{\"Name\": \"e0\", \"Output\": \"1\"}, {\"Name\": \"e\\u00e9\xc3\xa9\", \"Output\": "
+         "\"{\\\"a\\\": [1, -2.5e3, \\\"\\\\u00e9x\xe2\x9c\x93\\\", true, null]}\", "
+         "\"RedriveCount\": NaN, \"OutputDetails\": {\"Included\": true}}]",
+         TRANSFORM_NONE, "}, "},
+        {"{\"Name\": \"e0\", \"Output\": \"1\"}\n{\"Output\": \"[\\\"\xf0\x9f\x98\x80\\\", "
+         "false]\", "
+         "\"Name\": \"e1\", \"X\": -Infinity}\n",
+         TRANSFORM_NONE, "\n"},
+        {"[{\"a\": 1}, {\"b\": [1, \"x\xc3\xa9\\u00e9\", {\"c\": null}], \"d\": -0.5e3, \"e\": "
+         "true}]",
+         TRANSFORM_COMPACT, "}, "},
+        {"{\"a\": 1}\n{\"b\": [1, \"x\xc3\xa9\", {\"c\": false}]}\n", TRANSFORM_COMPACT, "\n"},
+        {"[[1], [{\"b\": [1, \"x\xc3\xa9\"]}, \"\\u00e9\", false]]", TRANSFORM_FLATTEN, "], "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *file = cases[i].file;
+        size_t start = (size_t)(strstr(file, cases[i].before) - file) + strlen(cases[i].before);
+        /* The entry ends at its closing bracket (found by the reader itself: the
+         * full file is valid). */
+        struct error err = {{0}, {0}};
+        char *whole = stream_text(file, strlen(file), cases[i].t, 7, &err);
+        if (!whole)
+            fail_msg("case %zu: %s", i, err.message);
+        free(whole);
+        assert_true(file[start] == '{' || file[start] == '[');
+        char closing = file[start] == '{' ? '}' : ']';
+        size_t end = strlen(file);
+        while (end > start && file[end - 1] != closing)
+            end--;
+        if (file[end - 1] == ']' && file[end - 2] == ']') /* the file's own ']' */
+            end--;
+        for (size_t cut = start + 1; cut < end; cut++) {
+            if ((file[cut] & 0xc0) == 0x80 && cut > 0 && (file[cut - 1] & 0xc0) == 0x80)
+                continue; /* also covered: cut inside a character, at its first trail byte */
+            for (size_t chunk = 1; chunk <= 41; chunk += 20) {
+                char *got = stream_text(file, cut, cases[i].t, chunk, &err);
+                if (got)
+                    fail_msg("case %zu cut at %zu: accepted as \"%s\"", i, cut, got);
+                char entry[64];
+                snprintf(entry, sizeof entry, "entry 1 ");
+                char ends[128];
+                snprintf(ends, sizeof ends,
+                         "the file ends at byte offset %zu, before the entry does "
+                         "(truncated?)",
+                         cut);
+                if (strcmp(err.type, "InvalidResultFile") != 0 || !strstr(err.message, entry) ||
+                    !strstr(err.message, ends))
+                    fail_msg("case %zu cut at %zu (chunk %zu): %s: %s", i, cut, chunk, err.type,
+                             err.message);
+            }
+        }
+    }
+}
+
 static void test_long_names_are_cut_not_refused(void **state)
 {
     (void)state;
@@ -229,6 +416,9 @@ int main(void)
         cmocka_unit_test(test_json_lines_one_entry_per_line),
         cmocka_unit_test(test_output_left_out_by_step_functions),
         cmocka_unit_test(test_output_size_limit),
+        cmocka_unit_test(test_outputs_that_grow_when_escaped),
+        cmocka_unit_test(test_members_read_as_python_reads_them),
+        cmocka_unit_test(test_cut_anywhere_is_the_files_fault),
     };
     return cmocka_run_group_tests_name("result_reader", tests, NULL, NULL);
 }
