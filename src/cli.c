@@ -244,8 +244,13 @@ static int stop_on_signal(void *ctx, struct error *err)
     return interrupt_check(err);
 }
 
+/* The location, when the error has one, as an ERROR log line just before the
+ * error document, which holds only what a Lambda function error holds. */
 static void print_error(const struct error *err)
 {
+    if (err->where[0])
+        log_fields(LOG_ERROR, "failed", LOG_STR("errorType", err->type),
+                   LOG_STR("where", err->where), LOG_END);
     char doc[ERROR_MESSAGE_MAX * 6 + 128];
     if (error_to_json(err, doc, sizeof doc) < 0)
         snprintf(doc, sizeof doc, "{\"errorType\": \"%s\", \"errorMessage\": \"\"}", err->type);
@@ -254,7 +259,7 @@ static void print_error(const struct error *err)
 
 int cli_run(const struct cli_options *opts)
 {
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     char *event = NULL;
     size_t event_len = 0;
     struct store *store = NULL;
