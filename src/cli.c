@@ -53,7 +53,9 @@ static const char usage[] =
     "keys there.\n"
     "\n"
     "Prints {\"key\": ..., \"bucket\": ...} on success (exit 0). On failure prints nothing on\n"
-    "stdout and {\"errorType\": ..., \"errorMessage\": ...} as the last line of stderr (exit 1).\n"
+    "stdout and {\"errorType\": ..., \"errorMessage\": ...} as the last line of stderr (exit 1),\n"
+    "after an ERROR log line giving where (the operation and object) when the failure was met\n"
+    "at an object of the store.\n"
     "When AWS_LAMBDA_RUNTIME_API is set and no EVENT_FILE is given, serves Lambda invocations.\n";
 
 int cli_parse(int argc, char **argv, struct cli_options *opts)

@@ -252,11 +252,17 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
                   "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
                   c->low_speed_limit, c->low_speed_time);
         s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    } else if (ended) {
-        /* botocore's IncompleteReadError, for a body that ended short. */
+    } else if ((ended || x->result == CURLE_PARTIAL_FILE) && r->total >= 0) {
+        /* A body that ended short: botocore's IncompleteReadError. */
         kind = S3_RETRY_TRANSIENT;
         error_set(err, ERR_IO, "%llu read, but total bytes expected is %lld.",
                   (unsigned long long)r->offset, (long long)r->total);
+        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    } else if (status >= 200 && status < 300 && x->result != CURLE_OPERATION_TIMEDOUT) {
+        /* A body broken off otherwise: botocore's ResponseStreamingError. */
+        kind = s3_retry_for_transport((int)x->result);
+        error_set(err, ERR_IO, "An error occurred while reading from response stream: %s",
+                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
         s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
     } else if (status == 412) {
         s3_error_set(err, "PreconditionFailed", "PreconditionFailed", "GetObject",

@@ -108,8 +108,7 @@ static bool xml_escape_append(struct buf *b, const char *s)
 /* Uploads `data` as the next part, and empties it. */
 static int upload_part(struct store_writer *w, struct buf *data, struct error *err)
 {
-    if (w->parts >= S3_MAX_PARTS)
-    {
+    if (w->parts >= S3_MAX_PARTS) {
         error_set(err, ERR_IO, "The output needs more than %d parts of %zu bytes.", S3_MAX_PARTS,
                   w->client->cfg->part_size);
         s3_error_where(err, "UploadPart", w->bucket, w->key, -1, NULL);

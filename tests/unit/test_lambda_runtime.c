@@ -92,8 +92,9 @@ static void test_error_document(void **state)
 
     /* The location goes into the stack trace, where Python's runtime put the
      * traceback; the message stays as it was. */
-    error_set(&err, "NoSuchKey", "An error occurred (NoSuchKey) when calling the GetObject "
-                                 "operation: The specified key does not exist.");
+    error_set(&err, "NoSuchKey",
+              "An error occurred (NoSuchKey) when calling the GetObject "
+              "operation: The specified key does not exist.");
     error_where(&err, "GetObject s3://b/c/\"manifest\".json at byte offset 7");
     assert_true(lambda_error_json(&err, doc, sizeof doc) > 0);
     v = json_loads(doc, 0, NULL);

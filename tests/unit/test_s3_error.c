@@ -252,8 +252,10 @@ static void test_messages(void **state)
     assert_string_equal(err.type, "NotFound");
     assert_string_equal(err.message,
                         "An error occurred (404) when calling the HeadObject operation: Not Found");
-    s3_error_where(&err, "GetObject", "b", "k", -1, "HTTP 302 redirect to https://x/y, not followed");
-    assert_string_equal(err.where, "GetObject s3://b/k (HTTP 302 redirect to https://x/y, not followed)");
+    s3_error_where(&err, "GetObject", "b", "k", -1,
+                   "HTTP 302 redirect to https://x/y, not followed");
+    assert_string_equal(err.where,
+                        "GetObject s3://b/k (HTTP 302 redirect to https://x/y, not followed)");
 }
 
 /* The reason phrases botocore quotes are Python's http.client ones. */
