@@ -232,7 +232,8 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
     long status = x->resp.headers_done ? x->resp.status : 0;
     enum s3_retry_kind kind;
     bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
-    bool ended = status >= 200 && status < 300 && (x->result == CURLE_OK || complete);
+    bool body = status >= 200 && status < 300; /* a body of the object, not an error's */
+    bool ended = body && (x->result == CURLE_OK || complete);
     if (ended && !r->too_slow && (r->total < 0 || complete))
         return 1;
     const struct s3_config *c = r->client->cfg;
@@ -252,13 +253,13 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
                   "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
                   c->low_speed_limit, c->low_speed_time);
         s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    } else if ((ended || x->result == CURLE_PARTIAL_FILE) && r->total >= 0) {
+    } else if (body && (ended || x->result == CURLE_PARTIAL_FILE) && r->total >= 0) {
         /* A body that ended short: botocore's IncompleteReadError. */
         kind = S3_RETRY_TRANSIENT;
         error_set(err, ERR_IO, "%llu read, but total bytes expected is %lld.",
                   (unsigned long long)r->offset, (long long)r->total);
         s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    } else if (status >= 200 && status < 300 && x->result != CURLE_OPERATION_TIMEDOUT) {
+    } else if (body && x->result != CURLE_OPERATION_TIMEDOUT) {
         /* A body broken off otherwise: botocore's ResponseStreamingError. */
         kind = s3_retry_for_transport((int)x->result);
         error_set(err, ERR_IO, "An error occurred while reading from response stream: %s",
