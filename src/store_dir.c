@@ -328,8 +328,11 @@ static ssize_t dir_read(struct store_reader *r, void *buf, size_t cap, struct er
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         error_set(err, ERR_IO, "cannot read the object: %s", strerror(errno));
-        error_where(err, "GetObject s3://%s at byte offset %llu", r->where,
-                    (unsigned long long)r->offset);
+        if (r->offset > 0)
+            error_where(err, "GetObject s3://%s at byte offset %llu", r->where,
+                        (unsigned long long)r->offset);
+        else
+            error_where(err, "GetObject s3://%s", r->where);
         return -1;
     }
     r->offset += (uint64_t)n;
