@@ -63,6 +63,8 @@ void fuzz_check_error(const struct error *err, const char *const allowed_types[]
     FUZZ_CHECK(type_len > 0 && type_len < sizeof err->type, "error type not set or unterminated");
     FUZZ_CHECK(message_len > 0 && message_len < sizeof err->message,
                "error message empty or unterminated (type %s)", err->type);
+    FUZZ_CHECK(strnlen(err->where, sizeof err->where) < sizeof err->where,
+               "error location unterminated (type %s)", err->type);
     bool allowed = false;
     for (size_t i = 0; allowed_types[i]; i++)
         allowed = allowed || strcmp(err->type, allowed_types[i]) == 0;

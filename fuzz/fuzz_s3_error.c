@@ -5,7 +5,7 @@
  * exact output capacities. Every output must be NUL-terminated within its
  * capacity, untouched past it (guard bytes), and a truncated value must not
  * end in the middle of a UTF-8 sequence that was whole in the input. The
- * message s3_error_set builds from what was found must make a valid error
+ * message s3_error_set builds from what was found (and its location) must make a valid error
  * document. A code holds only [A-Za-z0-9.]. s3_redact, given a secret taken
  * from the message, never lengthens it and leaves no copy of the secret. */
 #include <stdlib.h>
@@ -67,8 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(!strstr(text, secret), "the secret survived redaction");
     }
     if (is_error) {
-        struct error err = {{0}, {0}};
-        s3_error_set(&err, parsed.code, "GetObject", parsed.message, "bucket", "key", 7);
+        struct error err = {{0}, {0}, {0}};
+        s3_error_set(&err, parsed.code, parsed.code, "GetObject", parsed.message, 2);
+        s3_error_where(&err, "GetObject", "bucket", "key", 7, parsed.message);
         FUZZ_CHECK(err.type[0], "s3_error_set set no type");
         const char *const allowed[] = {err.type, NULL};
         fuzz_check_error(&err, allowed);

@@ -53,7 +53,9 @@ static const char usage[] =
     "keys there.\n"
     "\n"
     "Prints {\"key\": ..., \"bucket\": ...} on success (exit 0). On failure prints nothing on\n"
-    "stdout and {\"errorType\": ..., \"errorMessage\": ...} as the last line of stderr (exit 1).\n"
+    "stdout and {\"errorType\": ..., \"errorMessage\": ...} as the last line of stderr (exit 1),\n"
+    "after an ERROR log line giving where (the operation and object) when the failure was met\n"
+    "at an object of the store.\n"
     "When AWS_LAMBDA_RUNTIME_API is set and no EVENT_FILE is given, serves Lambda invocations.\n";
 
 int cli_parse(int argc, char **argv, struct cli_options *opts)
@@ -244,8 +246,13 @@ static int stop_on_signal(void *ctx, struct error *err)
     return interrupt_check(err);
 }
 
+/* The location, when the error has one, as an ERROR log line just before the
+ * error document, which holds only what a Lambda function error holds. */
 static void print_error(const struct error *err)
 {
+    if (err->where[0])
+        log_fields(LOG_ERROR, "failed", LOG_STR("errorType", err->type),
+                   LOG_STR("where", err->where), LOG_END);
     char doc[ERROR_MESSAGE_MAX * 6 + 128];
     if (error_to_json(err, doc, sizeof doc) < 0)
         snprintf(doc, sizeof doc, "{\"errorType\": \"%s\", \"errorMessage\": \"\"}", err->type);
@@ -254,7 +261,7 @@ static void print_error(const struct error *err)
 
 int cli_run(const struct cli_options *opts)
 {
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     char *event = NULL;
     size_t event_len = 0;
     struct store *store = NULL;

@@ -18,6 +18,7 @@ int error_vset(struct error *err, const char *type, const char *fmt, va_list ap)
     snprintf(err->type, sizeof err->type, "%s", type);
     int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
     mark_truncated(err->message, sizeof err->message, n);
+    err->where[0] = '\0';
     return -1;
 }
 
@@ -28,6 +29,17 @@ int error_set(struct error *err, const char *type, const char *fmt, ...)
     error_vset(err, type, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+void error_where(struct error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err->where, sizeof err->where, fmt, ap);
+    va_end(ap);
+    mark_truncated(err->where, sizeof err->where, n);
 }
 
 void error_prefix(struct error *err, const char *fmt, ...)
@@ -55,6 +67,7 @@ void error_clear(struct error *err)
     if (err) {
         err->type[0] = '\0';
         err->message[0] = '\0';
+        err->where[0] = '\0';
     }
 }
 

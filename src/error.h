@@ -1,5 +1,10 @@
 /* Typed errors: every failure carries an errorType (the Lambda error shape) and a
- * message that says where it happened (object key, entry index, byte offset).
+ * message that says what happened. Where it happened is said either in the
+ * message (our own types: entry index, byte offset) or, for a failure worded
+ * as S3 and botocore word it, in `where`: the store operation, the object and
+ * the byte offset ("GetObject s3://B/K at byte offset N"), which the shells
+ * show beside the message (Lambda's stackTrace, the X-Ray cause, the log, the
+ * command line's stderr) so the message stays botocore's text exactly.
  *
  * An error is a plain value owned by the caller; functions that can fail take a
  * `struct error *` and fill it in before returning their failure code. */
@@ -26,19 +31,27 @@
 #define ERR_TIMEOUT "Timeout"
 #define ERR_INTERRUPTED "Interrupted" /* SIGTERM or SIGINT */
 
-enum { ERROR_TYPE_MAX = 64, ERROR_MESSAGE_MAX = 1024 };
+/* A location holds an operation, a bucket of up to 255 bytes, a key of up to
+ * 1024 and a byte offset. */
+enum { ERROR_TYPE_MAX = 64, ERROR_MESSAGE_MAX = 1024, ERROR_WHERE_MAX = 1400 };
 
 struct error {
     char type[ERROR_TYPE_MAX];       /* empty when no error is set */
     char message[ERROR_MESSAGE_MAX]; /* truncated with "..." if longer */
+    char where[ERROR_WHERE_MAX];     /* "" if the message says where, or nobody knows */
 };
 
-/* Sets type and a printf-formatted message. Returns -1, so callers can write
- * `return error_set(err, ...);`. `err` may be NULL (the error is dropped). */
+/* Sets type and a printf-formatted message, and clears where. Returns -1, so
+ * callers can write `return error_set(err, ...);`. `err` may be NULL (the
+ * error is dropped). */
 int error_set(struct error *err, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int error_vset(struct error *err, const char *type, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+
+/* Sets where (printf-formatted) on an error already set; truncated with "..."
+ * if longer. `err` may be NULL. */
+void error_where(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prepends a printf-formatted context ("reading KEY: ") to the message. */
 void error_prefix(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,7 +60,7 @@ bool error_is_set(const struct error *err);
 void error_clear(struct error *err);
 
 /* Writes {"errorType": "...", "errorMessage": "..."} (JSON-escaped, no newline)
- * into out. Returns the length written, or -1 if cap is too small. */
+ * into out; where is not part of it. Returns the length written, or -1 if cap is too small. */
 int error_to_json(const struct error *err, char *out, size_t cap);
 
 #endif

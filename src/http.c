@@ -156,10 +156,16 @@ const char *http_reason(long status)
     switch (status) {
     case 301:
         return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
     case 304:
         return "Not Modified";
     case 307:
         return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
     case 400:
         return "Bad Request";
     case 401:
@@ -174,6 +180,8 @@ const char *http_reason(long status)
         return "Conflict";
     case 411:
         return "Length Required";
+    case 408:
+        return "Request Timeout";
     case 412:
         return "Precondition Failed";
     case 416:

@@ -53,7 +53,9 @@ int http_parse_content_range(const char *value, size_t len, int64_t *first, int6
  * blanks only. Returns 0 or -1. */
 int http_parse_int64(const char *s, size_t len, int64_t *out);
 
-/* The standard reason phrase of a status ("Not Found"), or "" if unknown. */
+/* The reason phrase of a status ("Not Found") as Python's http.client gives
+ * it (botocore quotes it for a response without an error document), or "" if
+ * unknown. */
 const char *http_reason(long status);
 
 #endif

@@ -18,7 +18,7 @@
 
 enum {
     REPLY_MAX = STEP_KEY_MAX * 6 + STEP_BUCKET_MAX * 6 + 64,
-    ERROR_DOC_MAX = ERROR_MESSAGE_MAX * 6 + ERROR_TYPE_MAX * 6 + 64,
+    ERROR_DOC_MAX = ERROR_MESSAGE_MAX * 6 + ERROR_TYPE_MAX * 6 + ERROR_WHERE_MAX * 6 + 64,
     PROGRESS_LOG_MS = 5000, /* DEBUG progress line while result files stream */
 };
 
@@ -182,7 +182,8 @@ static int outcome_document(int rc, const struct step_reply *reply, const struct
     if (!error_is_set(err))
         error_set(err, ERR_IO, "the step failed without saying why");
     log_fields(LOG_ERROR, "invocation failed", LOG_STR("errorType", err->type),
-               LOG_STR("errorMessage", err->message), LOG_I64("duration_ms", duration_ms), LOG_END);
+               LOG_STR("errorMessage", err->message), LOG_STR("where", err->where),
+               LOG_I64("duration_ms", duration_ms), LOG_END);
     if (lambda_error_json(err, doc, cap) < 0)
         snprintf(doc, cap, "%s", FALLBACK_ERROR_DOC);
     return -1;
@@ -193,7 +194,7 @@ static int outcome_document(int rc, const struct step_reply *reply, const struct
 static int post_outcome(struct service *svc, const struct next *nx, const char *doc,
                         const struct error *failure)
 {
-    struct error post_err = {{0}, {0}};
+    struct error post_err = {{0}, {0}, {0}};
     bool fatal;
     if (runtime_post_invocation(&svc->rt, nx->request_id, doc, failure, &fatal, &post_err) == 0)
         return 0;
@@ -218,7 +219,7 @@ static void end_invocation(struct service *svc)
 static int serve(struct service *svc, struct next *nx)
 {
     int64_t start = monotonic_ms();
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     struct step_stats stats;
     struct step_reply reply;
     memset(&stats, 0, sizeof stats);
@@ -260,7 +261,7 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
     assert(!opts->output_stdout); /* a Lambda store writes where its event says */
     int64_t start = monotonic_ms();
     struct service svc;
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     memset(&svc, 0, sizeof svc);
     /* A log pipe closed under us must not kill the process mid-invocation. */
     signal(SIGPIPE, SIG_IGN);
@@ -273,7 +274,7 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
     }
     if (configure(&svc, opts, &err) != 0) {
         char doc[ERROR_DOC_MAX];
-        struct error post_err = {{0}, {0}};
+        struct error post_err = {{0}, {0}, {0}};
         bool fatal;
         log_fields(LOG_FATAL, "initialisation failed", LOG_STR("errorType", err.type),
                    LOG_STR("errorMessage", err.message), LOG_END);

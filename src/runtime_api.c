@@ -23,7 +23,8 @@ enum {
      * policy. A 5xx ends it at the first. */
     NEXT_ATTEMPTS = 3,
     CONNECT_TIMEOUT_MS = 1000, /* the API is on the same host, as aws-lambda-cpp assumes */
-    XRAY_CAUSE_MAX = ERROR_MESSAGE_MAX * 6 + ERROR_TYPE_MAX * 6 + PATH_CAUSE_MAX * 6 + 128,
+    XRAY_CAUSE_MAX =
+        ERROR_MESSAGE_MAX * 6 + ERROR_TYPE_MAX * 6 + PATH_CAUSE_MAX * 6 + ERROR_WHERE_MAX * 2 + 160,
 };
 
 #define API_VERSION "2018-06-01"
@@ -37,7 +38,11 @@ int lambda_error_json(const struct error *err, char *out, size_t cap)
     jsonw_string(&w, err->type[0] ? err->type : "Unknown");
     jsonw_raw(&w, ", \"errorMessage\": ");
     jsonw_string(&w, err->message);
-    jsonw_raw(&w, ", \"stackTrace\": []}");
+    /* Where Python's runtime put the traceback: where the error happened. */
+    jsonw_raw(&w, ", \"stackTrace\": [");
+    if (err->where[0])
+        jsonw_string(&w, err->where);
+    jsonw_raw(&w, "]}");
     return jsonw_finish(&w);
 }
 
@@ -280,14 +285,20 @@ int lambda_xray_cause(const struct error *err, const char *working_directory, ch
 {
     /* Header-safe: JSON escapes every control character, and bytes above
      * ASCII (a key's UTF-8) become '?', since a header is no place for them. */
-    char message[ERROR_MESSAGE_MAX], cwd[PATH_CAUSE_MAX];
+    char message[ERROR_MESSAGE_MAX], cwd[PATH_CAUSE_MAX], where[ERROR_WHERE_MAX];
     snprintf(message, sizeof message, "%s", err->message);
     snprintf(cwd, sizeof cwd, "%s", working_directory ? working_directory : "");
+    snprintf(where, sizeof where, "%s", err->where);
     for (char *p = message; *p; p++)
         if ((unsigned char)*p >= 0x80)
             *p = '?';
     for (char *p = cwd; *p; p++)
         if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    /* A key's control characters too, in the location: they would take six
+     * bytes each, and the header must stay under the 16 KiB HTTP servers take. */
+    for (char *p = where; *p; p++)
+        if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
             *p = '?';
     struct jsonw w;
     jsonw_init(&w, out, cap);
@@ -297,7 +308,14 @@ int lambda_xray_cause(const struct error *err, const char *working_directory, ch
     jsonw_string(&w, err->type[0] ? err->type : "Unknown");
     jsonw_raw(&w, ",\"message\":");
     jsonw_string(&w, message);
-    jsonw_raw(&w, ",\"stack\":[]}],\"paths\":[]}");
+    /* X-Ray's stack frames are {path, line, label}: the location is the label. */
+    jsonw_raw(&w, ",\"stack\":[");
+    if (where[0]) {
+        jsonw_raw(&w, "{\"path\":\"\",\"line\":0,\"label\":");
+        jsonw_string(&w, where);
+        jsonw_raw(&w, "}");
+    }
+    jsonw_raw(&w, "]}],\"paths\":[]}");
     return jsonw_finish(&w);
 }
 

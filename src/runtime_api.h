@@ -67,7 +67,8 @@ int runtime_post_invocation(struct runtime *rt, const char *request_id, const ch
                             const struct error *failure, bool *fatal, struct error *err);
 
 /* Writes the Runtime API's error document
- * {"errorType": ..., "errorMessage": ..., "stackTrace": []} into out.
+ * {"errorType": ..., "errorMessage": ..., "stackTrace": [WHERE]} into out:
+ * the stack trace holds the error's where, or nothing when it has none.
  * Returns its length, or -1 if cap is too small. */
 int lambda_error_json(const struct error *err, char *out, size_t cap);
 
@@ -82,10 +83,12 @@ int lambda_error_type_header(const char *type, char *out, size_t cap);
 
 /* Writes the X-Ray error cause of a failed invocation, in the shape
  * aws-lambda-go sends as Lambda-Runtime-Function-XRay-Error-Cause:
- * {"working_directory": DIR, "exceptions": [{"type", "message", "stack": []}],
- * "paths": []}. Bytes above ASCII become '?' (it is a header value); its size
- * is bounded by the error's and DIR's (cut at 255 bytes): under 9 KiB. Returns
- * the length, or -1 if cap is too small. */
+ * {"working_directory": DIR, "exceptions": [{"type", "message", "stack":
+ * [{"path": "", "line": 0, "label": WHERE}]}], "paths": []}, the stack empty
+ * when the error has no where. Bytes above ASCII become '?' (it is a header
+ * value), and so do control characters in WHERE; its size is bounded by the
+ * error's and DIR's (cut at 255 bytes): under 12 KiB. Returns the length, or
+ * -1 if cap is too small. */
 int lambda_xray_cause(const struct error *err, const char *working_directory, char *out,
                       size_t cap);
 

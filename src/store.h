@@ -2,7 +2,9 @@
  *
  * Two implementations: a directory (store_dir.h) and S3 (store_s3.h). Readers
  * stream an object's bytes; writers stream a new object and either commit it
- * (it appears whole) or abort it (nothing appears, nothing is left behind). */
+ * (it appears whole) or abort it (nothing appears, nothing is left behind).
+ * An error a store sets says where in its where (error.h): the S3 operation it
+ * stands for, s3://BUCKET/KEY and, past an object's start, the byte offset. */
 #ifndef BCR_STORE_H
 #define BCR_STORE_H
 
@@ -117,7 +119,8 @@ enum { STORE_OK = 0, STORE_ERROR = -1, STORE_TOO_LARGE = -2 };
 int store_read_all(struct store *s, const char *bucket, const char *key, size_t max, char **data,
                    size_t *len, struct error *err);
 
-/* The message every missing-object error starts with, as boto3 words it. */
+/* The message of every missing-object error, exactly as boto3 words it (the
+ * object is named in the error's where). */
 #define NO_SUCH_KEY_MESSAGE                                                                        \
     "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does "  \
     "not exist."

@@ -69,6 +69,15 @@ struct store_writer {
     uint64_t written, synced; /* by the worker: bytes written, and handed to writeback */
 };
 
+/* Names the operation and object in err's where, unless something more
+ * precise already has. Returns -1. */
+static int located(struct error *err, const char *operation, const char *bucket, const char *key)
+{
+    if (err && !err->where[0])
+        error_where(err, "%s s3://%s/%s", operation, bucket, key);
+    return -1;
+}
+
 static int check_bucket(const char *bucket, struct error *err)
 {
     if (!*bucket || strchr(bucket, '/') || !strcmp(bucket, ".") || !strcmp(bucket, ".."))
@@ -128,8 +137,11 @@ static bool is_symlink(int e, int dir_fd, const char *name)
 }
 
 /* Opens the bucket directory (a checked name) beneath the root without
- * following a symlink. Returns its fd (caller closes) or -1 with err set. */
-static int open_bucket(struct store_dir *s, const char *bucket, struct error *err)
+ * following a symlink, for the S3 operation it stands for (GetObject,
+ * PutObject: a missing bucket is worded as S3 answers that operation).
+ * Returns its fd (caller closes) or -1 with err set. */
+static int open_bucket(struct store_dir *s, const char *bucket, const char *operation,
+                       struct error *err)
 {
     int fd = openat(s->root_fd, bucket, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0)
@@ -141,8 +153,9 @@ static int open_bucket(struct store_dir *s, const char *bucket, struct error *er
                          s->root, bucket);
     if (errno == ENOENT || errno == ENOTDIR)
         return error_set(err, ERR_NO_SUCH_BUCKET,
-                         "The specified bucket does not exist: %s (no directory %s/%s)", bucket,
-                         s->root, bucket);
+                         "An error occurred (NoSuchBucket) when calling the %s operation: The "
+                         "specified bucket does not exist",
+                         operation);
     return error_set(err, ERR_IO, "cannot open bucket directory %s/%s: %s", s->root, bucket,
                      strerror(errno));
 }
@@ -158,8 +171,7 @@ static int segment_error(int e, int dir_fd, const char *bucket, const char *key,
                          "which the directory store does not follow",
                          key, bucket, seg);
     if (e == ENOENT || e == ENOTDIR)
-        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s", bucket,
-                         key);
+        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE);
     if (e == ENAMETOOLONG)
         return error_set(err, ERR_INVALID_KEY,
                          "object key \"%s\" in bucket %s has a segment longer than a file name "
@@ -167,6 +179,22 @@ static int segment_error(int e, int dir_fd, const char *bucket, const char *key,
                          key, bucket);
     return error_set(err, ERR_IO, "cannot open \"%s\" of s3://%s/%s: %s", seg, bucket, key,
                      strerror(e));
+}
+
+/* Writing bucket/key, whose segment i - 1 (in dir_fd) is not a directory: S3
+ * keeps both "a" and "a/b", a directory store cannot. Names both keys. */
+static int collision_error(int dir_fd, const char *bucket, const char *key,
+                           const struct key_path *kp, size_t i, struct error *err)
+{
+    const char *seg = kp->seg[i - 1];
+    int taken = (int)(seg - kp->buf + (ptrdiff_t)strlen(seg));
+    struct stat st;
+    bool object = fstatat(dir_fd, seg, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+    return error_set(err, ERR_INVALID_KEY,
+                     "object key \"%s\" in bucket %s cannot be written: %s \"%.*s\" is a file "
+                     "where the directory store needs a directory for it (S3 can hold both keys, "
+                     "a directory store cannot)",
+                     key, bucket, object ? "the object" : "the path of key", taken, key);
 }
 
 /* Opens the directories of kp's segments but the last, one at a time beneath
@@ -202,7 +230,14 @@ static int walk(int *dirs, const struct key_path *kp, const char *bucket, const 
         }
         dirs[i] = openat(dirs[i - 1], seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dirs[i] < 0) {
-            segment_error(errno, dirs[i - 1], bucket, key, seg, err);
+            int e = errno;
+            if (create && e == ENOTDIR && !is_symlink(e, dirs[i - 1], seg))
+                collision_error(dirs[i - 1], bucket, key, kp, i, err);
+            else if (create && e == ENOENT)
+                error_set(err, ERR_IO, "cannot open directory \"%s\" made for s3://%s/%s: %s", seg,
+                          bucket, key, strerror(e));
+            else
+                segment_error(e, dirs[i - 1], bucket, key, seg, err);
             close_dirs(dirs, i);
             return -1;
         }
@@ -245,8 +280,7 @@ static int open_regular(int dir_fd, const char *name, const char *bucket, const 
     }
     if (S_ISDIR(st.st_mode)) { /* a prefix of other keys, as S3 sees it */
         close(fd);
-        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s", bucket,
-                         key);
+        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE);
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
@@ -264,8 +298,8 @@ static int dir_open_read(struct store *base, const char *bucket, const char *key
     struct key_path kp;
     int dirs[MAX_SEGMENTS];
     if (check_bucket(bucket, err) != 0 || parse_key(bucket, key, &kp, err) != 0 ||
-        (dirs[0] = open_bucket(s, bucket, err)) < 0)
-        return -1;
+        (dirs[0] = open_bucket(s, bucket, "GetObject", err)) < 0)
+        return located(err, "GetObject", bucket, key);
     int fd = -1;
     if (walk(dirs, &kp, bucket, key, false, NULL, err) == 0) {
         fd = open_regular(dirs[kp.n - 1], kp.seg[kp.n - 1], bucket, key, err);
@@ -273,7 +307,7 @@ static int dir_open_read(struct store *base, const char *bucket, const char *key
     }
     close(dirs[0]);
     if (fd < 0)
-        return -1;
+        return located(err, "GetObject", bucket, key);
     struct store_reader *r = malloc(sizeof *r);
     if (!r) {
         close(fd);
@@ -292,9 +326,15 @@ static ssize_t dir_read(struct store_reader *r, void *buf, size_t cap, struct er
     do
         n = read(r->fd, buf, cap);
     while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return error_set(err, ERR_IO, "reading s3://%s at byte offset %llu: %s", r->where,
-                         (unsigned long long)r->offset, strerror(errno));
+    if (n < 0) {
+        error_set(err, ERR_IO, "cannot read the object: %s", strerror(errno));
+        if (r->offset > 0)
+            error_where(err, "GetObject s3://%s at byte offset %llu", r->where,
+                        (unsigned long long)r->offset);
+        else
+            error_where(err, "GetObject s3://%s", r->where);
+        return -1;
+    }
     r->offset += (uint64_t)n;
     return n;
 }
@@ -379,7 +419,7 @@ static int dir_write(struct store_writer *w, const void *p, size_t n, struct err
         struct chunk *c = &w->chunks[w->fill];
         if (c->len == WRITE_BUFFER) {
             if (hand_off(w, err) != 0)
-                return -1;
+                return located(err, "PutObject", w->bucket, w->key);
             c = &w->chunks[w->fill];
         }
         assert(c->len < WRITE_BUFFER);
@@ -456,10 +496,10 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     }
     char id[37];
     if (check_bucket(bucket, err) != 0 || parse_key(bucket, key, &w->kp, err) != 0 ||
-        (w->bucket_fd = open_bucket(s, bucket, err)) < 0 ||
+        (w->bucket_fd = open_bucket(s, bucket, "PutObject", err)) < 0 ||
         (w->tmp_dir_fd = open_tmp_dir(w->bucket_fd, bucket, err)) < 0 || uuid4(id, err) != 0) {
         free_writer(w);
-        return -1;
+        return located(err, "PutObject", bucket, key);
     }
     remove_stale(w->tmp_dir_fd);
     snprintf(w->tmp_name, sizeof w->tmp_name, "%s" TMP_SUFFIX, id);
@@ -470,12 +510,12 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
         error_set(err, ERR_IO, "cannot create a temporary file in %s/%s/" TMP_DIR ": %s", s->root,
                   bucket, strerror(errno));
         free_writer(w);
-        return -1;
+        return located(err, "PutObject", bucket, key);
     }
     /* One chunk in flight: the kernel's copy runs on the other core. */
     if (worker_start(&w->worker, 1, true, write_chunk, w, err) != 0) {
         dir_abort(w);
-        return -1;
+        return located(err, "PutObject", bucket, key);
     }
     *out = w;
     return 0;
@@ -491,6 +531,7 @@ static int dir_commit(struct store_writer *w, struct error *err)
     if (rc == 0 && fsync(w->fd) != 0)
         rc = error_set(err, ERR_IO, "fsync of s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
     if (rc != 0) {
+        located(err, "PutObject", w->bucket, w->key);
         dir_abort(w);
         return -1;
     }
@@ -499,12 +540,22 @@ static int dir_commit(struct store_writer *w, struct error *err)
     size_t created;
     dirs[0] = w->bucket_fd;
     if (walk(dirs, kp, w->bucket, w->key, true, &created, err) != 0) {
+        located(err, "PutObject", w->bucket, w->key);
         dir_abort(w);
         return -1;
     }
     int parent = dirs[kp->n - 1];
     if (renameat(w->tmp_dir_fd, w->tmp_name, parent, kp->seg[kp->n - 1]) != 0) {
-        error_set(err, ERR_IO, "rename into s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
+        if (errno == EISDIR)
+            error_set(err, ERR_INVALID_KEY,
+                      "object key \"%s\" in bucket %s cannot be written: the directory store "
+                      "holds objects whose keys begin \"%s/\", in a directory of that name (S3 "
+                      "can hold both keys, a directory store cannot)",
+                      w->key, w->bucket, w->key);
+        else
+            error_set(err, ERR_IO, "rename into s3://%s/%s: %s", w->bucket, w->key,
+                      strerror(errno));
+        located(err, "PutObject", w->bucket, w->key);
         remove_created(dirs, kp, created);
         close_dirs(dirs, kp->n);
         dir_abort(w);

@@ -388,34 +388,65 @@ void s3_xfer_redact(const struct s3_xfer *x, char *text)
     s3_redact(text, secrets, sizeof secrets / sizeof *secrets);
 }
 
-static void where_at(char *out, size_t cap, int64_t offset)
-{
-    out[0] = '\0';
-    if (offset >= 0)
-        snprintf(out, cap, ", at byte offset %lld", (long long)offset);
-}
-
 int s3_deadline_error(const struct s3_request *req, int64_t offset, const struct error *last,
                       struct error *err)
 {
-    char where[64];
-    where_at(where, sizeof where, offset);
     char last_copy[ERROR_MESSAGE_MAX] = "";
     if (last && error_is_set(last))
         snprintf(last_copy, sizeof last_copy, " (last error: %.900s)", last->message);
-    return error_set(err, ERR_TIMEOUT,
-                     "The %s operation did not complete before the deadline. Bucket: %s, Key: "
-                     "%s%s%s",
-                     req->operation, req->bucket, req->key, where, last_copy);
+    error_set(err, ERR_TIMEOUT, "The %s operation did not complete before the deadline.%s",
+              req->operation, last_copy);
+    s3_error_where(err, req->operation, req->bucket, req->key, offset, NULL);
+    return -1;
 }
 
-int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t offset,
+/* A failure with no HTTP response, worded as botocore's exception for it
+ * where it has one (it quotes the request's URL); the others, and a response
+ * that came slower than libcurl's minimum rate, in our words. */
+static int transport_error(struct s3_xfer *x, const struct s3_request *req, struct error *err)
+{
+    char *url = NULL;
+    curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+    curl_off_t connected = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    const char *u = url ? url : "";
+    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result);
+    switch (x->result) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+        return error_set(err, ERR_IO, "Could not connect to the endpoint URL: \"%s\"", u);
+    case CURLE_OPERATION_TIMEDOUT:
+        if (connected == 0)
+            return error_set(err, ERR_IO, "Connect timeout on endpoint URL: \"%s\"", u);
+        break;
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+        if (!x->resp.headers_done)
+            return error_set(err, ERR_IO,
+                             "Connection was closed before we received a valid response from "
+                             "endpoint URL: \"%s\".",
+                             u);
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return error_set(err, ERR_IO, "SSL validation failed for %s %s", u, why);
+    default:
+        break;
+    }
+    return error_set(err, ERR_IO, "Could not complete the %s operation: %s (curl error %d)",
+                     req->operation, why, (int)x->result);
+}
+
+int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t offset, int attempt,
                     enum s3_retry_kind *kind, struct error *err)
 {
     const struct s3_client *c = x->client;
     long status = x->resp.headers_done ? x->resp.status : 0;
     *kind = S3_RETRY_NONE;
     struct s3_error_doc doc;
+    char type[S3_ERROR_CODE_MAX], code[S3_ERROR_CODE_MAX], note[512] = "";
     if (is_2xx(status) && x->result == CURLE_OK) {
         char root[32];
         /* CompleteMultipartUpload reports some failures in a 200 response. */
@@ -423,40 +454,50 @@ int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t off
             !s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root) ||
             strcmp(root, "Error") != 0)
             return 0;
-        if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc))
-            snprintf(doc.code, sizeof doc.code, "InternalError");
+        bool coded = s3_error_parse((const char *)x->body.data, x->body.len, &doc);
+        snprintf(type, sizeof type, "%s", coded ? doc.code : "InternalError");
+        snprintf(code, sizeof code, "%s", coded ? doc.code : "Unknown");
     } else if (status >= 300 || (status != 0 && status < 200)) {
-        if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
-            s3_error_code_for_status(status, req->operation, doc.code, sizeof doc.code);
-            if (!doc.message[0] && status >= 300 && status < 400)
-                snprintf(doc.message, sizeof doc.message,
-                         "The endpoint answered with an HTTP %ld redirect%s%.400s, which is not "
-                         "followed.",
-                         status, x->resp.location[0] ? " to " : " (no Location)", x->resp.location);
-            else if (!doc.message[0])
+        /* botocore: an Error document's Code ("Unknown" if it has none), else
+         * the status and its reason phrase. The errorType is the code S3
+         * would have sent. */
+        char root[16];
+        bool is_doc = s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root) &&
+                      strcmp(root, "Error") == 0;
+        if (s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
+            snprintf(type, sizeof type, "%s", doc.code);
+            snprintf(code, sizeof code, "%s", doc.code);
+        } else {
+            s3_error_code_for_status(status, req->operation, type, sizeof type);
+            if (is_doc) {
+                snprintf(code, sizeof code, "Unknown");
+            } else {
+                snprintf(code, sizeof code, "%ld", status);
                 snprintf(doc.message, sizeof doc.message, "%s", http_reason(status));
+            }
         }
-        if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, c->cfg->region) != 0) {
-            size_t n = strlen(doc.message);
-            snprintf(doc.message + n, sizeof doc.message - n, " (the bucket is in region %s)",
-                     x->resp.bucket_region);
-        }
+        if (status >= 300 && status < 400 && !is_doc)
+            snprintf(note, sizeof note, "HTTP %ld redirect%s%.400s, not followed", status,
+                     x->resp.location[0] ? " to " : " with no Location", x->resp.location);
+        else if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, c->cfg->region) != 0)
+            snprintf(note, sizeof note, "the bucket is in region %s", x->resp.bucket_region);
     } else {
         if (x->result == CURLE_OPERATION_TIMEDOUT && s3_client_deadline_passed(c))
             return s3_deadline_error(req, offset, NULL, err);
-        char where[64];
-        where_at(where, sizeof where, offset);
         *kind = s3_retry_for_transport((int)x->result);
-        return error_set(err, ERR_IO,
-                         "Could not complete the %s operation: %s (curl error %d) Bucket: %s, "
-                         "Key: %s%s",
-                         req->operation, x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result),
-                         (int)x->result, req->bucket, req->key, where);
+        transport_error(x, req, err);
+        s3_error_where(err, req->operation, req->bucket, req->key, offset, NULL);
+        return -1;
     }
-    s3_xfer_redact(x, doc.code);
+    s3_xfer_redact(x, type);
+    s3_xfer_redact(x, code);
     s3_xfer_redact(x, doc.message);
-    *kind = s3_retry_for_response(status, doc.code);
-    return s3_error_set(err, doc.code, req->operation, doc.message, req->bucket, req->key, offset);
+    s3_xfer_redact(x, note);
+    *kind = s3_retry_for_response(status, type);
+    s3_error_set(err, type, code, req->operation, doc.message,
+                 attempt >= c->cfg->max_attempts ? attempt - 1 : -1);
+    s3_error_where(err, req->operation, req->bucket, req->key, offset, note);
+    return -1;
 }
 
 void s3_xfer_log(const struct s3_xfer *x, const struct s3_request *req, int attempt,
@@ -488,7 +529,7 @@ int s3_client_backoff(struct s3_client *c, const struct s3_request *req, int ret
     log_fields(LOG_WARN, "s3 request failed, retrying", LOG_STR("operation", req->operation),
                LOG_STR("bucket", req->bucket), LOG_STR("key", req->key), LOG_I64("retry", retry),
                LOG_I64("delay_ms", delay), LOG_STR("errorType", err->type),
-               LOG_STR("errorMessage", err->message), LOG_END);
+               LOG_STR("errorMessage", err->message), LOG_STR("where", err->where), LOG_END);
     struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupt_signal())
         ;
@@ -514,7 +555,7 @@ int s3_client_perform(struct s3_client *c, const struct s3_request *req, struct 
         if (rc != 0)
             return -1;
         enum s3_retry_kind kind;
-        if (s3_xfer_outcome(x, req, -1, &kind, err) == 0)
+        if (s3_xfer_outcome(x, req, -1, attempt, &kind, err) == 0)
             return 0;
         if (kind == S3_RETRY_NONE || attempt >= c->cfg->max_attempts)
             return -1;

@@ -134,8 +134,12 @@ int s3_xfer_drive(struct s3_xfer *x, bool (*ready)(const struct s3_xfer *x), boo
                   struct error *err);
 
 /* Why an ended exchange failed (err set, *kind how to retry), or 0 if it
- * succeeded. offset >= 0 is named in messages as a byte offset. */
-int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t offset,
+ * succeeded. The message is botocore's for the same failure: its ClientError
+ * text for an error response, with " (reached max retries: N)" when attempt
+ * (1-based) is the last the configuration allows; its connection error text
+ * for a failure without a response where it has one. err's where names the
+ * operation and object, and offset when > 0 (s3_error_where). */
+int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t offset, int attempt,
                     enum s3_retry_kind *kind, struct error *err);
 
 /* Hides the client's secrets and x's signature in text (NUL-terminated, edited
@@ -147,8 +151,8 @@ void s3_xfer_redact(const struct s3_xfer *x, char *text);
 void s3_xfer_log(const struct s3_xfer *x, const struct s3_request *req, int attempt,
                  int64_t start_ms, uint64_t bytes);
 
-/* Sets err to the Timeout of req at the deadline, quoting last (may be NULL)
- * and naming offset if >= 0. Returns -1. */
+/* Sets err to the Timeout of req at the deadline, quoting last's message (may
+ * be NULL), its where naming req's object and offset if > 0. Returns -1. */
 int s3_deadline_error(const struct s3_request *req, int64_t offset, const struct error *last,
                       struct error *err);
 

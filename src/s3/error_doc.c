@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store.h"
 #include "textw.h"
 #include "utf8.h"
 
@@ -344,19 +343,25 @@ void s3_error_code_for_status(long status, const char *operation, char *out, siz
         snprintf(out, cap, "%ld", status);
 }
 
-int s3_error_set(struct error *err, const char *code, const char *operation, const char *message,
-                 const char *bucket, const char *key, int64_t offset)
+int s3_error_set(struct error *err, const char *type, const char *code, const char *operation,
+                 const char *message, int retries)
 {
-    char where[64] = "";
-    if (offset >= 0)
-        snprintf(where, sizeof where, ", at byte offset %lld", (long long)offset);
-    /* A missing object at open reads exactly as the directory store says it. */
-    if (strcmp(code, "NoSuchKey") == 0 && strcmp(operation, "GetObject") == 0)
-        return error_set(err, ERR_NO_SUCH_KEY, NO_SUCH_KEY_MESSAGE " Bucket: %s, Key: %s%s", bucket,
-                         key, offset > 0 ? where : "");
-    return error_set(
-        err, code, "An error occurred (%s) when calling the %s operation: %s Bucket: %s, Key: %s%s",
-        code, operation, message && *message ? message : "Unknown", bucket, key, where);
+    char retry_info[48] = "";
+    if (retries >= 0)
+        snprintf(retry_info, sizeof retry_info, " (reached max retries: %d)", retries);
+    return error_set(err, type, "An error occurred (%s) when calling the %s operation%s: %s", code,
+                     operation, retry_info, message && *message ? message : "Unknown");
+}
+
+void s3_error_where(struct error *err, const char *operation, const char *bucket, const char *key,
+                    int64_t offset, const char *note)
+{
+    char at[48] = "";
+    if (offset > 0)
+        snprintf(at, sizeof at, " at byte offset %lld", (long long)offset);
+    bool noted = note && *note;
+    error_where(err, "%s s3://%s/%s%s%s%s%s", operation, bucket, key, at, noted ? " (" : "",
+                noted ? note : "", noted ? ")" : "");
 }
 
 /* Length of the longest suffix of text[0, len) that is a proper prefix of

@@ -47,12 +47,21 @@ bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out);
  * Writes into out (cap >= 8). */
 void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap);
 
-/* Sets err to type `code` and the message
- *   "An error occurred (CODE) when calling the OPERATION operation: MESSAGE Bucket: B, Key: K"
- * followed by ", at byte offset N" if offset >= 0. A GetObject NoSuchKey always
- * gets S3's wording (NO_SUCH_KEY_MESSAGE), whatever the server said. Returns -1. */
-int s3_error_set(struct error *err, const char *code, const char *operation, const char *message,
-                 const char *bucket, const char *key, int64_t offset);
+/* Sets err to type `type` and botocore's ClientError text, byte for byte:
+ *   "An error occurred (CODE) when calling the OPERATION operation: MESSAGE"
+ * with " (reached max retries: N)" after "operation" when retries >= 0 (the
+ * request's last attempt failed: N retries, as botocore's standard retries
+ * word it), and MESSAGE "Unknown" when message is NULL or empty. The type is
+ * S3's code, or the code an S3 client gives a status (s3_error_code_for_status)
+ * where the server sent none. Where is left to s3_error_where. Returns -1. */
+int s3_error_set(struct error *err, const char *type, const char *code, const char *operation,
+                 const char *message, int retries);
+
+/* Sets err's where: "OPERATION s3://BUCKET/KEY", " at byte offset N" once a
+ * read has passed the start (offset > 0), and " (NOTE)" for a note that is
+ * not NULL or empty (where a redirect pointed, the bucket's region). */
+void s3_error_where(struct error *err, const char *operation, const char *bucket, const char *key,
+                    int64_t offset, const char *note);
 
 /* Replaces in text (NUL-terminated, edited in place, never longer) every
  * occurrence of each of the count secrets (NULL and strings under 8 bytes are

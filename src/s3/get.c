@@ -109,6 +109,7 @@ static int header_error(struct store_reader *r, const char *type, const char *fm
     va_start(ap, fmt);
     error_vset(&r->header_err, type, fmt, ap);
     va_end(ap);
+    s3_error_where(&r->header_err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
     r->header_bad = true;
     return -1;
 }
@@ -119,23 +120,20 @@ static int header_error(struct store_reader *r, const char *type, const char *fm
 static int on_headers_done(void *ctx, const struct http_response *h)
 {
     struct store_reader *r = ctx;
-    const char *b = r->bucket, *k = r->key;
     unsigned long long at = (unsigned long long)r->offset;
     if (h->etag_too_long)
-        return header_error(r, ERR_IO, "GetObject s3://%s/%s: ETag longer than %d bytes", b, k,
+        return header_error(r, ERR_IO, "The response's ETag is longer than %d bytes.",
                             HTTP_ETAG_MAX - 1);
     if (h->status == 200) {
         if (r->offset > 0)
-            return header_error(
-                r, ERR_IO,
-                "GetObject s3://%s/%s: the server ignored Range: bytes=%llu- and sent the whole "
-                "object; not restarting from zero",
-                b, k, at);
+            return header_error(r, ERR_IO,
+                                "The server ignored Range: bytes=%llu- and sent the whole "
+                                "object; not restarting from zero.",
+                                at);
         if (r->total >= 0 && h->content_length != r->total)
             return header_error(r, ERR_IO,
-                                "GetObject s3://%s/%s: Content-Length changed from %lld to %lld "
-                                "between attempts",
-                                b, k, (long long)r->total, (long long)h->content_length);
+                                "The Content-Length changed from %lld to %lld between attempts.",
+                                (long long)r->total, (long long)h->content_length);
         r->total = h->content_length;
         if (!r->etag[0])
             memcpy(r->etag, h->etag, sizeof r->etag);
@@ -144,9 +142,9 @@ static int on_headers_done(void *ctx, const struct http_response *h)
             h->range_last != h->range_total - 1 || (r->total >= 0 && h->range_total != r->total))
             return header_error(
                 r, ERR_IO,
-                "GetObject s3://%s/%s: resuming at byte offset %llu of %lld got a response "
-                "with a Content-Range for other bytes (%lld-%lld/%lld)",
-                b, k, at, (long long)r->total, (long long)h->range_first, (long long)h->range_last,
+                "Resuming at byte offset %llu of %lld got a response with a Content-Range for "
+                "other bytes (%lld-%lld/%lld).",
+                at, (long long)r->total, (long long)h->range_first, (long long)h->range_last,
                 (long long)h->range_total);
         if (r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag) != 0) {
             char was[HTTP_ETAG_MAX], now[HTTP_ETAG_MAX];
@@ -155,15 +153,13 @@ static int on_headers_done(void *ctx, const struct http_response *h)
             s3_xfer_redact(&r->x, was);
             s3_xfer_redact(&r->x, now);
             return header_error(r, "PreconditionFailed",
-                                "GetObject s3://%s/%s changed while being read: ETag %s became "
-                                "%s at byte offset %llu",
-                                b, k, was, now, at);
+                                "The object changed while it was being read: ETag %s became %s.",
+                                was, now);
         }
         r->total = h->range_total;
     } else {
-        return header_error(r, ERR_IO,
-                            "GetObject s3://%s/%s: unexpected HTTP status %ld at byte offset %llu",
-                            b, k, h->status, at);
+        return header_error(r, ERR_IO, "The server answered with an unexpected HTTP status %ld.",
+                            h->status);
     }
     return 0;
 }
@@ -236,32 +232,11 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
     long status = x->resp.headers_done ? x->resp.status : 0;
     enum s3_retry_kind kind;
     bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
+    bool body = status >= 200 && status < 300; /* a body of the object, not an error's */
+    bool ended = body && (x->result == CURLE_OK || complete);
+    if (ended && !r->too_slow && (r->total < 0 || complete))
+        return 1;
     const struct s3_config *c = r->client->cfg;
-    if (r->too_slow) {
-        kind = S3_RETRY_TRANSIENT;
-        error_set(err, ERR_IO,
-                  "Could not complete the GetObject operation: the server sent less than %ld "
-                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME) Bucket: %s, "
-                  "Key: %s, at byte offset %llu",
-                  c->low_speed_limit, c->low_speed_time, r->bucket, r->key,
-                  (unsigned long long)r->offset);
-    } else if (status >= 200 && status < 300 && (x->result == CURLE_OK || complete)) {
-        if (r->total >= 0 && !complete) {
-            kind = S3_RETRY_TRANSIENT;
-            error_set(err, ERR_IO,
-                      "GetObject s3://%s/%s: the response ended at byte offset %llu of %lld",
-                      r->bucket, r->key, (unsigned long long)r->offset, (long long)r->total);
-        } else {
-            return 1;
-        }
-    } else if (status == 412) {
-        return s3_error_set(err, "PreconditionFailed", "GetObject",
-                            "The object changed while it was being read (its ETag is no longer "
-                            "the one first read).",
-                            r->bucket, r->key, (int64_t)r->offset);
-    } else {
-        s3_xfer_outcome(x, &req, (int64_t)r->offset, &kind, err);
-    }
     /* Progress lets a long object be resumed many times; a trickle is not
      * progress (at least the minimum rate, over a second at least), or a
      * server cutting every response after a byte or dripping it would hold
@@ -271,6 +246,35 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
         (r->offset - r->attempt_offset) * 1000 >= (uint64_t)c->low_speed_limit * (uint64_t)waited)
         r->failures = 0;
     r->failures++;
+    if (r->too_slow) {
+        kind = S3_RETRY_TRANSIENT;
+        error_set(err, ERR_IO,
+                  "Could not complete the GetObject operation: the server sent less than %ld "
+                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
+                  c->low_speed_limit, c->low_speed_time);
+        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    } else if (body && (ended || x->result == CURLE_PARTIAL_FILE) && r->total >= 0) {
+        /* A body that ended short: botocore's IncompleteReadError. */
+        kind = S3_RETRY_TRANSIENT;
+        error_set(err, ERR_IO, "%llu read, but total bytes expected is %lld.",
+                  (unsigned long long)r->offset, (long long)r->total);
+        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    } else if (body && x->result != CURLE_OPERATION_TIMEDOUT) {
+        /* A body broken off otherwise: botocore's ResponseStreamingError. */
+        kind = s3_retry_for_transport((int)x->result);
+        error_set(err, ERR_IO, "An error occurred while reading from response stream: %s",
+                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    } else if (status == 412) {
+        s3_error_set(err, "PreconditionFailed", "PreconditionFailed", "GetObject",
+                     "The object changed while it was being read (its ETag is no longer the one "
+                     "first read).",
+                     -1);
+        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+        return -1;
+    } else {
+        s3_xfer_outcome(x, &req, (int64_t)r->offset, r->failures, &kind, err);
+    }
     if (kind == S3_RETRY_NONE || r->failures >= c->max_attempts)
         return -1;
     return s3_client_backoff(r->client, &req, r->failures, kind, (int64_t)r->offset, err);
@@ -391,8 +395,8 @@ ssize_t s3_get_read(struct store_reader *r, void *buf, size_t cap, struct error 
             CURLcode rc = curl_easy_pause(r->x.easy, CURLPAUSE_CONT);
             if (rc != CURLE_OK) {
                 r->target = NULL;
-                error_set(err, ERR_IO, "GetObject s3://%s/%s: cannot resume reading: %s", r->bucket,
-                          r->key, curl_easy_strerror(rc));
+                error_set(err, ERR_IO, "Cannot resume reading: %s", curl_easy_strerror(rc));
+                s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
                 return reader_fail(r, err);
             }
         }

@@ -83,13 +83,12 @@ static int create_upload(struct store_writer *w, struct error *err)
     int rc = s3_client_perform(w->up, &req, &x, err);
     if (rc == 0 && !s3_xml_find_text((const char *)x.body.data, x.body.len, "UploadId",
                                      w->upload_id, sizeof w->upload_id)) {
-        rc = error_set(err, ERR_IO,
-                       "CreateMultipartUpload for s3://%s/%s: the response has no UploadId",
-                       w->bucket, w->key);
+        rc = error_set(err, ERR_IO, "The CreateMultipartUpload response has no UploadId.");
     } else if (rc == 0 && !w->upload_id[0]) {
-        rc = error_set(err, ERR_IO, "CreateMultipartUpload for s3://%s/%s: empty UploadId",
-                       w->bucket, w->key);
+        rc = error_set(err, ERR_IO, "The CreateMultipartUpload response has an empty UploadId.");
     }
+    if (rc != 0 && !err->where[0])
+        s3_error_where(err, req.operation, w->bucket, w->key, -1, NULL);
     s3_xfer_free(&x);
     if (rc == 0)
         w->multipart = true;
@@ -109,11 +108,12 @@ static bool xml_escape_append(struct buf *b, const char *s)
 /* Uploads `data` as the next part, and empties it. */
 static int upload_part(struct store_writer *w, struct buf *data, struct error *err)
 {
-    if (w->parts >= S3_MAX_PARTS)
-        return error_set(err, ERR_IO,
-                         "UploadPart for s3://%s/%s: the output needs more than %d parts of %zu "
-                         "bytes",
-                         w->bucket, w->key, S3_MAX_PARTS, w->client->cfg->part_size);
+    if (w->parts >= S3_MAX_PARTS) {
+        error_set(err, ERR_IO, "The output needs more than %d parts of %zu bytes.", S3_MAX_PARTS,
+                  w->client->cfg->part_size);
+        s3_error_where(err, "UploadPart", w->bucket, w->key, -1, NULL);
+        return -1;
+    }
     int number = w->parts + 1;
     char number_text[16];
     snprintf(number_text, sizeof number_text, "%d", number);
@@ -127,10 +127,11 @@ static int upload_part(struct store_writer *w, struct buf *data, struct error *e
     s3_xfer_free(&x);
     if (rc != 0)
         return -1;
-    if (!x.resp.etag[0] || x.resp.etag_too_long)
-        return error_set(err, ERR_IO,
-                         "UploadPart %d for s3://%s/%s: the response has no usable ETag", number,
-                         w->bucket, w->key);
+    if (!x.resp.etag[0] || x.resp.etag_too_long) {
+        error_set(err, ERR_IO, "The response to part %d has no usable ETag.", number);
+        s3_error_where(err, req.operation, w->bucket, w->key, -1, NULL);
+        return -1;
+    }
     bool ok = buf_append(&w->xml, "<Part><ETag>", 12, NULL) == 0 &&
               xml_escape_append(&w->xml, x.resp.etag) &&
               buf_append(&w->xml, "</ETag><PartNumber>", 19, NULL) == 0 &&

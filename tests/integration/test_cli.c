@@ -200,6 +200,40 @@ static void expect_error(struct fixture *f, const char *const extra[], const cha
     assert_int_equal(harness_count_files(f->root), before);
 }
 
+/* A failure at an object of the store: exit 1, nothing written, the error
+ * document's message exactly `message` (S3's wording has no location), and
+ * the line just before it an ERROR log line whose where is `where`. */
+static void expect_located(struct fixture *f, const char *event, const char *type,
+                           const char *message, const char *where)
+{
+    int before = harness_count_files(f->root);
+    struct run_result res;
+    run_cli(f, NULL, event, &res);
+    assert_int_equal(res.status, 1);
+    assert_string_equal(res.out, "");
+    char last[4096];
+    harness_last_line(res.err, last, sizeof last);
+    json_t *doc = json_loads(last, 0, NULL);
+    if (!doc)
+        fail_msg("last stderr line is not JSON: %s", last);
+    assert_string_equal(json_string_value(json_object_get(doc, "errorType")), type);
+    assert_string_equal(json_string_value(json_object_get(doc, "errorMessage")), message);
+    json_decref(doc);
+    /* The line before the last one (which ends in a newline). */
+    assert_true(res.err_len > strlen(last) + 1);
+    char *end = res.err + res.err_len - strlen(last) - 2, *start = end;
+    while (start > res.err && start[-1] != '\n')
+        start--;
+    char previous[4096], want[4096];
+    snprintf(previous, sizeof previous, "%.*s", (int)(end - start), start);
+    snprintf(want, sizeof want, "\tERROR\tfailed errorType=%s where=%s", type, where);
+    if (!strstr(previous, want))
+        fail_msg("the line before the error document is \"%s\", not one with \"%s\"", previous,
+                 want);
+    run_result_free(&res);
+    assert_int_equal(harness_count_files(f->root), before);
+}
+
 /* The seed README's example byte for byte: its manifest says "Size": 1 for
  * a 100-byte file (a placeholder the function it replaces never read) and
  * names a DestinationBucket other than the event's. */
@@ -519,19 +553,22 @@ static void test_error_invalid_key(void **state)
 static void test_error_no_such_bucket(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, NULL,
-                 "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"missing-bucket\", "
-                 "\"Key\": \"c/m.json\"}}}",
-                 "NoSuchBucket", "missing-bucket");
+    expect_located(f,
+                   "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"missing-bucket\", "
+                   "\"Key\": \"c/m.json\"}}}",
+                   "NoSuchBucket",
+                   "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
+                   "specified bucket does not exist",
+                   "GetObject s3://missing-bucket/c/m.json");
 }
 
 static void test_error_no_such_key_manifest(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, NULL, EVENT, "NoSuchKey",
-                 "An error occurred (NoSuchKey) when calling the GetObject operation: The "
-                 "specified key does not exist.");
-    expect_error(f, NULL, EVENT, "NoSuchKey", MANIFEST_KEY);
+    expect_located(f, EVENT, "NoSuchKey",
+                   "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                   "specified key does not exist.",
+                   "GetObject s3://" BUCKET "/" MANIFEST_KEY);
 }
 
 static void test_error_no_such_key_result_file(void **state)
@@ -539,7 +576,10 @@ static void test_error_no_such_key_result_file(void **state)
     struct fixture *f = *state;
     put_manifest(f, (const char *const[]){"r/a.json", "r/missing.json", NULL});
     put(f, "r/a.json", "[{\"Output\": \"1\"}]");
-    expect_error(f, NULL, EVENT, "NoSuchKey", "r/missing.json");
+    expect_located(f, EVENT, "NoSuchKey",
+                   "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                   "specified key does not exist.",
+                   "GetObject s3://" BUCKET "/r/missing.json");
 }
 
 /* An entry Step Functions wrote without its Output. */

@@ -321,8 +321,24 @@ static void assert_function_error(struct fx *f, size_t i, const char *kind, cons
     assert_true(strlen(str(doc, "errorMessage")) > 0);
     json_t *trace = json_object_get(doc, "stackTrace");
     assert_true(json_is_array(trace));
-    assert_int_equal(json_array_size(trace), 0);
+    assert_true(json_array_size(trace) <= 1);
+    assert_true(json_array_size(trace) == 0 || json_is_string(json_array_get(trace, 0)));
     assert_int_equal(json_object_size(doc), 3);
+    json_decref(doc);
+}
+
+/* Invocation i's error: exactly this message, and the stack trace holding
+ * where it happened (where NULL: an empty stack trace), as the ERROR log line
+ * "invocation failed" says too. */
+static void assert_error_at(struct fx *f, size_t i, const char *message, const char *where)
+{
+    json_t *doc = json_loads(str(result(f, i), "payload"), 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(str(doc, "errorMessage"), message);
+    json_t *trace = json_object_get(doc, "stackTrace");
+    assert_int_equal(json_array_size(trace), where ? 1 : 0);
+    if (where)
+        assert_string_equal(json_string_value(json_array_get(trace, 0)), where);
     json_decref(doc);
 }
 
@@ -474,11 +490,23 @@ static void test_cold_then_warm_in_one_process(void **state)
     free(big);
     run_plan(f);
 
-    assert_function_error(f, 1, "Handled", "InvalidEvent");
-    assert_function_error(f, 3, "Handled", "NoSuchKey");
     char message[2048];
-    assert_non_null(strstr(error_message(f, 3, message, sizeof message),
-                           "An error occurred (NoSuchKey) when calling the GetObject operation"));
+    assert_function_error(f, 1, "Handled", "InvalidEvent");
+    assert_error_at(f, 1, error_message(f, 1, message, sizeof message), NULL);
+    assert_function_error(f, 3, "Handled", "NoSuchKey");
+    char where[2048];
+    snprintf(where, sizeof where,
+             "GetObject s3://tdr-backend-checks-intg/%s/nothing-here/manifest.json",
+             f->info.consignment_id);
+    assert_error_at(f, 3,
+                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                    "specified key does not exist.",
+                    where);
+    json_t *failed[4];
+    assert_int_equal(find_logs(f, "invocation failed", failed, 4), 4);
+    assert_string_equal(str(failed[0], "where"), "");
+    assert_string_equal(str(failed[1], "errorType"), "NoSuchKey");
+    assert_string_equal(str(failed[1], "where"), where);
     assert_function_error(f, 4, "Handled", "InvalidEvent");
     assert_non_null(strstr(error_message(f, 4, message, sizeof message), "larger than"));
     assert_function_error(f, 5, "Handled", "InvalidEvent");
@@ -717,6 +745,12 @@ static void test_deadline_cuts_a_stalled_request(void **state)
     run_plan(f);
 
     assert_function_error(f, 0, "Handled", "Timeout");
+    char where[2048], message[2048];
+    snprintf(where, sizeof where, "GetObject s3://tdr-backend-checks-intg/%.*s/SUCCEEDED_3.json",
+             (int)(strrchr(f->info.manifest_key, '/') - f->info.manifest_key),
+             f->info.manifest_key);
+    assert_error_at(f, 0, error_message(f, 0, message, sizeof message), where);
+    assert_string_equal(message, "The GetObject operation did not complete before the deadline.");
     double ms = json_number_value(json_object_get(result(f, 0), "ms"));
     assert_true(ms < 4000); /* answered before the 4 s deadline */
     assert_true(ms > 2000); /* and not before the margin */
@@ -854,6 +888,15 @@ static void assert_strict_error(struct fx *f, size_t i, const char *type)
     assert_string_equal(str(ex, "type"), type);
     assert_true(strlen(str(ex, "message")) > 0);
     assert_string_equal(str(cause, "working_directory"), package_dir);
+    /* The error's location, if it has one, is the one stack frame's label. */
+    json_t *doc = json_loads(str(r, "payload"), 0, NULL);
+    json_t *trace = json_object_get(doc, "stackTrace");
+    json_t *stack = json_object_get(ex, "stack");
+    assert_int_equal(json_array_size(stack), json_array_size(trace));
+    if (json_array_size(trace) == 1)
+        assert_string_equal(str(json_array_get(stack, 0), "label"),
+                            json_string_value(json_array_get(trace, 0)));
+    json_decref(doc);
 }
 
 /* The package through the strict Runtime API, JSON logs at level ERROR:
@@ -886,6 +929,20 @@ static void test_strict_runtime_api(void **state)
     assert_expected_results(f, 0);
     assert_strict_error(f, 1, "InvalidEvent");
     assert_strict_error(f, 2, "NoSuchKey");
+    char where[2048];
+    snprintf(where, sizeof where,
+             "GetObject s3://tdr-backend-checks-intg/%s/nothing-here/manifest.json",
+             f->info.consignment_id);
+    assert_error_at(f, 2,
+                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                    "specified key does not exist.",
+                    where);
+    assert_int_equal(
+        json_array_size(json_object_get(
+            json_array_get(
+                json_object_get(json_object_get(result(f, 1), "xrayCause"), "exceptions"), 0),
+            "stack")),
+        0);
     assert_expected_results(f, 3);
     json_int_t pid = json_integer_value(json_object_get(result(f, 0), "pid"));
     for (size_t i = 1; i < 4; i++)

@@ -144,6 +144,28 @@ static char *huge_name(size_t *len)
     return repeat("[{\"Name\": \"", 'n', 100000, "\", \"Output\": \"nul\"}]", len);
 }
 
+/* Where the cases that fail at an object of the store happened: the CLI's
+ * ERROR log line before the error document says so, since a message in S3's
+ * wording (botocore's, which is the whole message) does not. */
+static const struct {
+    const char *name, *where;
+} located[] = {
+    {"event: no such bucket", "GetObject s3://no-such-bucket/c/m.json"},
+    {"event: no such manifest", "GetObject s3://" BUCKET "/cons-1/missing/manifest.json"},
+    {"event: Key escapes the bucket", "GetObject s3://" BUCKET "/cons-1/../../../etc/passwd"},
+    {"manifest: DestinationBucket does not exist", "GetObject s3://elsewhere/" RESULT_KEY},
+    {"manifest: result file missing", "GetObject s3://" BUCKET "/r/SUCCEEDED_1.json"},
+    {"manifest: Key escapes the bucket", "GetObject s3://" BUCKET "/r/../../x"},
+};
+
+static const char *where_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof located / sizeof *located; i++)
+        if (strcmp(located[i].name, name) == 0)
+            return located[i].where;
+    return NULL;
+}
+
 static const struct malformed_case cases[] = {
     /* ---- events ---- */
     {"event: empty", EVENT, TEXT(""), NONE, "InvalidEvent", "not valid JSON"},
@@ -215,7 +237,9 @@ static const struct malformed_case cases[] = {
     {"event: Key escapes the bucket", EVENT, TEXT(EVENT_FOR(BUCKET, "cons-1/../../../etc/passwd")),
      NONE, "InvalidKey", "\"..\" segment"},
     {"event: no such bucket", EVENT, TEXT(EVENT_FOR("no-such-bucket", "c/m.json")), NONE,
-     "NoSuchBucket", "no-such-bucket"},
+     "NoSuchBucket",
+     "An error occurred (NoSuchBucket) when calling the GetObject operation: The specified bucket "
+     "does not exist"},
     {"event: no such manifest", EVENT, TEXT(EVENT_FOR(BUCKET, "cons-1/missing/manifest.json")),
      NONE, "NoSuchKey",
      "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does "
@@ -285,10 +309,14 @@ static const struct malformed_case cases[] = {
     {"manifest: DestinationBucket does not exist", MANIFEST,
      TEXT("{\"DestinationBucket\": \"elsewhere\", \"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": "
           "\"" RESULT_KEY "\"}]}}"),
-     NONE, "NoSuchBucket", "elsewhere"},
+     NONE, "NoSuchBucket",
+     "An error occurred (NoSuchBucket) when calling the GetObject operation: The specified bucket "
+     "does not exist"},
     {"manifest: result file missing", MANIFEST,
      TEXT(MANIFEST_WITH("{\"Key\": \"" RESULT_KEY "\"}, {\"Key\": \"r/SUCCEEDED_1.json\"}")), NONE,
-     "NoSuchKey", "The specified key does not exist. Bucket: " BUCKET ", Key: r/SUCCEEDED_1.json"},
+     "NoSuchKey",
+     "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does "
+     "not exist."},
     {"manifest: over 16 MiB", MANIFEST, MADE(huge_manifest), NONE, "InvalidManifest",
      "manifest s3://" BUCKET "/" MANIFEST_KEY " is larger than 16777216 bytes"},
     {"manifest: Key escapes the bucket", MANIFEST, TEXT(MANIFEST_WITH("{\"Key\": \"r/../../x\"}")),
@@ -516,6 +544,9 @@ static const char *run_case(const struct malformed_case *c)
         argv[5] = "--require-complete";
         argv[6] = event_path;
     }
+    const char *where = where_of(c->name);
+    char where_line[2048];
+    snprintf(where_line, sizeof where_line, " where=%s\n", where ? where : "");
     struct run_result res;
     double start = now_s();
     harness_run(argv, NULL, NULL, KILL_AFTER_S, &res);
@@ -543,6 +574,11 @@ static const char *run_case(const struct malformed_case *c)
         bad = "wrong errorType";
     else if (!strstr(message, c->message_part))
         bad = "the message does not say what was expected";
+    else if (strncmp(c->message_part, "An error occurred (", 19) == 0 &&
+             strcmp(message, c->message_part) != 0)
+        bad = "a message in S3's wording is not exactly botocore's";
+    else if (where && !strstr(res.err, where_line))
+        bad = "stderr does not say where (an ERROR line with where=) before the error document";
     else if (files_after != files_before)
         bad = "files were written to (or left in) the store";
     else if (took > TIME_LIMIT_S)

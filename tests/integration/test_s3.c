@@ -9,12 +9,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "s3env.h"
@@ -138,11 +142,8 @@ static void reply_key(const struct run_result *res, const char *bucket, const ch
 }
 
 /* The error document on the last line of stderr: checks exit status 1, empty
- * stdout, the errorType, and that errorMessage starts with prefix (anywhere in
- * it, if anywhere is true: a failure met while streaming an entry may be
- * prefixed with where it happened). */
-static void assert_error_at(const struct run_result *res, const char *type, const char *prefix,
-                            bool anywhere)
+ * stdout, the errorType, and that errorMessage starts with prefix. */
+static void assert_error_starts(const struct run_result *res, const char *type, const char *prefix)
 {
     char line[4096];
     harness_last_line(res->err, line, sizeof line);
@@ -156,19 +157,59 @@ static void assert_error_at(const struct run_result *res, const char *type, cons
     const char *m = json_string_value(json_object_get(doc, "errorMessage"));
     assert_non_null(t);
     assert_non_null(m);
-    const char *at = strstr(m, prefix);
-    bool ok = anywhere ? at != NULL : at == m;
+    bool ok = strncmp(m, prefix, strlen(prefix)) == 0;
     if (strcmp(t, type) != 0 || !ok)
-        fprintf(stderr, "error document: %s\nexpected type %s, message %s %s\n", line, type,
-                anywhere ? "containing" : "starting", prefix);
+        fprintf(stderr, "error document: %s\nexpected type %s, message starting %s\n", line, type,
+                prefix);
     assert_string_equal(t, type);
     assert_true(ok);
     json_decref(doc);
 }
 
-static void assert_error(const struct run_result *res, const char *type, const char *prefix)
+/* An S3 failure: the errorType, the message exactly (botocore's text, no
+ * location in it), and the ERROR line just before the error document giving
+ * where it happened, starting with `where` (a byte offset may follow). */
+static void assert_s3_error_at(const struct run_result *res, const char *type, const char *message,
+                               bool exact, const char *where)
 {
-    assert_error_at(res, type, prefix, false);
+    assert_error_starts(res, type, message);
+    char line[4096];
+    harness_last_line(res->err, line, sizeof line);
+    json_t *doc = json_loads(line, 0, NULL);
+    if (exact)
+        assert_string_equal(json_string_value(json_object_get(doc, "errorMessage")), message);
+    json_decref(doc);
+    assert_true(res->err_len > strlen(line) + 1);
+    const char *end = res->err + res->err_len - strlen(line) - 2, *start = end;
+    while (start > res->err && start[-1] != '\n')
+        start--;
+    char previous[4096], want[2048];
+    snprintf(previous, sizeof previous, "%.*s", (int)(end - start), start);
+    snprintf(want, sizeof want, "\tERROR\tfailed errorType=%s where=%s", type, where);
+    if (!strstr(previous, want))
+        fprintf(stderr, "the line before the error document: %s\nexpected in it: %s\n", previous,
+                want);
+    assert_non_null(strstr(previous, want));
+}
+
+static void assert_s3_error(const struct run_result *res, const char *type, const char *message,
+                            const char *where)
+{
+    assert_s3_error_at(res, type, message, true, where);
+}
+
+/* "GetObject s3://BUCKET/" and the key of the export's manifest, or with
+ * file >= 0 of its SUCCEEDED_<file>.json, into out. */
+static const char *object_where(const struct fx *f, const char *operation, int file, char *out,
+                                size_t cap)
+{
+    const char *key = f->info.manifest_key;
+    if (file < 0)
+        snprintf(out, cap, "%s s3://" BUCKET "/%s", operation, key);
+    else
+        snprintf(out, cap, "%s s3://" BUCKET "/%.*s/SUCCEEDED_%d.json", operation,
+                 (int)(strrchr(key, '/') - key), key, file);
+    return out;
 }
 
 /* Generates an export in f->root, uploads it to S3, writes the event file,
@@ -442,15 +483,22 @@ static void test_session_token(void **state)
     assert_int_equal(s3env_stat(&env, "credential_failures"), 0);
 
     char *no_token[] = {"AWS_SESSION_TOKEN=", NULL};
+    char where[2048];
+    object_where(f, "GetObject", -1, where, sizeof where);
     run_s3(f, no_token, &res);
-    assert_error(&res, "InvalidAccessKeyId",
-                 "An error occurred (InvalidAccessKeyId) when calling the GetObject operation: ");
+    assert_s3_error(&res, "InvalidAccessKeyId",
+                    "An error occurred (InvalidAccessKeyId) when calling the GetObject operation: "
+                    "The AWS Access Key Id you provided does not exist in our records. (temporary "
+                    "credentials need x-amz-security-token)",
+                    where);
     run_result_free(&res);
 
     char *other_token[] = {"AWS_SESSION_TOKEN=not-the-token", NULL};
     run_s3(f, other_token, &res);
-    assert_error(&res, "InvalidToken",
-                 "An error occurred (InvalidToken) when calling the GetObject operation: ");
+    assert_s3_error(&res, "InvalidToken",
+                    "An error occurred (InvalidToken) when calling the GetObject operation: The "
+                    "provided token is malformed or otherwise invalid.",
+                    where);
     run_result_free(&res);
     assert_true(s3env_stat(&env, "credential_failures") >= 2);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
@@ -528,9 +576,12 @@ static void test_object_replaced_during_read(void **state)
                      0);
     struct run_result res;
     run_s3(f, NULL, &res);
-    assert_error_at(
-        &res, "PreconditionFailed",
-        "An error occurred (PreconditionFailed) when calling the GetObject operation: ", true);
+    char where[2048];
+    assert_s3_error(&res, "PreconditionFailed",
+                    "An error occurred (PreconditionFailed) when calling the GetObject operation: "
+                    "The object changed while it was being read (its ETag is no longer the one "
+                    "first read).",
+                    object_where(f, "GetObject", 1, where, sizeof where));
     run_result_free(&res);
     assert_int_equal(s3env_stat(&env, "precondition_failures"), 1);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", WITH_RANGE | WITH_IF_MATCH),
@@ -619,9 +670,12 @@ static void test_dripping_server(void **state)
     struct run_result res;
     /* Without the guard the run outlives this (each drip lasts 50 s). */
     harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
-    assert_error(&res, "IOError",
-                 "Could not complete the GetObject operation: the server sent less than 1024 "
-                 "bytes/s for 1 s");
+    char where[2048];
+    object_where(f, "GetObject", 0, where, sizeof where);
+    assert_s3_error(&res, "IOError",
+                    "Could not complete the GetObject operation: the server sent less than 1024 "
+                    "bytes/s for 1 s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
+                    where);
     run_result_free(&res);
     /* The last attempt is logged when the server sees its connection close. */
     assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
@@ -632,7 +686,14 @@ static void test_dripping_server(void **state)
                                             "\"action\":\"cut\",\"after\":1,\"count\":-1}]"),
                      0);
     harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
-    assert_error(&res, "IOError", "Could not complete the GetObject operation: ");
+    /* Two attempts of one byte each: botocore's IncompleteReadError. */
+    char path[8192], message[256];
+    snprintf(path, sizeof path, "%s/%s", f->store, where + strlen("GetObject s3://"));
+    size_t size;
+    free(harness_read_file(path, &size));
+    snprintf(message, sizeof message, "2 read, but total bytes expected is %zu.", size);
+    strcat(where, " at byte offset 2");
+    assert_s3_error(&res, "IOError", message, where);
     run_result_free(&res);
     assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
@@ -654,10 +715,17 @@ static void test_server_text_in_errors(void **state)
                                             "\"https://elsewhere.example/bucket/m.json\"}]"),
                      0);
     run_s3(f, NULL, &res);
-    assert_error(&res, "TemporaryRedirect",
-                 "An error occurred (TemporaryRedirect) when calling the GetObject operation: The "
-                 "endpoint answered with an HTTP 302 redirect to "
-                 "https://elsewhere.example/bucket/m.json, which is not followed.");
+    /* No error document: botocore's message gives the status and its reason
+     * phrase; the errorType is the code S3 gives a redirect, and where it
+     * pointed goes with the location. */
+    char where[2048], redirected[2200];
+    object_where(f, "GetObject", -1, where, sizeof where);
+    snprintf(redirected, sizeof redirected,
+             "%s (HTTP 302 redirect to https://elsewhere.example/bucket/m.json, not followed)",
+             where);
+    assert_s3_error(&res, "TemporaryRedirect",
+                    "An error occurred (302) when calling the GetObject operation: Found",
+                    redirected);
     run_result_free(&res);
 
     size_t long_len = 100000;
@@ -670,9 +738,14 @@ static void test_server_text_in_errors(void **state)
     assert_int_equal(s3env_set_faults(&env, rules), 0);
     free(rules);
     run_s3(f, NULL, &res);
-    assert_error(&res, "AccessDenied",
-                 "An error occurred (AccessDenied) when calling the GetObject operation: A long "
-                 "story: yyyyyyyyyy");
+    /* The body is cut at 64 KiB, so the Message is unclosed: its first 507
+     * bytes are kept, and "..." says there was more. */
+    char cut[700] = "An error occurred (AccessDenied) when calling the GetObject operation: A long "
+                    "story: ";
+    size_t at = strlen(cut);
+    memset(cut + at, 'y', 507 - strlen("A long story: "));
+    strcpy(cut + at + 507 - strlen("A long story: "), "...");
+    assert_s3_error(&res, "AccessDenied", cut, where);
     run_result_free(&res);
 
     assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
@@ -680,8 +753,9 @@ static void test_server_text_in_errors(void **state)
                                             "\"Bad Code \\\"x\\\"\\n!\",\"message\":\"odd\"}]"),
                      0);
     run_s3(f, NULL, &res);
-    assert_error(&res, "BadCodex",
-                 "An error occurred (BadCodex) when calling the GetObject operation: odd");
+    assert_s3_error(&res, "BadCodex",
+                    "An error occurred (BadCodex) when calling the GetObject operation: odd",
+                    where);
     run_result_free(&res);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
@@ -700,8 +774,13 @@ static void test_every_attempt_fails(void **state)
                                             "\"action\":\"slowdown\",\"count\":-1}]"),
                      0);
     run_s3(f, extra, &res);
-    assert_error(&res, "SlowDown",
-                 "An error occurred (SlowDown) when calling the GetObject operation: ");
+    /* botocore notes the retries, before the colon, once the last attempt failed. */
+    char where[2048];
+    assert_s3_error(
+        &res, "SlowDown",
+        "An error occurred (SlowDown) when calling the GetObject operation (reached max "
+        "retries: 2): Please reduce your request rate.",
+        object_where(f, "GetObject", -1, where, sizeof where));
     run_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/manifest.json", 0), 3);
 
@@ -710,8 +789,10 @@ static void test_every_attempt_fails(void **state)
                                             "\"action\":\"internal\",\"count\":-1}]"),
                      0);
     run_s3(f, extra, &res);
-    assert_error(&res, "InternalError",
-                 "An error occurred (InternalError) when calling the GetObject operation: ");
+    assert_s3_error(&res, "InternalError",
+                    "An error occurred (InternalError) when calling the GetObject operation "
+                    "(reached max retries: 2): We encountered an internal error. Please try again.",
+                    object_where(f, "GetObject", 1, where, sizeof where));
     run_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", 0), 3);
 
@@ -720,8 +801,10 @@ static void test_every_attempt_fails(void **state)
                                             "\"action\":\"internal\",\"count\":-1}]"),
                      0);
     run_s3(f, extra, &res);
-    assert_error(&res, "InternalError",
-                 "An error occurred (InternalError) when calling the PutObject operation: ");
+    assert_s3_error(&res, "InternalError",
+                    "An error occurred (InternalError) when calling the PutObject operation "
+                    "(reached max retries: 2): We encountered an internal error. Please try again.",
+                    "PutObject s3://" BUCKET "/");
     run_result_free(&res);
     assert_int_equal(count_requests("PutObject", "/results.json", 0), 3);
 
@@ -747,10 +830,13 @@ static void test_s3_errors_pass_through(void **state)
              f->info.consignment_id);
     write_event(f, event);
     run_s3(f, NULL, &res);
-    assert_error(&res, "NoSuchKey",
-                 "An error occurred (NoSuchKey) when calling the GetObject operation: The "
-                 "specified key does not exist.");
-    assert_non_null(strstr(res.err, "missing/manifest.json"));
+    char where[2048];
+    snprintf(where, sizeof where, "GetObject s3://" BUCKET "/%s/missing/manifest.json",
+             f->info.consignment_id);
+    assert_s3_error(&res, "NoSuchKey",
+                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                    "specified key does not exist.",
+                    where);
     run_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/missing/manifest.json", 0), 1);
 
@@ -761,9 +847,11 @@ static void test_s3_errors_pass_through(void **state)
              f->info.manifest_key);
     write_event(f, event);
     run_s3(f, NULL, &res);
-    assert_error(&res, "NoSuchBucket",
-                 "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
-                 "specified bucket does not exist");
+    snprintf(where, sizeof where, "GetObject s3://bcr-no-such-bucket/%s", f->info.manifest_key);
+    assert_s3_error(&res, "NoSuchBucket",
+                    "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
+                    "specified bucket does not exist",
+                    where);
     run_result_free(&res);
 
     /* A result file the manifest lists but that is not there. */
@@ -781,10 +869,12 @@ static void test_s3_errors_pass_through(void **state)
              key);
     write_event(f, event);
     run_s3(f, NULL, &res);
-    assert_error(&res, "NoSuchKey",
-                 "An error occurred (NoSuchKey) when calling the GetObject operation: The "
-                 "specified key does not exist.");
-    assert_non_null(strstr(res.err, "other/SUCCEEDED_0.json"));
+    snprintf(where, sizeof where, "GetObject s3://" BUCKET "/%s/other/SUCCEEDED_0.json",
+             f->info.consignment_id);
+    assert_s3_error(&res, "NoSuchKey",
+                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                    "specified key does not exist.",
+                    where);
     run_result_free(&res);
 
     /* Access denied, reading and writing. */
@@ -794,9 +884,10 @@ static void test_s3_errors_pass_through(void **state)
                                             "\"action\":\"deny\",\"count\":-1}]"),
                      0);
     run_s3(f, NULL, &res);
-    assert_error(&res, "AccessDenied",
-                 "An error occurred (AccessDenied) when calling the GetObject operation: Access "
-                 "Denied");
+    assert_s3_error(&res, "AccessDenied",
+                    "An error occurred (AccessDenied) when calling the GetObject operation: Access "
+                    "Denied",
+                    object_where(f, "GetObject", 1, where, sizeof where));
     run_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", 0), 1);
 
@@ -805,14 +896,62 @@ static void test_s3_errors_pass_through(void **state)
                                             "\"action\":\"deny\",\"count\":-1}]"),
                      0);
     run_s3(f, NULL, &res);
-    assert_error(&res, "AccessDenied",
-                 "An error occurred (AccessDenied) when calling the PutObject operation: Access "
-                 "Denied");
+    assert_s3_error(&res, "AccessDenied",
+                    "An error occurred (AccessDenied) when calling the PutObject operation: Access "
+                    "Denied",
+                    "PutObject s3://" BUCKET "/");
     run_result_free(&res);
     assert_int_equal(count_requests("PutObject", "/results.json", 0), 1);
 
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
     assert_clean_signatures();
+}
+
+/* A port on the loopback that nothing listens on: bound, then closed. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* A failure without a response reads as botocore's exception for it, quoting
+ * the request's URL: nothing listening (EndpointConnectionError), a
+ * connection closed before any response (ConnectionClosedError). Connection
+ * errors are retried, and botocore notes no retries on them. */
+static void test_connection_errors_worded_as_botocore(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 10, 1, false, 929);
+    char endpoint[64], message[2048], where[2048];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", closed_port());
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", endpoint, f->event_path, NULL};
+    char *extra[] = {"AWS_MAX_ATTEMPTS=2", NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, extra), 60, &res);
+    snprintf(message, sizeof message, "Could not connect to the endpoint URL: \"%s/" BUCKET "/%s\"",
+             endpoint, f->info.manifest_key);
+    assert_s3_error(&res, "IOError", message,
+                    object_where(f, "GetObject", -1, where, sizeof where));
+    run_result_free(&res);
+
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
+                                            "\"action\":\"reset\",\"count\":-1}]"),
+                     0);
+    run_s3(f, extra, &res);
+    snprintf(message, sizeof message,
+             "Connection was closed before we received a valid response from endpoint URL: "
+             "\"%s/" BUCKET "/%s\".",
+             env.endpoint, f->info.manifest_key);
+    assert_s3_error(&res, "IOError", message, where);
+    run_result_free(&res);
+    assert_int_equal(count_requests("GetObject", "/manifest.json", 0), 2);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
 
 /* A 3,000-entry export (output about 3.6 MiB) written in 1 MiB parts while the
@@ -829,11 +968,12 @@ static void run_multipart_with_faults(struct fx *f, uint32_t seed, const char *f
 }
 
 /* A failure in the middle of a multipart upload leaves no upload behind and
- * no results.json; the error names the failed operation. faults: the rules;
- * type/operation: the expected errorType and S3 operation (NULL: only that it
- * failed). */
+ * no results.json; the error is botocore's for the failed operation. faults:
+ * the rules; type, message: the expected errorType and message (exactly, or
+ * its start for a message quoting a URL with an upload id); operation: the
+ * failed S3 operation. */
 static void assert_no_orphan(void **state, uint32_t seed, const char *faults, const char *type,
-                             const char *operation)
+                             const char *message, bool exact, const char *operation)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
@@ -858,11 +998,14 @@ static void assert_no_orphan(void **state, uint32_t seed, const char *faults, co
     assert_true(count_requests("AbortMultipartUpload", "/results.json", 0) >= 1);
     assert_clean_signatures();
 
-    if (type) {
-        char prefix[256];
-        snprintf(prefix, sizeof prefix,
-                 "An error occurred (%s) when calling the %s operation: ", type, operation);
-        assert_error_at(&res, type, prefix, true);
+    {
+        char where[2048];
+        if (strcmp(operation, "GetObject") == 0)
+            object_where(f, "GetObject", 2, where, sizeof where);
+        else
+            snprintf(where, sizeof where, "%s s3://" BUCKET "/%s/", operation,
+                     f->info.consignment_id);
+        assert_s3_error_at(&res, type, message, exact, where);
         /* A failed write is not a fault of the input. */
         if (strcmp(operation, "GetObject") != 0) {
             char line[4096];
@@ -877,48 +1020,72 @@ static void assert_no_orphan(void **state, uint32_t seed, const char *faults, co
 
 static void test_no_orphan_when_a_part_fails(void **state)
 {
-    assert_no_orphan(state, 1010,
-                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"internal\",\"count\":-1}]",
-                     "InternalError", "UploadPart");
+    assert_no_orphan(
+        state, 1010, "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"internal\",\"count\":-1}]",
+        "InternalError",
+        "An error occurred (InternalError) when calling the UploadPart operation "
+        "(reached max retries: 1): We encountered an internal error. Please try again.",
+        true, "UploadPart");
 }
 
 static void test_no_orphan_when_a_part_is_denied(void **state)
 {
-    assert_no_orphan(state, 1011,
-                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"deny\",\"count\":-1}]",
-                     "AccessDenied", "UploadPart");
+    assert_no_orphan(
+        state, 1011, "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"deny\",\"count\":-1}]",
+        "AccessDenied",
+        "An error occurred (AccessDenied) when calling the UploadPart operation: Access "
+        "Denied",
+        true, "UploadPart");
 }
 
 static void test_no_orphan_when_connections_reset(void **state)
 {
+    /* botocore's ConnectionClosedError, quoting the request's URL. */
+    char reset_message[1024];
+    snprintf(reset_message, sizeof reset_message,
+             "Connection was closed before we received a valid response from endpoint URL: "
+             "\"%s/" BUCKET "/",
+             env.endpoint);
     assert_no_orphan(state, 1012,
-                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"reset\",\"count\":-1}]", NULL,
-                     NULL);
+                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"reset\",\"count\":-1}]",
+                     "IOError", reset_message, false, "UploadPart");
 }
 
 static void test_no_orphan_when_completion_fails(void **state)
 {
     assert_no_orphan(state, 1013,
                      "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"internal\",\"count\":-1}]",
-                     "InternalError", "CompleteMultipartUpload");
+                     "InternalError",
+                     "An error occurred (InternalError) when calling the CompleteMultipartUpload "
+                     "operation (reached max retries: 1): We encountered an internal error. Please "
+                     "try again.",
+                     true, "CompleteMultipartUpload");
 }
 
 /* Parts are up when a later result file cannot be read. */
 static void test_no_orphan_when_a_later_read_fails(void **state)
 {
-    assert_no_orphan(state, 1014,
-                     "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_2\\\\.json$\","
-                     "\"action\":\"deny\",\"count\":-1}]",
-                     "AccessDenied", "GetObject");
+    assert_no_orphan(
+        state, 1014,
+        "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_2\\\\.json$\","
+        "\"action\":\"deny\",\"count\":-1}]",
+        "AccessDenied",
+        "An error occurred (AccessDenied) when calling the GetObject operation: Access "
+        "Denied",
+        true, "GetObject");
 }
 
 /* The abort itself is retried. */
 static void test_no_orphan_when_the_abort_is_throttled(void **state)
 {
-    assert_no_orphan(state, 1015,
-                     "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"deny\",\"count\":-1},"
-                     "{\"op\":\"AbortMultipartUpload\",\"action\":\"slowdown\"}]",
-                     "AccessDenied", "UploadPart");
+    assert_no_orphan(
+        state, 1015,
+        "[{\"op\":\"UploadPart\",\"nth\":2,\"action\":\"deny\",\"count\":-1},"
+        "{\"op\":\"AbortMultipartUpload\",\"action\":\"slowdown\"}]",
+        "AccessDenied",
+        "An error occurred (AccessDenied) when calling the UploadPart operation: Access "
+        "Denied",
+        true, "UploadPart");
 }
 
 /* CompleteMultipartUpload succeeds upstream but its response is lost (the
@@ -1005,9 +1172,11 @@ static void test_completion_unverified_is_an_error(void **state)
                               "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"reset\","
                               "\"forward\":true},{\"op\":\"HeadObject\",\"action\":\"deny\"}]",
                               NULL, &res);
-    assert_error(&res, "NoSuchUpload",
-                 "An error occurred (NoSuchUpload) when calling the CompleteMultipartUpload "
-                 "operation: ");
+    assert_s3_error(&res, "NoSuchUpload",
+                    "An error occurred (NoSuchUpload) when calling the CompleteMultipartUpload "
+                    "operation: The specified upload does not exist. The upload ID may be "
+                    "invalid, or the upload may have been aborted or completed.",
+                    "CompleteMultipartUpload s3://" BUCKET "/");
     assert_non_null(strstr(res.err, "the object is not ours"));
     run_result_free(&res);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
@@ -1088,7 +1257,11 @@ static void test_expected_bucket_owner(void **state)
 
     char *other[] = {"BCR_EXPECTED_BUCKET_OWNER=999988887777", NULL};
     run_s3(f, other, &res);
-    assert_error(&res, "AccessDenied", "An error occurred (AccessDenied) when calling the");
+    char where[2048];
+    assert_s3_error(&res, "AccessDenied",
+                    "An error occurred (AccessDenied) when calling the GetObject operation: Access "
+                    "Denied",
+                    object_where(f, "GetObject", -1, where, sizeof where));
     run_result_free(&res);
     assert_true(s3env_stat(&env, "owner_mismatches") > 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
@@ -1120,6 +1293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_text_in_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_attempt_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3_errors_pass_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_errors_worded_as_botocore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_when_a_part_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_when_a_part_is_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_when_connections_reset, setup, teardown),

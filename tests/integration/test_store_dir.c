@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "store_dir.h"
 
 #define BUCKET "tdr-backend-checks-intg"
 #define TMP_DIR ".backend-checks-results.tmp"
@@ -107,6 +108,24 @@ static void assert_failed(const struct run_result *res, int status, const char *
     assert_true(strncmp(line, want, strlen(want)) == 0);
     if (message_part)
         assert_non_null(strstr(line, message_part));
+}
+
+/* The error document's message is exactly `message`, and an ERROR line
+ * before it says where (the location is not in the message). */
+static void assert_exactly(const struct run_result *res, const char *type, const char *message,
+                           const char *where)
+{
+    assert_failed(res, 1, type, NULL);
+    char line[4096], where_line[4096];
+    harness_last_line(res->err, line, sizeof line);
+    json_t *doc = json_loads(line, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "errorMessage")), message);
+    json_decref(doc);
+    snprintf(where_line, sizeof where_line, " where=%s\n", where);
+    if (!strstr(res->err, where_line))
+        fprintf(stderr, "no \"%s\" in stderr:\n%s\n", where_line, res->err);
+    assert_non_null(strstr(res->err, where_line));
 }
 
 /* Entries of a directory (not . and ..); 0 if it does not exist. */
@@ -377,6 +396,138 @@ static void test_empty_key_segments_refused(void **state)
     assert_int_equal(leftovers(f, 2), 0);
 }
 
+/* A missing object or bucket reads exactly as boto3 says it, the object in
+ * the ERROR line's where, not in the message. */
+static void test_missing_objects_worded_as_s3(void **state)
+{
+    struct fx *f = *state;
+    make_export(f, 10, 1);
+    char event[4096], where[4096];
+    snprintf(event, sizeof event,
+             "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
+             "\", \"Key\": \"%s/missing/manifest.json\"}}}",
+             f->info.consignment_id);
+    write_event(f, event);
+    struct run_result res;
+    run(f, &res);
+    snprintf(where, sizeof where, "GetObject s3://" BUCKET "/%s/missing/manifest.json",
+             f->info.consignment_id);
+    assert_exactly(&res, "NoSuchKey",
+                   "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                   "specified key does not exist.",
+                   where);
+    run_result_free(&res);
+
+    /* A directory where the object would be: a prefix, no object. */
+    char key[1200], path[8192];
+    snprintf(key, sizeof key, "%s/missing", f->info.consignment_id);
+    path_of(f, key, path, sizeof path);
+    assert_int_equal(mkdir(path, 0777), 0);
+    snprintf(key, sizeof key, "%s/missing/manifest.json", f->info.consignment_id);
+    path_of(f, key, path, sizeof path);
+    assert_int_equal(mkdir(path, 0777), 0);
+    run(f, &res);
+    assert_exactly(&res, "NoSuchKey",
+                   "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                   "specified key does not exist.",
+                   where);
+    run_result_free(&res);
+
+    snprintf(event, sizeof event,
+             "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"no-such-bucket\", "
+             "\"Key\": \"%s\"}}}",
+             f->info.manifest_key);
+    write_event(f, event);
+    run(f, &res);
+    snprintf(where, sizeof where, "GetObject s3://no-such-bucket/%s", f->info.manifest_key);
+    assert_exactly(&res, "NoSuchBucket",
+                   "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
+                   "specified bucket does not exist",
+                   where);
+    run_result_free(&res);
+    assert_int_equal(leftovers(f, 2), 0);
+}
+
+/* A manifest at a key without '/' ("manifest.json") makes the consignment id
+ * "manifest.json": S3 keeps that object and "manifest.json/UUID/results.json"
+ * side by side, a directory cannot. The write is refused as what it is, an
+ * InvalidKey naming both keys, not reported as a missing object. */
+static void test_key_colliding_with_an_object(void **state)
+{
+    struct fx *f = *state;
+    make_export(f, 10, 1);
+    char from[8192], to[8192];
+    path_of(f, f->info.manifest_key, from, sizeof from);
+    path_of(f, "manifest.json", to, sizeof to);
+    assert_int_equal(rename(from, to), 0);
+    write_event(f, "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
+                   "\", \"Key\": \"manifest.json\"}}}");
+    struct run_result res;
+    run(f, &res);
+    assert_failed(&res, 1, "InvalidKey", NULL);
+    char line[4096];
+    harness_last_line(res.err, line, sizeof line);
+    json_t *doc = json_loads(line, 0, NULL);
+    const char *m = json_string_value(json_object_get(doc, "errorMessage"));
+    static const char head[] = "object key \"manifest.json/";
+    assert_non_null(m);
+    assert_true(strlen(m) > sizeof head + 36);
+    const char *uuid = m + sizeof head - 1; /* the results key's fresh UUID */
+    char want[512], where[512];
+    snprintf(want, sizeof want,
+             "%s%.36s/results.json\" in bucket " BUCKET " cannot be written: the object "
+             "\"manifest.json\" is a file where the directory store needs a directory for it (S3 "
+             "can hold both keys, a directory store cannot)",
+             head, uuid);
+    assert_string_equal(m, want);
+    snprintf(where, sizeof where,
+             " where=PutObject s3://" BUCKET "/manifest.json/%.36s/results.json\n", uuid);
+    assert_non_null(strstr(res.err, where));
+    json_decref(doc);
+    run_result_free(&res);
+    assert_int_equal(leftovers(f, 2), 0);
+    char made[8300];
+    snprintf(made, sizeof made, "%s/" BUCKET "/" TMP_DIR, f->store);
+    assert_int_equal(count_entries(made), 0);
+}
+
+/* The same store through its interface, for a key whose path is a directory
+ * of other objects (S3 keeps "a/b" beside "a/b/c" too): refused at commit as
+ * InvalidKey, never as a read error, and nothing is left. */
+static void test_key_colliding_with_a_prefix(void **state)
+{
+    struct fx *f = *state;
+    char other[8192];
+    path_of(f, "a/b/c", other, sizeof other);
+    harness_write_file(other, "x", 1);
+    struct error err = {{0}, {0}, {0}};
+    struct store *s = store_dir_new(f->store, &err);
+    assert_non_null(s);
+    struct store_writer *w;
+    assert_int_equal(store_open_write(s, BUCKET, "a/b", &w, &err), 0);
+    assert_int_equal(store_write(s, w, "{}", 2, &err), 0);
+    assert_int_equal(store_commit(s, w, &err), -1);
+    assert_string_equal(err.type, "InvalidKey");
+    assert_string_equal(err.message,
+                        "object key \"a/b\" in bucket " BUCKET " cannot be written: the directory "
+                        "store holds objects whose keys begin \"a/b/\", in a directory of that "
+                        "name (S3 can hold both keys, a directory store cannot)");
+    assert_string_equal(err.where, "PutObject s3://" BUCKET "/a/b");
+
+    /* And below an object: "a/b/c/d" needs "a/b/c" to be a directory. */
+    error_clear(&err);
+    assert_int_equal(store_open_write(s, BUCKET, "a/b/c/d", &w, &err), 0);
+    assert_int_equal(store_commit(s, w, &err), -1);
+    assert_string_equal(err.type, "InvalidKey");
+    assert_string_equal(err.message,
+                        "object key \"a/b/c/d\" in bucket " BUCKET " cannot be written: the "
+                        "object \"a/b/c\" is a file where the directory store needs a directory "
+                        "for it (S3 can hold both keys, a directory store cannot)");
+    assert_string_equal(err.where, "PutObject s3://" BUCKET "/a/b/c/d");
+    store_destroy(s);
+    assert_int_equal(harness_count_files(f->store), 1);
+}
+
 /* results.json is as readable as any file the user writes: 0666 minus the
  * umask, not a temporary file's 0600. */
 static void test_results_mode_follows_umask(void **state)
@@ -525,6 +676,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_non_regular_files_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_key_segments_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_objects_worded_as_s3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_colliding_with_an_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_colliding_with_a_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_mode_follows_umask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temporary_files_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signals_leave_nothing, setup, teardown),

@@ -19,7 +19,7 @@ static char *copy_doc(const char *text)
 {
     struct memsink c;
     memsink_init(&c);
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     char *result;
     if (json_copy_document(text, strlen(text), &c.sink, "T", &err) == 0) {
         result = strdup(memsink_text(&c));
@@ -38,7 +38,7 @@ static char *copy_chunked(const char *text, size_t chunk)
     chunked_init(&src, text, strlen(text), chunk);
     struct memsink c;
     memsink_init(&c);
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     char *result;
     if (json_copy_value(&src.src, &c.sink, "T", &err) == 0 && json_peek(&src.src, &err) == -1) {
         result = strdup(memsink_text(&c));
@@ -376,7 +376,7 @@ static char *decode(const char *token, size_t max, size_t chunk, bool *overflowe
     chunked_init(&src, token, strlen(token), chunk);
     struct buf b;
     buf_init(&b, max);
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     char *result = NULL;
     if (json_decode_string(&src.src, &b, overflowed, "T", &err) == 0) {
         result = malloc(b.len + 1);
@@ -443,7 +443,7 @@ static void test_lone_surrogates_pass_through(void **state)
             snprintf(doc, sizeof doc, "\"%s\"", got);
             struct memsink c;
             memsink_init(&c);
-            struct error err = {{0}, {0}};
+            struct error err = {{0}, {0}, {0}};
             assert_int_equal(json_copy_decoded(doc, strlen(doc), &c.sink, "T", &err), 0);
             assert_string_equal(memsink_text(&c), cases[i][2]);
             /* Raw in a file it is invalid UTF-8. */
@@ -459,7 +459,7 @@ static void test_lone_surrogates_pass_through(void **state)
             fail_msg("decoded %s", bad[i]);
     }
     /* Decoded text is still checked: an overlong or stray byte is refused. */
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     assert_int_not_equal(json_copy_decoded("\"\xc0\xaf\"", 4, NULL, "T", &err), 0);
     assert_int_not_equal(json_copy_decoded("\"\xed\xa0\"", 4, NULL, "T", &err), 0);
 }

@@ -90,6 +90,24 @@ static void test_error_document(void **state)
     assert_non_null(v);
     json_decref(v);
 
+    /* The location goes into the stack trace, where Python's runtime put the
+     * traceback; the message stays as it was. */
+    error_set(&err, "NoSuchKey",
+              "An error occurred (NoSuchKey) when calling the GetObject "
+              "operation: The specified key does not exist.");
+    error_where(&err, "GetObject s3://b/c/\"manifest\".json at byte offset 7");
+    assert_true(lambda_error_json(&err, doc, sizeof doc) > 0);
+    v = json_loads(doc, 0, NULL);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "errorMessage")),
+                        "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                        "specified key does not exist.");
+    trace = json_object_get(v, "stackTrace");
+    assert_int_equal(json_array_size(trace), 1);
+    assert_string_equal(json_string_value(json_array_get(trace, 0)),
+                        "GetObject s3://b/c/\"manifest\".json at byte offset 7");
+    json_decref(v);
+
     /* No type: still a document Lambda accepts. */
     error_clear(&err);
     assert_true(lambda_error_json(&err, doc, sizeof doc) > 0);
@@ -146,6 +164,24 @@ static void test_xray_cause(void **state)
     assert_int_equal(json_array_size(json_object_get(ex, "stack")), 0);
     json_decref(doc);
 
+    /* The location is X-Ray's one stack frame, its label; a key's bytes above
+     * ASCII and control characters become '?'. */
+    error_where(&err, "GetObject s3://b/c/\xc3\x9c\n.json");
+    n = lambda_xray_cause(&err, "/var/task", out, sizeof out);
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++)
+        assert_true(out[i] >= 0x20 && out[i] < 0x7f);
+    doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    ex = json_array_get(json_object_get(doc, "exceptions"), 0);
+    json_t *frame = json_array_get(json_object_get(ex, "stack"), 0);
+    assert_int_equal(json_array_size(json_object_get(ex, "stack")), 1);
+    assert_string_equal(json_string_value(json_object_get(frame, "label")),
+                        "GetObject s3://b/c/???.json");
+    assert_string_equal(json_string_value(json_object_get(frame, "path")), "");
+    assert_int_equal(json_integer_value(json_object_get(frame, "line")), 0);
+    json_decref(doc);
+
     /* Bounded whatever the message: the longest error fits well under the
      * 64 KiB the Runtime API keeps. */
     char big[ERROR_MESSAGE_MAX + 100];
@@ -157,6 +193,12 @@ static void test_xray_cause(void **state)
     path[sizeof path - 1] = '\0';
     n = lambda_xray_cause(&err, path, out, sizeof out);
     assert_true(n > 0 && n < 9 * 1024);
+    char where[ERROR_WHERE_MAX + 100];
+    memset(where, '\x02', sizeof where - 1);
+    where[sizeof where - 1] = '\0';
+    error_where(&err, "%s", where);
+    n = lambda_xray_cause(&err, path, out, sizeof out);
+    assert_true(n > 0 && n < 12 * 1024);
 }
 
 /* A step that stops in its margin says how long before the deadline; one

@@ -23,7 +23,7 @@ struct outcome {
 
 static void stream(const char *file, enum transformation t, size_t chunk, struct outcome *o)
 {
-    struct error err = {{0}, {0}};
+    struct error err = {{0}, {0}, {0}};
     struct result_reader *r = result_reader_new(&err);
     assert_non_null(r);
     struct chunked src;
@@ -175,7 +175,7 @@ static void test_output_size_limit(void **state)
             memset(file + k, 'x', size - 2);
             k += size - 2;
             strcpy(file + k, t == TRANSFORM_NONE ? "\\\"\"}]" : "\"]");
-            struct error err = {{0}, {0}};
+            struct error err = {{0}, {0}, {0}};
             struct result_reader *r = result_reader_new(&err);
             assert_non_null(r);
             struct chunked src;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "s3/error_doc.h"
 #include "store.h"
 
@@ -212,24 +213,61 @@ static void test_code_for_status(void **state)
     assert_string_equal(code, "418");
 }
 
+/* botocore's ClientError text exactly (MSG_TEMPLATE in botocore/exceptions.py),
+ * the retry note where botocore puts it (before the colon), and the location
+ * in where, never in the message. */
 static void test_messages(void **state)
 {
     (void)state;
     struct error err;
-    assert_int_equal(s3_error_set(&err, "NoSuchKey", "GetObject", "whatever the server said", "bkt",
-                                  "a/b.json", 0),
+    assert_int_equal(s3_error_set(&err, "NoSuchKey", "NoSuchKey", "GetObject",
+                                  "The specified key does not exist.", -1),
                      -1);
+    s3_error_where(&err, "GetObject", "bkt", "a/b.json", 0, NULL);
     assert_string_equal(err.type, "NoSuchKey");
-    assert_string_equal(err.message, NO_SUCH_KEY_MESSAGE " Bucket: bkt, Key: a/b.json");
-    s3_error_set(&err, "NoSuchKey", "GetObject", "", "bkt", "k", 42);
-    assert_string_equal(err.message, NO_SUCH_KEY_MESSAGE " Bucket: bkt, Key: k, at byte offset 42");
-    s3_error_set(&err, "AccessDenied", "PutObject", "Access Denied", "bkt", "k", -1);
+    assert_string_equal(err.message, "An error occurred (NoSuchKey) when calling the GetObject "
+                                     "operation: The specified key does not exist.");
+    assert_string_equal(err.message, NO_SUCH_KEY_MESSAGE);
+    assert_string_equal(err.where, "GetObject s3://bkt/a/b.json");
+
+    s3_error_set(&err, "SlowDown", "SlowDown", "GetObject", "Please reduce your request rate.", 2);
+    s3_error_where(&err, "GetObject", "bkt", "k", 42, NULL);
+    assert_string_equal(err.message, "An error occurred (SlowDown) when calling the GetObject "
+                                     "operation (reached max retries: 2): Please reduce your "
+                                     "request rate.");
+    assert_string_equal(err.where, "GetObject s3://bkt/k at byte offset 42");
+
+    s3_error_set(&err, "AccessDenied", "AccessDenied", "PutObject", "Access Denied", -1);
     assert_string_equal(err.type, "AccessDenied");
     assert_string_equal(err.message, "An error occurred (AccessDenied) when calling the PutObject "
-                                     "operation: Access Denied Bucket: bkt, Key: k");
-    s3_error_set(&err, "InternalError", "UploadPart", "", "b", "k", -1);
+                                     "operation: Access Denied");
+    assert_string_equal(err.where, "");
+
+    /* No Message: botocore's "Unknown". No error document: the status and
+     * its reason phrase in the message, the code S3 would send as the type. */
+    s3_error_set(&err, "InternalError", "InternalError", "UploadPart", "", -1);
     assert_string_equal(err.message, "An error occurred (InternalError) when calling the "
-                                     "UploadPart operation: Unknown Bucket: b, Key: k");
+                                     "UploadPart operation: Unknown");
+    s3_error_set(&err, "NotFound", "404", "HeadObject", http_reason(404), -1);
+    assert_string_equal(err.type, "NotFound");
+    assert_string_equal(err.message,
+                        "An error occurred (404) when calling the HeadObject operation: Not Found");
+    s3_error_where(&err, "GetObject", "b", "k", -1,
+                   "HTTP 302 redirect to https://x/y, not followed");
+    assert_string_equal(err.where,
+                        "GetObject s3://b/k (HTTP 302 redirect to https://x/y, not followed)");
+}
+
+/* The reason phrases botocore quotes are Python's http.client ones. */
+static void test_reason_phrases(void **state)
+{
+    (void)state;
+    assert_string_equal(http_reason(403), "Forbidden");
+    assert_string_equal(http_reason(302), "Found");
+    assert_string_equal(http_reason(303), "See Other");
+    assert_string_equal(http_reason(308), "Permanent Redirect");
+    assert_string_equal(http_reason(503), "Service Unavailable");
+    assert_string_equal(http_reason(599), "");
 }
 
 int main(void)
@@ -247,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_find_text_and_root),
         cmocka_unit_test(test_code_for_status),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_reason_phrases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
