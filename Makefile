@@ -12,6 +12,23 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) $(EXTRA_
 LDLIBS   := -lcurl -lcrypto -ljansson
 BUILD    ?= build
 
+# ARCH=x86_64|arm64 (`make package ARCH=arm64`): the Lambda package for that
+# architecture, build/function-ARCH.zip. The machine's own is built in BUILD
+# as usual; the other one is cross-built with Debian's cross compiler and the
+# architecture's static libraries (multiarch) in BUILD/ARCH, installed by
+# scripts/install-cross-deps.sh. Without ARCH: build/function.zip, native.
+HOST_ARCH := $(patsubst aarch64,arm64,$(shell uname -m))
+ifneq ($(ARCH),)
+PACKAGE_ZIP := $(BUILD)/function-$(ARCH).zip
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS := $(if $(filter arm64,$(ARCH)),aarch64,x86_64)-linux-gnu-
+CC    := $(CROSS)gcc
+override BUILD := $(BUILD)/$(ARCH)
+override EXTRA_CFLAGS += -I$(LEAN_CURL)/include
+endif
+endif
+PACKAGE_ZIP ?= $(BUILD)/function.zip
+
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/s3/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 BIN      := $(BUILD)/backend-checks-results
@@ -76,15 +93,24 @@ bench: deps
 LEAN_CURL   ?= $(BUILD)/curl
 LEAN_STATIC ?= -static
 LEAN_BIN    := $(BUILD)/lean/backend-checks-results
-LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(if $(LEAN_STATIC),,-Wl,-Bstatic) -ljansson \
-               -lcares -lssl -lcrypto \
+STATIC_LIBS := $(shell awk '!/^\#/ && NF {for (i = 3; i <= NF; i++) printf "%s ", $$i}' scripts/static-libs)
+LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(if $(LEAN_STATIC),,-Wl,-Bstatic) $(STATIC_LIBS) \
                $(if $(LEAN_STATIC),,-Wl,-Bdynamic) -pthread
-.PHONY: package lean-curl
+.PHONY: package lean-curl cross-deps
 package: $(LEAN_BIN)
-	@scripts/package.sh $(LEAN_BIN) $(BUILD)/function.zip
+	@CC='$(CC)' CROSS='$(CROSS)' LEAN_CURL='$(LEAN_CURL)' scripts/package.sh $(LEAN_BIN) $(PACKAGE_ZIP)
 
-lean-curl:
-	@scripts/build-curl.sh $(LEAN_CURL)
+lean-curl: $(if $(CROSS),cross-deps)
+	@CC='$(CC)' CROSS='$(CROSS)' scripts/build-curl.sh $(LEAN_CURL)
+
+cross-deps:
+	@scripts/install-cross-deps.sh $(ARCH)
+
+# A cross build compiles against the lean libcurl's headers: the system's are
+# the machine's own architecture's.
+ifneq ($(CROSS),)
+$(LIB_OBJ) $(BUILD)/obj/main.o: | lean-curl
+endif
 
 $(LEAN_BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a lean-curl
 	@mkdir -p $(dir $@)
