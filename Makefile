@@ -71,8 +71,13 @@ demo: deps
 # Every test binary runs even if an earlier one fails; the last line sums up.
 # The SIMD check (below) runs here for this machine's fast paths and the
 # scalar build; `make check-arm64` adds the NEON build.
+# With Debian's cross compiler installed (scripts/install-cross-deps.sh arm64;
+# CI does), the static builds also package for arm64, which test_arm64 runs
+# under qemu-user and test_package checks.
 SIMD_CHECK_BIN = $(BUILD)/simd/json_paths $(BUILD)/simd/json_paths_scalar
-test: deps package
+TEST_ARM64 = $(if $(LEAN_STATIC),$(if $(filter x86_64,$(HOST_ARCH)),$(if \
+               $(shell command -v aarch64-linux-gnu-gcc),package-arm64)))
+test: deps package $(TEST_ARM64)
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SIMD_CHECK_BIN)
 	@scripts/run-tests.sh $(BIN) $(TEST_BIN) $(SIMD_CHECK_BIN)
 
@@ -105,6 +110,10 @@ lean-curl: $(if $(CROSS),cross-deps)
 
 cross-deps:
 	@scripts/install-cross-deps.sh $(ARCH)
+
+.PHONY: package-arm64
+package-arm64:
+	@$(MAKE) --no-print-directory package ARCH=arm64
 
 # A cross build compiles against the lean libcurl's headers: the system's are
 # the machine's own architecture's.
