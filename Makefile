@@ -115,6 +115,13 @@ cross-deps:
 package-arm64:
 	@$(MAKE) --no-print-directory package ARCH=arm64
 
+# Fails, naming each, when Debian offers a newer version of a library built
+# into the packages in BUILD than their SBOMs record (scripts/check-deps.py;
+# run apt-get update first). Then rebuild and redeploy.
+.PHONY: check-deps
+check-deps:
+	@scripts/check-deps.py $(wildcard $(BUILD)/function*.cdx.json)
+
 # A cross build compiles against the lean libcurl's headers: the system's are
 # the machine's own architecture's.
 ifneq ($(CROSS),)
@@ -134,9 +141,12 @@ format:
 check-format:
 	clang-format --dry-run --Werror $(FORMATTED)
 
+# lint: cppcheck on src/, and the GitHub Actions workflows parsed and checked
+# (scripts/check-workflows.py, with Debian's python3-yaml).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr --std=c11 -Isrc src
+	@scripts/check-workflows.py .github/workflows/*.yml
 
 clean:
 	rm -rf $(BUILD)

@@ -57,12 +57,13 @@ AArch64) arch=arm64 ;;
 *) die "Lambda runs x86_64 and arm64 only, not $machine" ;;
 esac
 
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 rm -rf "$stage"
 mkdir -p "$stage"
 interp=$(readelf -l "$program" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
 libs=0
 if [[ -z $interp ]]; then
-    scripts/sbom.py --cc "$cc" --arch "$arch" --curl-stamp "$lean_curl/stamp" \
+    SOURCE_DATE_EPOCH=$epoch scripts/sbom.py --cc "$cc" --arch "$arch" --curl-stamp "$lean_curl/stamp" \
         --sbom "$stage/sbom.cdx.json" --section "$stage/deps.json"
     # Not loaded (no SHF_ALLOC): in the file for readers, not in memory.
     "${cross}objcopy" --add-section .bcr_deps="$stage/deps.json" \
@@ -99,7 +100,6 @@ else
     chmod 0755 "$stage/lib/$loader"
     what="$libs libraries + $loader"
 fi
-epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 find "$stage" -exec touch -h -d "@$epoch" {} +
 
 rm -f "$zip_path"

@@ -21,7 +21,8 @@ attributed to the Debian package that owns that file (dpkg -S), so the record
 is of what was linked, not of what was meant to be. A package built for
 cross-compiling (libgcc-12-dev-arm64-cross) names the source it was built
 from in its Built-Using field, which is used instead.
-Output is the same for the same inputs (SOURCE_DATE_EPOCH for the time).
+Output is the same for the same inputs (SOURCE_DATE_EPOCH for the time, as
+scripts/package.sh sets it).
 """
 import argparse
 import base64
@@ -161,7 +162,15 @@ def main():
     _, source, _ = package_info(curl_dev, "curl")
     libs.append({"name": "curl", "package": curl_dev, "package_version": stamp[1],
                  "source": source, "source_version": stamp[1], "built": "scripts/build-curl.sh"})
-    libs.append(library(a.cc, "glibc", ["libc.a"], "glibc"))
+    glibc = library(a.cc, "glibc", ["libc.a"], "glibc")
+    if glibc["package"].endswith("-cross"):
+        # Built once per Debian release (glibc 2.36-8 in Debian 12): it never
+        # gets the security updates libc6-dev does.
+        die(f"the C library would be {glibc['package']}'s, glibc {glibc['source_version']}, "
+            "which misses Debian's security updates: remove it (apt-get remove "
+            f"{glibc['package']}) so that libc6-dev:{darch} is linked "
+            "(scripts/install-cross-deps.sh installs it)")
+    libs.append(glibc)
     libs.append(library(a.cc, "libgcc", ["libgcc.a"], r"gcc-\d+"))
 
     with open(os.path.join(ROOT, "src", "version.h"), encoding="utf-8") as f:
@@ -173,7 +182,7 @@ def main():
                                "upstream": upstream(c["source_version"]),
                                "purl": purl_deb(c, darch)} for c in libs]}
 
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or run("git", "-C", ROOT, "log", "-1", "--format=%ct"))
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 315532800)
     program_ref = f"pkg:generic/backend-checks-results@{version}?arch={a.arch}"
     components = []
     for c in libs:
