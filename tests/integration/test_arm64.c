@@ -33,13 +33,13 @@
 
 static struct s3env env;
 static bool ready;
-static char *root;                  /* the CA, the server's certificate, the unpacked package */
-static char ca[4200];               /* the CA's certificate: the function's SSL_CERT_FILE */
-static char package_dir[4200];      /* ROOT/var/task: function-arm64.zip unpacked */
-static char x86_bin[4200];          /* BCR_BIN's directory/package/bootstrap */
-static char strict_driver[4200];    /* tests/lambda/strict.js */
+static char *root;               /* the CA, the server's certificate, the unpacked package */
+static char ca[4200];            /* the CA's certificate: the function's SSL_CERT_FILE */
+static char package_dir[4200];   /* ROOT/var/task: function-arm64.zip unpacked */
+static char x86_bin[4200];       /* BCR_BIN's directory/package/bootstrap */
+static char strict_driver[4200]; /* tests/lambda/strict.js */
 static char node[] = "/usr/bin/node";
-static const char *launcher;        /* "qemu-aarch64", or NULL on an arm64 machine */
+static const char *launcher; /* "qemu-aarch64", or NULL on an arm64 machine */
 
 static bool run_ok(char *const argv[])
 {
@@ -64,15 +64,31 @@ static bool make_pki(char *cert, char *key, size_t cap)
     snprintf(ext, sizeof ext, "%s/server.ext", root);
     const char *text = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
     harness_write_file(ext, text, strlen(text));
-    char *mk_ca[] = {OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key, "-out", ca, "-days",
-                     "2", "-subj", "/CN=backend-checks-results arm64 test CA", "-addext",
-                     "basicConstraints=critical,CA:TRUE", NULL};
-    char *mk_req[] = {OPENSSL, "req",    "-newkey", "ec",  "-pkeyopt",      "ec_paramgen_curve:P-256",
-                      "-nodes", "-keyout", key,      "-out", csr,           "-subj",
-                      "/CN=127.0.0.1", NULL};
-    char *sign[] = {OPENSSL, "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                    "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext, NULL};
+    char *mk_ca[] = {OPENSSL,
+                     "req",
+                     "-x509",
+                     "-newkey",
+                     "ec",
+                     "-pkeyopt",
+                     "ec_paramgen_curve:P-256",
+                     "-nodes",
+                     "-keyout",
+                     ca_key,
+                     "-out",
+                     ca,
+                     "-days",
+                     "2",
+                     "-subj",
+                     "/CN=backend-checks-results arm64 test CA",
+                     "-addext",
+                     "basicConstraints=critical,CA:TRUE",
+                     NULL};
+    char *mk_req[] = {
+        OPENSSL,   "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key,   "-out",    csr,  "-subj",    "/CN=127.0.0.1",           NULL};
+    char *sign[] = {
+        OPENSSL,           "x509", "-req", "-in",   csr, "-CA",      ca,  "-CAkey", ca_key,
+        "-CAcreateserial", "-out", cert,   "-days", "2", "-extfile", ext, NULL};
     return run_ok(mk_ca) && run_ok(mk_req) && run_ok(sign);
 }
 
@@ -91,8 +107,9 @@ static int group_setup(void **state)
     snprintf(x86_bin, sizeof x86_bin, "%.*s/package/bootstrap", dir_len, dir);
     snprintf(strict_driver, sizeof strict_driver, "tests/lambda/strict.js");
     if (access(zip, R_OK) != 0) {
-        fprintf(stderr, "test_arm64: SKIPPING: %s was not built (make package ARCH=arm64; "
-                        "`make test` builds it when the cross compiler is installed)\n",
+        fprintf(stderr,
+                "test_arm64: SKIPPING: %s was not built (make package ARCH=arm64; "
+                "`make test` builds it when the cross compiler is installed)\n",
                 zip);
         return 0;
     }
@@ -167,12 +184,12 @@ static void upload_export(struct fx *f, uint64_t entries, int files, uint32_t se
  * HTTPS trusting the test CA only. */
 static void plan_new(struct fx *f, int timeout_s)
 {
-    f->plan = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s}, s:[]}", "dir",
-                        package_dir, "name", "tdr-backend-checks-results-arm64", "region",
-                        env.region, "accessKeyId", env.access_key, "secretAccessKey",
-                        env.secret_key, "timeout", timeout_s, "memory", 1024, "env",
-                        "AWS_ENDPOINT_URL_S3", env.endpoint, "SSL_CERT_FILE", ca,
-                        "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
+    f->plan =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s}, s:[]}", "dir",
+                  package_dir, "name", "tdr-backend-checks-results-arm64", "region", env.region,
+                  "accessKeyId", env.access_key, "secretAccessKey", env.secret_key, "timeout",
+                  timeout_s, "memory", 1024, "env", "AWS_ENDPOINT_URL_S3", env.endpoint,
+                  "SSL_CERT_FILE", ca, "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
     assert_non_null(f->plan);
     if (launcher)
         json_object_set_new(f->plan, "launcher", json_pack("[s]", launcher));
@@ -338,8 +355,7 @@ static void test_arm64_timeout(void **state)
     char clear[128];
     snprintf(clear, sizeof clear, "%s/__control/faults", env.endpoint);
     plan_new(f, 6);
-    json_object_set_new(json_object_get(f->plan, "env"), "BCR_S3_PART_SIZE",
-                        json_string("65536"));
+    json_object_set_new(json_object_get(f->plan, "env"), "BCR_S3_PART_SIZE", json_string("65536"));
     plan_invoke(f, f->info.event, NULL);
     plan_invoke(f, f->info.event, clear);
     run_plan(f);
