@@ -12,6 +12,23 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) $(EXTRA_
 LDLIBS   := -lcurl -lcrypto -ljansson
 BUILD    ?= build
 
+# ARCH=x86_64|arm64 (`make package ARCH=arm64`): the Lambda package for that
+# architecture, build/function-ARCH.zip. The machine's own is built in BUILD
+# as usual; the other one is cross-built with Debian's cross compiler and the
+# architecture's static libraries (multiarch) in BUILD/ARCH, installed by
+# scripts/install-cross-deps.sh. Without ARCH: build/function.zip, native.
+HOST_ARCH := $(patsubst aarch64,arm64,$(shell uname -m))
+ifneq ($(ARCH),)
+PACKAGE_ZIP := $(BUILD)/function-$(ARCH).zip
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS := $(if $(filter arm64,$(ARCH)),aarch64,x86_64)-linux-gnu-
+CC    := $(CROSS)gcc
+override BUILD := $(BUILD)/$(ARCH)
+override EXTRA_CFLAGS += -I$(LEAN_CURL)/include
+endif
+endif
+PACKAGE_ZIP ?= $(BUILD)/function.zip
+
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/s3/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 BIN      := $(BUILD)/backend-checks-results
@@ -54,8 +71,13 @@ demo: deps
 # Every test binary runs even if an earlier one fails; the last line sums up.
 # The SIMD check (below) runs here for this machine's fast paths and the
 # scalar build; `make check-arm64` adds the NEON build.
+# With Debian's cross compiler installed (scripts/install-cross-deps.sh arm64;
+# CI does), the static builds also package for arm64, which test_arm64 runs
+# under qemu-user and test_package checks.
 SIMD_CHECK_BIN = $(BUILD)/simd/json_paths $(BUILD)/simd/json_paths_scalar
-test: deps package
+TEST_ARM64 = $(if $(LEAN_STATIC),$(if $(filter x86_64,$(HOST_ARCH)),$(if \
+               $(shell command -v aarch64-linux-gnu-gcc),package-arm64)))
+test: deps package $(TEST_ARM64)
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SIMD_CHECK_BIN)
 	@scripts/run-tests.sh $(BIN) $(TEST_BIN) $(SIMD_CHECK_BIN)
 
@@ -76,15 +98,35 @@ bench: deps
 LEAN_CURL   ?= $(BUILD)/curl
 LEAN_STATIC ?= -static
 LEAN_BIN    := $(BUILD)/lean/backend-checks-results
-LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(if $(LEAN_STATIC),,-Wl,-Bstatic) -ljansson \
-               -lcares -lssl -lcrypto \
+STATIC_LIBS := $(shell awk '!/^\#/ && NF {for (i = 3; i <= NF; i++) printf "%s ", $$i}' scripts/static-libs)
+LEAN_LIBS    = $(LEAN_CURL)/lib/libcurl.a $(if $(LEAN_STATIC),,-Wl,-Bstatic) $(STATIC_LIBS) \
                $(if $(LEAN_STATIC),,-Wl,-Bdynamic) -pthread
-.PHONY: package lean-curl
+.PHONY: package lean-curl cross-deps
 package: $(LEAN_BIN)
-	@scripts/package.sh $(LEAN_BIN) $(BUILD)/function.zip
+	@CC='$(CC)' CROSS='$(CROSS)' LEAN_CURL='$(LEAN_CURL)' scripts/package.sh $(LEAN_BIN) $(PACKAGE_ZIP)
 
-lean-curl:
-	@scripts/build-curl.sh $(LEAN_CURL)
+lean-curl: $(if $(CROSS),cross-deps)
+	@CC='$(CC)' CROSS='$(CROSS)' scripts/build-curl.sh $(LEAN_CURL)
+
+cross-deps:
+	@scripts/install-cross-deps.sh $(ARCH)
+
+.PHONY: package-arm64
+package-arm64:
+	@$(MAKE) --no-print-directory package ARCH=arm64
+
+# Fails, naming each, when Debian offers a newer version of a library built
+# into the packages in BUILD than their SBOMs record (scripts/check-deps.py;
+# run apt-get update first). Then rebuild and redeploy.
+.PHONY: check-deps
+check-deps:
+	@scripts/check-deps.py $(wildcard $(BUILD)/function*.cdx.json)
+
+# A cross build compiles against the lean libcurl's headers: the system's are
+# the machine's own architecture's.
+ifneq ($(CROSS),)
+$(LIB_OBJ) $(BUILD)/obj/main.o: | lean-curl
+endif
 
 $(LEAN_BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a lean-curl
 	@mkdir -p $(dir $@)
@@ -99,9 +141,12 @@ format:
 check-format:
 	clang-format --dry-run --Werror $(FORMATTED)
 
+# lint: cppcheck on src/, and the GitHub Actions workflows parsed and checked
+# (scripts/check-workflows.py, with Debian's python3-yaml).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr --std=c11 -Isrc src
+	@scripts/check-workflows.py .github/workflows/*.yml
 
 clean:
 	rm -rf $(BUILD)

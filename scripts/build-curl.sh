@@ -18,14 +18,20 @@
 # longer matches and the next `make package` rebuilds; nothing to edit.
 # Takes about 30 s on two cores; CI caches OUT with the build directory.
 # Needs root once, to add the deb-src entry for the suites already configured.
+# With CROSS=TRIPLET- (CROSS=aarch64-linux-gnu-) and CC, it is cross-built for
+# that architecture, against its static libraries (multiarch), as `make
+# package ARCH=...` asks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-build/curl}
+cross=${CROSS:-}
 version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null) ||
     { echo "build-curl: libcurl4-openssl-dev is not installed (make deps)" >&2; exit 1; }
+target=${cross%-}
+target=${target:-$(uname -m)}
 # A new Debian version or a change to this script rebuilds.
-stamp="curl $version $(uname -m) $(sha256sum "$0" | cut -c1-16)"
+stamp="curl $version $target $(sha256sum "$0" | cut -c1-16)"
 if [[ -f $out/stamp && $(<"$out/stamp") == "$stamp" && -f $out/lib/libcurl.a ]]; then
     exit 0
 fi
@@ -65,7 +71,13 @@ prefix=$(mkdir -p "$out" && cd "$out" && pwd)
 # (src/s3_config.c: the system's hashed directory, else a bundle).
 (
     cd "$src"
-    ./configure -q --prefix="$prefix" --disable-shared --enable-static --with-pic \
+    cross_args=()
+    if [[ -n $cross ]]; then
+        # pkg-config reads the target's .pc files (OpenSSL's, c-ares's).
+        export CC=${CC:-${cross}gcc} PKG_CONFIG_LIBDIR=/usr/lib/$target/pkgconfig:/usr/share/pkgconfig
+        cross_args=(--host="$target" --build="$(dpkg-architecture -qDEB_BUILD_GNU_TYPE)")
+    fi
+    ./configure -q --prefix="$prefix" ${cross_args[@]+"${cross_args[@]}"} --disable-shared --enable-static --with-pic \
         --with-openssl --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path \
         --enable-ares --enable-ipv6 \
         --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
@@ -85,4 +97,4 @@ prefix=$(mkdir -p "$out" && cd "$out" && pwd)
 )
 rm -rf "$work"
 echo "$stamp" >"$out/stamp"
-echo "build-curl: libcurl $version built in $(($(date +%s) - started)) s" >&2
+echo "build-curl: libcurl $version for $target built in $(($(date +%s) - started)) s" >&2

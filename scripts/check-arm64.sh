@@ -17,14 +17,11 @@ if [[ $(uname -m) == aarch64 ]]; then
     exit
 fi
 
-missing=()
-command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 ||
-    missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
-scripts/apt-install.sh check-arm64 ${missing[@]+"${missing[@]}"}
+scripts/install-cross-deps.sh arm64
 
 "$make" --no-print-directory BUILD="$build" "$build/simd/json_paths" \
     "$build/simd/json_paths_scalar" "$build/simd/json_paths_arm64"
 "$build/simd/json_paths"
 "$build/simd/json_paths_scalar"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/simd/json_paths_arm64"
+# Its loader and C library: libc6:arm64 (multiarch), under /.
+qemu-aarch64 -L / "$build/simd/json_paths_arm64"

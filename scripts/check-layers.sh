@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../src"
 
 layers=(
     "version simd textw utf8"            # base: text, bytes
+    "build_info"                         # base: what the program is made of (--version)
     "jsonw"                              # base: small JSON texts
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging

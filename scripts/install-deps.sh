@@ -16,7 +16,7 @@ needs=(
     "libcmocka-dev:/usr/include/cmocka.h"
     "python3-botocore:/usr/lib/python3/dist-packages/botocore/auth.py"
     "zip:zip" "unzip:unzip" "valgrind:valgrind" "clang-format:clang-format" "cppcheck:cppcheck"
-    "nodejs:node" "npm:npm"
+    "nodejs:node" "npm:npm" "python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py"
     "ca-certificates:/etc/ssl/certs/ca-certificates.crt" "openssl:/usr/bin/openssl"
 )
 

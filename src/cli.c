@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "build_info.h"
 #include "event.h"
 #include "interrupt.h"
 #include "jsonw.h"
 #include "log.h"
 #include "step.h"
 #include "util.h"
-#include "version.h"
 
 static const char usage[] =
     "usage: backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]\n"
@@ -124,7 +124,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts)
             fputs(usage, stdout);
             return CLI_EXIT;
         case OPT_VERSION:
-            printf("backend-checks-results %s\n", BCR_VERSION);
+            build_info_print(stdout);
             return CLI_EXIT;
         default:
             fprintf(stderr, "backend-checks-results: unknown or incomplete option '%s'\n%s",

@@ -3,12 +3,22 @@
 # machine and its role already exist: what it needs from here is the task
 # state, the function's ARN and the invoke policy.
 #
-#   make package
+#   make package ARCH=x86_64     (or ARCH=arm64, with -var architecture=arm64)
 #   cd deploy/example && terraform init && terraform apply -var environment=intg
 
 variable "environment" {
   type    = string
   default = "intg"
+}
+
+variable "architecture" {
+  description = "x86_64 (default) or arm64: picks build/function-ARCHITECTURE.zip and the function's architecture."
+  type        = string
+  default     = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
 }
 
 provider "aws" {
@@ -22,9 +32,9 @@ locals {
 module "backend_checks_results" {
   source        = "../terraform"
   function_name = "tdr-backend-checks-results-${var.environment}"
-  package_path  = "${path.module}/../../build/function.zip"
-  # The package is for the build machine's architecture.
-  architecture = trimspace(file("${path.module}/../../build/function.architecture"))
+  # build/function-ARCHITECTURE.zip: make package ARCH=x86_64 (or arm64).
+  package_dir  = "${path.module}/../../build"
+  architecture = var.architecture
   bucket_name  = local.bucket
   tags = {
     Environment = var.environment

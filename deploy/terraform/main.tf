@@ -6,8 +6,11 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  bucket_arn    = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
-  log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.function_name}"
+  package_path = coalesce(var.package_path, "${var.package_dir}/function-${var.architecture}.zip")
+  # make package writes the package's architecture beside it (function-arm64.architecture).
+  package_arch_file = "${trimsuffix(local.package_path, ".zip")}.architecture"
+  bucket_arn        = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+  log_group_arn     = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.function_name}"
 }
 
 # Created here, not by Lambda on first use, so that it has a retention.
@@ -68,8 +71,8 @@ resource "aws_lambda_function" "function" {
   function_name    = var.function_name
   description      = "Aggregates a Distributed Map's ResultWriter export into one results.json"
   role             = aws_iam_role.function.arn
-  filename         = var.package_path
-  source_code_hash = filebase64sha256(var.package_path)
+  filename         = local.package_path
+  source_code_hash = filebase64sha256(local.package_path)
   runtime          = var.runtime
   handler          = "bootstrap" # unused by a custom runtime; bootstrap is the entry point
   architectures    = [var.architecture]
@@ -101,6 +104,13 @@ resource "aws_lambda_function" "function" {
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy.function, aws_iam_role_policy_attachment.vpc]
+
+  lifecycle {
+    precondition {
+      condition     = !fileexists(local.package_arch_file) || trimspace(try(file(local.package_arch_file), "")) == var.architecture
+      error_message = "The package ${local.package_path} is not for ${var.architecture} (see ${local.package_arch_file}): a function runs only a package of its own architecture."
+    }
+  }
 }
 
 # In a VPC, Lambda creates and deletes the function's network interfaces with

@@ -4,12 +4,19 @@ variable "function_name" {
 }
 
 variable "package_path" {
-  description = "Path of the package built by `make package` (build/function.zip)."
+  description = "The package to deploy. Default: PACKAGE_DIR/function-ARCHITECTURE.zip, the one `make package ARCH=...` builds for the chosen architecture."
   type        = string
+  default     = null
+}
+
+variable "package_dir" {
+  description = "Where the packages are (the build directory), when package_path is not given."
+  type        = string
+  default     = "build"
 }
 
 variable "architecture" {
-  description = "x86_64 or arm64: the architecture of the machine that built the package (make package writes it to build/function.architecture)."
+  description = "x86_64 or arm64 (Graviton, about 20% cheaper per GB-second): the function's architecture, and which package is deployed (build/function-ARCHITECTURE.zip)."
   type        = string
   default     = "x86_64"
   validation {

@@ -35,7 +35,8 @@
 //
 // PLAN (JSON): dir (the unpacked package), name, region, accessKeyId,
 // secretAccessKey, memory, timeout (seconds), env, invocations [{payload,
-// before: [{method, url, body}]}] as in invoke.js.
+// before: [{method, url, body}]}] as in invoke.js; launcher (optional argv
+// prefix for bootstrap, e.g. ["qemu-aarch64"]).
 //
 // Prints one JSON document on stdout:
 //   {"results": [{functionError, payload, errorType (the header as kept),
@@ -124,7 +125,11 @@ function startProcess() {
     });
     if (plan.accessKeyId) childEnv.AWS_ACCESS_KEY_ID = plan.accessKeyId;
     if (plan.secretAccessKey) childEnv.AWS_SECRET_ACCESS_KEY = plan.secretAccessKey;
-    const child = childProcess.spawn(`${plan.dir}/bootstrap`, [], {
+    // plan.launcher: an argv prefix to run bootstrap under (["qemu-aarch64"]:
+    // another architecture's package, under qemu-user); the signals go to it.
+    const launcher = plan.launcher || [];
+    const argv = [...launcher, `${plan.dir}/bootstrap`];
+    const child = childProcess.spawn(argv[0], argv.slice(1), {
         cwd: plan.dir,
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -128,6 +128,41 @@ run "kms_and_arm64" {
   }
 }
 
+run "architecture_picks_its_package" {
+  command = plan
+  variables {
+    package_path = null
+    package_dir  = "tests"
+    architecture = "arm64"
+  }
+
+  assert {
+    condition     = aws_lambda_function.function.filename == "tests/function-arm64.zip"
+    error_message = "the arm64 package"
+  }
+  assert {
+    condition     = aws_lambda_function.function.architectures == tolist(["arm64"])
+    error_message = "architecture"
+  }
+}
+
+run "rejects_a_package_of_the_other_architecture" {
+  command = plan
+  variables {
+    package_path = "tests/function-arm64.zip"
+    architecture = "x86_64"
+  }
+  expect_failures = [aws_lambda_function.function]
+}
+
+run "rejects_an_unknown_architecture" {
+  command = plan
+  variables {
+    architecture = "sparc"
+  }
+  expect_failures = [var.architecture]
+}
+
 run "rejects_an_unknown_transformation" {
   command = plan
   variables {

@@ -1,0 +1,381 @@
+/* The arm64 Lambda package (build/function-arm64.zip, `make package
+ * ARCH=arm64`) serving invocations: unpacked, its bootstrap run under
+ * qemu-user (qemu-aarch64; natively on an arm64 machine) by the strict
+ * Runtime API emulator (tests/lambda/strict.js), against the test S3 server
+ * over HTTPS with a throwaway CA, as Lambda on Graviton would run it. A
+ * success (an output over 8 MiB, so a multipart upload) byte for byte the
+ * x86-64 package's, a NoSuchKey in the same process, a stalled read stopped
+ * with the step's own Timeout and its upload aborted, and SIGTERM at shutdown
+ * ending the process. Skipped, saying so, when the package was not built (no
+ * cross compiler: scripts/install-cross-deps.sh). qemu proves correctness
+ * only: nothing here measures speed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "s3env.h"
+
+#define BUCKET "tdr-backend-checks-intg"
+#define OPENSSL "/usr/bin/openssl"
+#define MIB (1024L * 1024L)
+
+static struct s3env env;
+static bool ready;
+static char *root;               /* the CA, the server's certificate, the unpacked package */
+static char ca[4200];            /* the CA's certificate: the function's SSL_CERT_FILE */
+static char package_dir[4200];   /* ROOT/var/task: function-arm64.zip unpacked */
+static char x86_bin[4200];       /* BCR_BIN's directory/package/bootstrap */
+static char strict_driver[4200]; /* tests/lambda/strict.js */
+static char node[] = "/usr/bin/node";
+static const char *launcher; /* "qemu-aarch64", or NULL on an arm64 machine */
+
+static bool run_ok(char *const argv[])
+{
+    struct run_result res;
+    harness_run(argv, NULL, NULL, 120, &res);
+    bool ok = res.status == 0;
+    if (!ok)
+        fprintf(stderr, "test_arm64: %s failed: %s\n", argv[0], res.err);
+    run_result_free(&res);
+    return ok;
+}
+
+/* A throwaway CA and a certificate for 127.0.0.1 signed by it, in ROOT. */
+static bool make_pki(char *cert, char *key, size_t cap)
+{
+    char ca_key[4200], csr[4200], ext[4200];
+    snprintf(ca, sizeof ca, "%s/ca.pem", root);
+    snprintf(ca_key, sizeof ca_key, "%s/ca.key", root);
+    snprintf(cert, cap, "%s/server.pem", root);
+    snprintf(key, cap, "%s/server.key", root);
+    snprintf(csr, sizeof csr, "%s/server.csr", root);
+    snprintf(ext, sizeof ext, "%s/server.ext", root);
+    const char *text = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+    harness_write_file(ext, text, strlen(text));
+    char *mk_ca[] = {OPENSSL,
+                     "req",
+                     "-x509",
+                     "-newkey",
+                     "ec",
+                     "-pkeyopt",
+                     "ec_paramgen_curve:P-256",
+                     "-nodes",
+                     "-keyout",
+                     ca_key,
+                     "-out",
+                     ca,
+                     "-days",
+                     "2",
+                     "-subj",
+                     "/CN=backend-checks-results arm64 test CA",
+                     "-addext",
+                     "basicConstraints=critical,CA:TRUE",
+                     NULL};
+    char *mk_req[] = {
+        OPENSSL,   "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key,   "-out",    csr,  "-subj",    "/CN=127.0.0.1",           NULL};
+    char *sign[] = {
+        OPENSSL,           "x509", "-req", "-in",   csr, "-CA",      ca,  "-CAkey", ca_key,
+        "-CAcreateserial", "-out", cert,   "-days", "2", "-extfile", ext, NULL};
+    return run_ok(mk_ca) && run_ok(mk_req) && run_ok(sign);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    s3env_isolate_environment();
+    unsetenv("SSL_CERT_FILE");
+    unsetenv("SSL_CERT_DIR");
+    const char *bin = harness_bin();
+    const char *slash = strrchr(bin, '/');
+    int dir_len = slash ? (int)(slash - bin) : 1;
+    const char *dir = slash ? bin : ".";
+    char zip[4200];
+    snprintf(zip, sizeof zip, "%.*s/function-arm64.zip", dir_len, dir);
+    snprintf(x86_bin, sizeof x86_bin, "%.*s/package/bootstrap", dir_len, dir);
+    snprintf(strict_driver, sizeof strict_driver, "tests/lambda/strict.js");
+    if (access(zip, R_OK) != 0) {
+        fprintf(stderr,
+                "test_arm64: SKIPPING: %s was not built (make package ARCH=arm64; "
+                "`make test` builds it when the cross compiler is installed)\n",
+                zip);
+        return 0;
+    }
+    struct utsname u;
+    launcher = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? NULL : "qemu-aarch64";
+    if (!s3env_node_available())
+        return 0;
+    root = harness_tmpdir();
+    snprintf(package_dir, sizeof package_dir, "%s/var", root);
+    mkdir(package_dir, 0755);
+    snprintf(package_dir, sizeof package_dir, "%s/var/task", root);
+    char *unzip[] = {"/usr/bin/unzip", "-q", zip, "-d", package_dir, NULL};
+    char cert[4200], key[4200];
+    if (!run_ok(unzip) || !make_pki(cert, key, sizeof cert))
+        return -1;
+    struct s3env_options o = {.tls_cert = cert, .tls_key = key, .tls_ca = ca};
+    if (s3env_start(&env, &o) != 0)
+        return -1;
+    ready = true;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    s3env_stop(&env);
+    if (root) {
+        harness_rmtree(root);
+        free(root);
+    }
+    return 0;
+}
+
+struct fx {
+    char *dir;
+    struct export_info info;
+    struct run_result res;
+    json_t *plan, *doc;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = harness_tmpdir();
+    *state = f;
+    return ready && (s3env_clear_faults(&env) || s3env_configure(&env, NULL, 5 * MIB)) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    run_result_free(&f->res);
+    json_decref(f->plan);
+    json_decref(f->doc);
+    harness_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* An export in the server; its event in f->info. */
+static void upload_export(struct fx *f, uint64_t entries, int files, uint32_t seed)
+{
+    char store[4300];
+    snprintf(store, sizeof store, "%s/store", f->dir);
+    struct export_spec spec = {.bucket = BUCKET, .entries = entries, .files = files, .seed = seed};
+    harness_generate_export(store, &spec, NULL, &f->info);
+    assert_int_equal(s3env_upload_tree(&env, store), files + 1);
+}
+
+/* A strict.js plan: the unpacked arm64 package under the launcher, S3 over
+ * HTTPS trusting the test CA only. */
+static void plan_new(struct fx *f, int timeout_s)
+{
+    f->plan =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s}, s:[]}", "dir",
+                  package_dir, "name", "tdr-backend-checks-results-arm64", "region", env.region,
+                  "accessKeyId", env.access_key, "secretAccessKey", env.secret_key, "timeout",
+                  timeout_s, "memory", 1024, "env", "AWS_ENDPOINT_URL_S3", env.endpoint,
+                  "SSL_CERT_FILE", ca, "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
+    assert_non_null(f->plan);
+    if (launcher)
+        json_object_set_new(f->plan, "launcher", json_pack("[s]", launcher));
+}
+
+static void plan_invoke(struct fx *f, const char *payload, const char *before_url)
+{
+    json_t *inv = json_pack("{s:s}", "payload", payload);
+    if (before_url)
+        json_object_set_new(inv, "before",
+                            json_pack("[{s:s, s:s}]", "method", "DELETE", "url", before_url));
+    json_array_append_new(json_object_get(f->plan, "invocations"), inv);
+}
+
+static void show(const struct fx *f)
+{
+    fprintf(stderr, "strict.js: exit %d\n--- stdout\n%s--- stderr (last 4000 bytes)\n%s\n",
+            f->res.status, f->res.out,
+            f->res.err_len > 4000 ? f->res.err + f->res.err_len - 4000 : f->res.err);
+}
+
+static void run_plan(struct fx *f)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/plan.json", f->dir);
+    assert_int_equal(json_dump_file(f->plan, path, JSON_COMPACT), 0);
+    char *argv[] = {node, strict_driver, path, NULL};
+    char trust[4300]; /* for the requests strict.js makes to the server itself */
+    snprintf(trust, sizeof trust, "NODE_EXTRA_CA_CERTS=%s", ca);
+    char *extra[] = {trust, NULL};
+    harness_run(argv, NULL, extra, 600, &f->res);
+    const char *doc = strstr(f->res.out, "{\"results\":");
+    if (f->res.status != 0 || !doc)
+        show(f);
+    assert_int_equal(f->res.status, 0);
+    f->doc = json_loads(doc, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(f->doc);
+    assert_int_equal(json_array_size(json_object_get(f->doc, "results")),
+                     json_array_size(json_object_get(f->plan, "invocations")));
+}
+
+static json_t *result(struct fx *f, size_t i)
+{
+    return json_array_get(json_object_get(f->doc, "results"), i);
+}
+
+static const char *str(json_t *obj, const char *name)
+{
+    return json_string_value(json_object_get(obj, name));
+}
+
+/* Invocation i failed as Lambda reports a custom runtime's error, with type. */
+static void assert_error(struct fx *f, size_t i, const char *type)
+{
+    json_t *r = result(f, i);
+    if (!str(r, "functionError")) {
+        show(f);
+        fail_msg("invocation %zu succeeded; expected %s: %s", i, type, str(r, "payload"));
+    }
+    assert_string_equal(str(r, "functionError"), "Unhandled");
+    json_t *doc = json_loads(str(r, "payload"), 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(str(doc, "errorType"), type);
+    json_decref(doc);
+}
+
+/* The x86-64 package's program on the same event: results.json on stdout. */
+static char *x86_results(struct fx *f, size_t *len)
+{
+    char event_path[4300], trust[4300];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->dir);
+    harness_write_file(event_path, f->info.event, strlen(f->info.event));
+    snprintf(trust, sizeof trust, "SSL_CERT_FILE=%s", ca);
+    char *extra[] = {trust, NULL};
+    char *argv[] = {x86_bin, "--endpoint-url", env.endpoint, "--output", "-", event_path, NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, extra), 300, &res);
+    if (res.status != 0)
+        fail_msg("the x86-64 package failed: %s", res.err);
+    char *out = res.out;
+    *len = res.out_len;
+    res.out = NULL;
+    run_result_free(&res);
+    return out;
+}
+
+/* One process: an export whose results.json is over 8 MiB (a multipart
+ * upload of 8 MiB parts), then a manifest that does not exist, then SIGTERM
+ * at shutdown. The output is the x86-64 package's, byte for byte. */
+static void test_arm64_serves_invocations(void **state)
+{
+    if (!ready)
+        skip();
+    struct fx *f = *state;
+    upload_export(f, 8000, 3, 64);
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    char missing[4096];
+    snprintf(missing, sizeof missing,
+             "{\"results\":{\"ResultWriterDetails\":{\"Bucket\":\"" BUCKET "\","
+             "\"Key\":\"%s/nothing-here/manifest.json\"}}}",
+             f->info.consignment_id);
+    plan_new(f, 300);
+    plan_invoke(f, f->info.event, NULL);
+    plan_invoke(f, missing, NULL);
+    run_plan(f);
+
+    json_t *r = result(f, 0);
+    if (str(r, "functionError")) {
+        show(f);
+        fail_msg("the arm64 package failed: %s", str(r, "payload"));
+    }
+    json_t *reply = json_loads(str(r, "payload"), 0, NULL);
+    assert_non_null(reply);
+    size_t len = 0, want_len = 0;
+    char *got = s3env_get(&env, BUCKET, str(reply, "key"), &len);
+    assert_non_null(got);
+    json_decref(reply);
+    char *want = x86_results(f, &want_len);
+    assert_true(len > 8 * MIB);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
+
+    /* The upload was multipart: at least two UploadPart requests. */
+    char *log = s3env_control(&env, "GET", "/__control/requests", NULL);
+    assert_non_null(log);
+    json_t *requests = json_loads(log, 0, NULL);
+    free(log);
+    size_t parts = 0, i;
+    json_t *req;
+    json_array_foreach(requests, i, req)
+    {
+        parts += strcmp(str(req, "op"), "UploadPart") == 0;
+    }
+    json_decref(requests);
+    assert_true(parts >= 2);
+
+    assert_error(f, 1, "NoSuchKey");
+    assert_int_equal(json_integer_value(json_object_get(result(f, 0), "pid")),
+                     json_integer_value(json_object_get(result(f, 1), "pid")));
+    /* SIGTERM at shutdown ends the process by itself, before the SIGKILL. */
+    json_t *down = json_object_get(f->doc, "shutdown");
+    assert_true(json_is_true(json_object_get(down, "term")));
+    assert_false(json_is_true(json_object_get(down, "killed")));
+    assert_true(json_is_true(json_object_get(down, "gone")));
+}
+
+/* A result file whose GetObject never answers: the step stops before the
+ * deadline with its own Timeout, aborts its upload, and the same process
+ * serves the next invocation once the fault is gone. */
+static void test_arm64_timeout(void **state)
+{
+    if (!ready)
+        skip();
+    struct fx *f = *state;
+    upload_export(f, 400, 4, 65);
+    assert_int_equal(s3env_configure(&env, NULL, 1024), 0);
+    assert_int_equal(s3env_set_faults(&env, "[{\"op\": \"GetObject\", \"key\": "
+                                            "\"SUCCEEDED_3\\\\.json$\", \"action\": \"stall\", "
+                                            "\"count\": 1}]"),
+                     0);
+    char clear[128];
+    snprintf(clear, sizeof clear, "%s/__control/faults", env.endpoint);
+    plan_new(f, 6);
+    json_object_set_new(json_object_get(f->plan, "env"), "BCR_S3_PART_SIZE", json_string("65536"));
+    plan_invoke(f, f->info.event, NULL);
+    plan_invoke(f, f->info.event, clear);
+    run_plan(f);
+
+    assert_error(f, 0, "Timeout"); /* the step's, not Sandbox.Timedout */
+    json_t *r = result(f, 1);
+    if (str(r, "functionError")) {
+        show(f);
+        fail_msg("the invocation after the timeout failed: %s", str(r, "payload"));
+    }
+    assert_int_equal(json_integer_value(json_object_get(result(f, 0), "pid")),
+                     json_integer_value(json_object_get(r, "pid")));
+    assert_int_equal(s3env_count_uploads(&env, NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_arm64_serves_invocations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arm64_timeout, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
