@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const allowed[] = {ERR_INVALID_EVENT, ERR_OUT_OF_MEMORY, NULL};
     char *json = fuzz_exact_copy(data, size);
     struct event ev;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     if (event_parse(json, size, &ev, &err) == 0) {
         FUZZ_CHECK(!err.type[0], "success with an error set: %s", err.type);
         FUZZ_CHECK(ev.bucket && ev.bucket[0], "empty bucket");

@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
 
     if (memchr(doc, '\0', size)) {
-        struct error err = {{0}, {0}, {0}};
+        struct error err = {0};
         FUZZ_CHECK(json_copy_document(doc, size, NULL, ERR_INVALID_OUTPUT, &err) != 0,
                    "a document with a raw NUL byte accepted");
         fuzz_check_error(&err, allowed);
@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct memsink ours;
     memsink_init(&ours);
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     bool ours_ok = json_copy_document(doc, size, &ours.sink, ERR_INVALID_OUTPUT, &err) == 0;
     const char *emitted = memsink_text(&ours);
     json_error_t jerr;
@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* What jansson writes, ours accepts. */
         char *dumped = json_dumps(theirs, JSON_ENCODE_ANY | JSON_COMPACT);
         if (dumped) {
-            struct error err2 = {{0}, {0}, {0}};
+            struct error err2 = {0};
             FUZZ_CHECK(
                 json_copy_document(dumped, strlen(dumped), NULL, ERR_INVALID_OUTPUT, &err2) == 0,
                 "ours refuses jansson's output (%s): %s", err2.message, dumped);

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const allowed[] = {ERR_INVALID_MANIFEST, ERR_OUT_OF_MEMORY, NULL};
     char *json = fuzz_exact_copy(data, size);
     struct manifest m, again;
-    struct error err = {{0}, {0}, {0}}, err2 = {{0}, {0}, {0}};
+    struct error err = {0}, err2 = {0};
     int rc = manifest_parse(json, size, "s3://bucket/c/r/manifest.json", &m, &err);
     int rc2 = manifest_parse(json, size, "s3://bucket/c/r/manifest.json", &again, &err2);
     FUZZ_CHECK(rc == rc2, "two parses of the same bytes disagree");

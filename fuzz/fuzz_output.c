@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     if (!reader) {
-        struct error err = {{0}, {0}, {0}};
+        struct error err = {0};
         if (!(reader = result_reader_new(&err)))
             abort();
     }
@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *doc = fuzz_exact_copy(data, size);
     struct memsink direct;
     memsink_init(&direct);
-    struct error err1 = {{0}, {0}, {0}};
+    struct error err1 = {0};
     bool ok1 = json_copy_document(doc, size, &direct.sink, ERR_INVALID_OUTPUT, &err1) == 0;
     const char *text1 = memsink_text(&direct);
     if (ok1) {
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK((uint8_t)text1[i] < 0x80, "emitted a non-ASCII byte at %zu: %s", i, text1);
         struct memsink again;
         memsink_init(&again);
-        struct error err = {{0}, {0}, {0}};
+        struct error err = {0};
         FUZZ_CHECK(json_copy_document(text1, direct.len, &again.sink, ERR_INVALID_OUTPUT, &err) ==
                        0,
                    "emitted text is refused (%s): %s", err.message, text1);
@@ -135,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memsink_init(&streamed);
     struct output out = {.sink = streamed.sink};
     struct read_stats stats = {0};
-    struct error err2 = {{0}, {0}, {0}};
+    struct error err2 = {0};
     bool ok2 = result_reader_stream_source(reader, &src, "s3://b/f.json", TRANSFORM_NONE, &out,
                                            &stats, &err2) == 0;
     sink_flush(&out.sink, NULL);

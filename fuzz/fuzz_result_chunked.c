@@ -43,7 +43,7 @@ static void run(const uint8_t *file, size_t len, enum transformation t, const si
     memsink_init(&m);
     struct output out = {.sink = m.sink};
     struct read_stats stats = {0};
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     o->ok = result_reader_stream_source(reader, src, "s3://b/r/SUCCEEDED_0.json", t, &out, &stats,
                                         &err) == 0;
     o->entries = stats.entries;
@@ -93,7 +93,7 @@ static void check_output_is_json(const char *body, size_t n)
     doc[n + 1] = ']';
     struct memsink m;
     memsink_init(&m);
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     int rc = json_copy_document(doc, n + 2, &m.sink, ERR_INVALID_OUTPUT, &err);
     FUZZ_CHECK(rc == 0, "emitted results are not valid JSON (%s): [%s]", err.message, body);
     const char *again = memsink_text(&m);
@@ -106,7 +106,7 @@ static void check_output_is_json(const char *body, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!reader) {
-        struct error err = {{0}, {0}, {0}};
+        struct error err = {0};
         reader = result_reader_new(&err);
         if (!reader)
             abort();

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(!strstr(text, secret), "the secret survived redaction");
     }
     if (is_error) {
-        struct error err = {{0}, {0}, {0}};
+        struct error err = {0};
         s3_error_set(&err, parsed.code, parsed.code, "GetObject", parsed.message, 2);
         s3_error_where(&err, "GetObject", "bucket", "key", 7, parsed.message);
         FUZZ_CHECK(err.type[0], "s3_error_set set no type");

@@ -312,7 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_canonical_request(creq, len, &req);
 
     struct sigv4_signature sig;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     int rc = sigv4_sign(&req, &ctx, &sig, &err);
     if (ok && rc != 0)
         FUZZ_CHECK(strstr(err.message, "Authorization header would be") != NULL,

@@ -229,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     struct step_reply reply;
     struct step_stats stats;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     int rc = step_run(event, sizeof event - 1, &s.base, &options, &reply, &stats, &err);
 
     FUZZ_CHECK(s.open_readers == 0, "%d readers left open", s.open_readers);
@@ -251,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        memcmp(s.result + s.result_len - (sizeof tail - 1), tail, sizeof tail - 1) ==
                            0,
                    "results.json has the wrong frame: %s", s.result);
-        struct error jerr = {{0}, {0}, {0}};
+        struct error jerr = {0};
         FUZZ_CHECK(json_copy_document(s.result, s.result_len, NULL, "x", &jerr) == 0,
                    "results.json is not valid JSON (%s): %s", jerr.message, s.result);
         free(s.result);

@@ -261,7 +261,7 @@ static void print_error(const struct error *err)
 
 int cli_run(const struct cli_options *opts)
 {
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char *event = NULL;
     size_t event_len = 0;
     struct store *store = NULL;

@@ -194,7 +194,7 @@ static int outcome_document(int rc, const struct step_reply *reply, const struct
 static int post_outcome(struct service *svc, const struct next *nx, const char *doc,
                         const struct error *failure)
 {
-    struct error post_err = {{0}, {0}, {0}};
+    struct error post_err = {0};
     bool fatal;
     if (runtime_post_invocation(&svc->rt, nx->request_id, doc, failure, &fatal, &post_err) == 0)
         return 0;
@@ -219,7 +219,7 @@ static void end_invocation(struct service *svc)
 static int serve(struct service *svc, struct next *nx)
 {
     int64_t start = monotonic_ms();
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     struct step_stats stats;
     struct step_reply reply;
     memset(&stats, 0, sizeof stats);
@@ -261,7 +261,7 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
     assert(!opts->output_stdout); /* a Lambda store writes where its event says */
     int64_t start = monotonic_ms();
     struct service svc;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     memset(&svc, 0, sizeof svc);
     /* A log pipe closed under us must not kill the process mid-invocation. */
     signal(SIGPIPE, SIG_IGN);
@@ -274,7 +274,7 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
     }
     if (configure(&svc, opts, &err) != 0) {
         char doc[ERROR_DOC_MAX];
-        struct error post_err = {{0}, {0}, {0}};
+        struct error post_err = {0};
         bool fatal;
         log_fields(LOG_FATAL, "initialisation failed", LOG_STR("errorType", err.type),
                    LOG_STR("errorMessage", err.message), LOG_END);

@@ -500,7 +500,7 @@ static void test_key_colliding_with_a_prefix(void **state)
     char other[8192];
     path_of(f, "a/b/c", other, sizeof other);
     harness_write_file(other, "x", 1);
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     struct store *s = store_dir_new(f->store, &err);
     assert_non_null(s);
     struct store_writer *w;

@@ -72,7 +72,7 @@ static void write_file(const char *path, const char *text)
 static void expect_loaded(const char *id, const char *secret, const char *token)
 {
     struct aws_credentials c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     if (credentials_load(&c, &err) != 0)
         fail_msg("credentials_load failed: %s: %s", err.type, err.message);
     assert_string_equal(c.access_key_id, id);
@@ -92,7 +92,7 @@ static void expect_loaded(const char *id, const char *secret, const char *token)
 static void expect_error(const char *const *must, const char *const *secrets)
 {
     struct aws_credentials c = {(char *)"stale", (char *)"stale", (char *)"stale"};
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(credentials_load(&c, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
     for (; must && *must; must++)
@@ -405,7 +405,7 @@ static void test_credential_process_timeout(void **state)
     /* The child's own child is killed too: it never gets to remove the marker. */
     snprintf(command, sizeof command, "(sleep 2; rm -f %s) & sleep 30", marker);
     struct aws_credentials c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(credentials_from_process(command, "slow", 200, &c, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
     assert_non_null(strstr(err.message, "[slow] did not finish in time"));
@@ -425,7 +425,7 @@ static void test_clear_is_safe_to_repeat(void **state)
     setenv("AWS_SECRET_ACCESS_KEY", "clearsecret", 1);
     setenv("AWS_SESSION_TOKEN", "cleartoken", 1);
     struct aws_credentials c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(credentials_load(&c, &err), 0);
     /* The strings are copies: changing the environment does not touch them. */
     setenv("AWS_SECRET_ACCESS_KEY", "changed", 1);

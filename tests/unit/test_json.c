@@ -19,7 +19,7 @@ static char *copy_doc(const char *text)
 {
     struct memsink c;
     memsink_init(&c);
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char *result;
     if (json_copy_document(text, strlen(text), &c.sink, "T", &err) == 0) {
         result = strdup(memsink_text(&c));
@@ -38,7 +38,7 @@ static char *copy_chunked(const char *text, size_t chunk)
     chunked_init(&src, text, strlen(text), chunk);
     struct memsink c;
     memsink_init(&c);
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char *result;
     if (json_copy_value(&src.src, &c.sink, "T", &err) == 0 && json_peek(&src.src, &err) == -1) {
         result = strdup(memsink_text(&c));
@@ -203,7 +203,7 @@ static void test_nesting_limit(void **state)
         got = copy_doc(deep);
         assert_non_null(strstr(got, "nested deeper than 990 levels"));
         free(got);
-        struct error err = {{0}, {0}};
+        struct error err = {0};
         assert_int_equal(json_check_document(deep, strlen(deep), "T", &err), 0);
         free(deep);
         char *read_ok = nested(JSON_MAX_DEPTH, objects),
@@ -228,7 +228,7 @@ static void test_python_dialect(void **state)
         "{\"a\":NaN}", " {\"RedriveCount\" : NaN , \"x\": [ -Infinity ] } ",
     };
     for (size_t i = 0; i < sizeof python_only / sizeof *python_only; i++) {
-        struct error err = {{0}, {0}};
+        struct error err = {0};
         if (json_check_document(python_only[i], strlen(python_only[i]), "T", &err) != 0)
             fail_msg("refused %s: %s", python_only[i], err.message);
         char *got = copy_doc(python_only[i]);
@@ -247,7 +247,7 @@ static void test_python_dialect(void **state)
         "nan", "-NaN", "+Infinity", "Infinit", "-Inf", "[Infinity", "NaNa", "Infinity1", "-",
     };
     for (size_t i = 0; i < sizeof refused_by_both / sizeof *refused_by_both; i++) {
-        struct error err = {{0}, {0}};
+        struct error err = {0};
         if (json_check_document(refused_by_both[i], strlen(refused_by_both[i]), "T", &err) == 0)
             fail_msg("accepted %s", refused_by_both[i]);
     }
@@ -266,7 +266,7 @@ static void test_python_dialect(void **state)
         got = copy_doc(number);
         assert_non_null(strstr(got, "integer at byte offset 0 has 4301 digits"));
         free(got);
-        struct error err = {{0}, {0}};
+        struct error err = {0};
         assert_int_equal(json_check_document(number, strlen(number), "T", &err), 0);
         strcpy(number + k + JSON_INT_MAX_DIGITS, ".0");
         got = copy_doc(number);
@@ -306,7 +306,7 @@ static void test_cut_input_is_flagged(void **state)
         for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
             struct chunked src;
             chunked_init(&src, cut[i], strlen(cut[i]), chunk);
-            struct error err = {{0}, {0}};
+            struct error err = {0};
             assert_int_not_equal(json_copy_value(&src.src, NULL, "T", &err), 0);
             if (!src.src.ended)
                 fail_msg("chunk %zu: %s: not flagged as cut (%s)", chunk, cut[i], err.message);
@@ -315,7 +315,7 @@ static void test_cut_input_is_flagged(void **state)
         for (size_t i = 0; i < sizeof not_cut / sizeof *not_cut; i++) {
             struct chunked src;
             chunked_init(&src, not_cut[i], strlen(not_cut[i]), chunk);
-            struct error err = {{0}, {0}};
+            struct error err = {0};
             assert_int_not_equal(json_copy_value(&src.src, NULL, "T", &err), 0);
             if (src.src.ended)
                 fail_msg("chunk %zu: %s: flagged as cut (%s)", chunk, not_cut[i], err.message);
@@ -336,7 +336,7 @@ static void test_last_member_of_a_name_counts(void **state)
     json_src_memory(&src, doc, strlen(doc));
     struct buf name;
     buf_init(&name, 8);
-    struct error err = {{0}, {0}};
+    struct error err = {0};
     assert_int_equal(json_object_find(&src, names, 3, found, &name, "T", &err), 0);
     assert_int_equal(json_peek(&src, &err), JSON_EOF);
     assert_non_null(found[0].pos);
@@ -376,7 +376,7 @@ static char *decode(const char *token, size_t max, size_t chunk, bool *overflowe
     chunked_init(&src, token, strlen(token), chunk);
     struct buf b;
     buf_init(&b, max);
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char *result = NULL;
     if (json_decode_string(&src.src, &b, overflowed, "T", &err) == 0) {
         result = malloc(b.len + 1);
@@ -443,7 +443,7 @@ static void test_lone_surrogates_pass_through(void **state)
             snprintf(doc, sizeof doc, "\"%s\"", got);
             struct memsink c;
             memsink_init(&c);
-            struct error err = {{0}, {0}, {0}};
+            struct error err = {0};
             assert_int_equal(json_copy_decoded(doc, strlen(doc), &c.sink, "T", &err), 0);
             assert_string_equal(memsink_text(&c), cases[i][2]);
             /* Raw in a file it is invalid UTF-8. */
@@ -459,7 +459,7 @@ static void test_lone_surrogates_pass_through(void **state)
             fail_msg("decoded %s", bad[i]);
     }
     /* Decoded text is still checked: an overlong or stray byte is refused. */
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_not_equal(json_copy_decoded("\"\xc0\xaf\"", 4, NULL, "T", &err), 0);
     assert_int_not_equal(json_copy_decoded("\"\xed\xa0\"", 4, NULL, "T", &err), 0);
 }

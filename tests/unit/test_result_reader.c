@@ -23,7 +23,7 @@ struct outcome {
 
 static void stream(const char *file, enum transformation t, size_t chunk, struct outcome *o)
 {
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     struct result_reader *r = result_reader_new(&err);
     assert_non_null(r);
     struct chunked src;
@@ -175,7 +175,7 @@ static void test_output_size_limit(void **state)
             memset(file + k, 'x', size - 2);
             k += size - 2;
             strcpy(file + k, t == TRANSFORM_NONE ? "\\\"\"}]" : "\"]");
-            struct error err = {{0}, {0}, {0}};
+            struct error err = {0};
             struct result_reader *r = result_reader_new(&err);
             assert_non_null(r);
             struct chunked src;
@@ -273,7 +273,7 @@ static void test_outputs_that_grow_when_escaped(void **state)
                 w += n * e;
                 k += (size_t)sprintf(file + k, none ? "\\\"\"}]" : "\"]");
                 w += (size_t)sprintf(want + w, "\"");
-                struct error err = {{0}, {0}};
+                struct error err = {0};
                 char *got = stream_text(file, k, (enum transformation)t, 65536, &err);
                 if (!got)
                     fail_msg("%zu x %s (transformation %d, alone %d): %s: %s", n, chars[i].escape,
@@ -358,7 +358,7 @@ static void test_cut_anywhere_is_the_files_fault(void **state)
         size_t start = (size_t)(strstr(file, cases[i].before) - file) + strlen(cases[i].before);
         /* The entry ends at its closing bracket (found by the reader itself: the
          * full file is valid). */
-        struct error err = {{0}, {0}};
+        struct error err = {0};
         char *whole = stream_text(file, strlen(file), cases[i].t, 7, &err);
         if (!whole)
             fail_msg("case %zu: %s", i, err.message);

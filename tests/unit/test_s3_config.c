@@ -44,7 +44,7 @@ static void test_region_precedence(void **state)
 {
     (void)state;
     struct s3_config c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(s3_config_resolve(&c, NULL, NULL, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
     assert_non_null(strstr(err.message, "AWS_REGION"));
@@ -71,7 +71,7 @@ static void test_expected_bucket_owner(void **state)
 {
     (void)state;
     struct s3_config c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(s3_config_resolve(&c, "eu-west-2", NULL, &err), 0);
     assert_string_equal(c.expected_bucket_owner, "");
     setenv("BCR_EXPECTED_BUCKET_OWNER", "123456789012", 1);
@@ -101,7 +101,7 @@ static void test_region_from_profile(void **state)
     fclose(fp);
     setenv("AWS_CONFIG_FILE", path, 1);
     struct s3_config c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(s3_config_resolve(&c, NULL, NULL, &err), 0);
     assert_string_equal(c.region, "eu-west-1");
     setenv("AWS_PROFILE", "intg", 1);
@@ -122,7 +122,7 @@ static void test_defaults(void **state)
 {
     (void)state;
     struct s3_config c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(s3_config_resolve(&c, "eu-west-2", NULL, &err), 0);
     assert_false(c.custom_endpoint);
     assert_true(c.https);
@@ -137,7 +137,7 @@ static void test_endpoint_precedence_and_parsing(void **state)
 {
     (void)state;
     struct s3_config c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     setenv("AWS_ENDPOINT_URL", "http://generic:1", 1);
     assert_int_equal(s3_config_resolve(&c, "r1", NULL, &err), 0);
     assert_true(c.custom_endpoint);
@@ -167,7 +167,7 @@ static void test_tunables(void **state)
 {
     (void)state;
     struct s3_config c;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     setenv("AWS_MAX_ATTEMPTS", "5", 1);
     setenv("BCR_S3_PART_SIZE", "65536", 1);
     setenv("BCR_S3_LOW_SPEED_TIME", "2", 1);
@@ -209,7 +209,7 @@ static void test_ca_bundle(void **state)
 {
     (void)state;
     char out[S3_CA_PATH_MAX];
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char *a = temp_file(), *b = temp_file();
     const char *candidates[] = {"/nonexistent/one.pem", a, b, NULL};
     assert_int_equal(s3_ca_bundle_select(NULL, candidates, out, sizeof out, &err), 0);
@@ -246,7 +246,7 @@ static void test_ca_dir(void **state)
 {
     (void)state;
     char out[S3_CA_PATH_MAX], link[S3_CA_PATH_MAX + 16];
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char plain[] = "/tmp/test_s3_config.XXXXXX", hashed[] = "/tmp/test_s3_config.XXXXXX";
     assert_non_null(mkdtemp(plain));
     assert_non_null(mkdtemp(hashed));
@@ -329,7 +329,7 @@ static void test_target_aws(void **state)
     (void)state;
     struct s3_config c = aws("eu-west-2");
     struct s3_target t;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(
         s3_target_build(&c, "tdr-backend-checks-intg", "c1/u2/results.json", NULL, &t, &err), 0);
     assert_string_equal(t.host, "tdr-backend-checks-intg.s3.eu-west-2.amazonaws.com");
@@ -351,7 +351,7 @@ static void test_target_custom_endpoint_and_odd_keys(void **state)
     (void)state;
     struct s3_config c;
     struct s3_target t;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(s3_config_resolve(&c, "us-east-1", "http://127.0.0.1:4569", &err), 0);
     /* Custom endpoints are always path style, even for DNS-safe buckets. */
     assert_int_equal(s3_target_build(&c, "tdr-backend-checks-intg", "a b/../c//d+\xC3\xA9?#%~_-.",
@@ -375,7 +375,7 @@ static void test_target_invalid(void **state)
     (void)state;
     struct s3_config c = aws("eu-west-2");
     struct s3_target t;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(s3_target_build(&c, "b", "", NULL, &t, &err), -1);
     assert_string_equal(err.type, ERR_INVALID_KEY);
     assert_int_equal(s3_target_build(&c, "", "k", NULL, &t, &err), -1);

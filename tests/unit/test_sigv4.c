@@ -406,7 +406,7 @@ static void test_published_vectors(void **state)
         }
 
         struct sigv4_signature sig;
-        struct error err = {{0}, {0}, {0}};
+        struct error err = {0};
         assert_int_equal(sigv4_sign(&req, &ctx, &sig, &err), 0);
         assert_false(error_is_set(&err));
         assert_string_equal(sig.amz_date, date);
@@ -536,7 +536,7 @@ static void expect_refused(const struct sigv4_request *req, const struct sigv4_c
                            const char *fragment)
 {
     struct sigv4_signature sig;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(sigv4_sign(req, ctx, &sig, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
     if (!strstr(err.message, fragment))
@@ -621,7 +621,7 @@ static void test_refusals(void **state)
 
     /* Credentials only matter to sigv4_sign. */
     struct sigv4_signature sig;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     struct aws_credentials no_secret = {"AKIDEXAMPLE", NULL, NULL};
     bad = ctx;
     bad.credentials = &no_secret;
@@ -664,7 +664,7 @@ static void test_authorization_overflow_is_an_error(void **state)
     req.headers = h;
     req.header_count = N;
     struct sigv4_signature sig;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     assert_int_equal(sigv4_sign(&req, &ctx, &sig, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
     assert_non_null(strstr(err.message, "Authorization header would be"));
@@ -685,7 +685,7 @@ static void test_session_token(void **state)
     (void)state;
     struct sigv4_request req = basic_request();
     struct sigv4_signature sig;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     char creq[1024];
 
     struct aws_credentials with = {"ASIAEXAMPLE", "secret", "  the  token "};
@@ -1179,7 +1179,7 @@ static void check_case(size_t i, const struct dcase *c, json_t *ref)
                                 c->headers, c->nheaders, payload_hash, false};
     struct sigv4_context ctx = {&c->creds, c->region, c->service, c->now};
     struct sigv4_signature sig;
-    struct error err = {{0}, {0}, {0}};
+    struct error err = {0};
     if (sigv4_sign(&req, &ctx, &sig, &err) != 0)
         fail_msg("case %zu: sigv4_sign failed: %s: %s", i, err.type, err.message);
     expect_same(i, "x-amz-date", sig.amz_date, r_date);
