@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "interrupt.h"
 
 struct store_fd {
     struct store base;
@@ -42,8 +45,19 @@ static int write_all(struct store_writer *w, const uint8_t *p, size_t n, struct 
 {
     while (n > 0) {
         ssize_t done = write(w->s->fd, p, n);
-        if (done < 0 && errno == EINTR)
+        /* A descriptor left non-blocking by whoever opened it: wait, as a
+         * blocking one would. */
+        if (done < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd ready = {w->s->fd, POLLOUT, 0};
+            if (poll(&ready, 1, -1) >= 0)
+                continue;
+        }
+        /* A reader that stopped reading holds the write: SIGTERM still stops it. */
+        if (done < 0 && errno == EINTR) {
+            if (interrupt_check(err) != 0)
+                return -1;
             continue;
+        }
         if (done < 0)
             return error_set(err, ERR_IO, "writing results.json to %s: %s", w->s->name,
                              strerror(errno));
@@ -99,19 +113,22 @@ static void end_writer(struct store_writer *w)
     free(w);
 }
 
-static int fd_commit(struct store_writer *w, struct error *err)
-{
-    int rc = w->held ? write_all(w, &w->last, 1, err) : 0;
-    end_writer(w);
-    return rc;
-}
-
 static void fd_abort(struct store_writer *w)
 {
     /* Best effort: a file that cannot be cut back still lacks its last byte. */
     if (w->start >= 0 && ftruncate(w->s->fd, w->start) == 0)
         (void)lseek(w->s->fd, w->start, SEEK_SET);
     end_writer(w);
+}
+
+static int fd_commit(struct store_writer *w, struct error *err)
+{
+    if (w->held && write_all(w, &w->last, 1, err) != 0) {
+        fd_abort(w); /* the closing byte did not go out (disk full): as any failure */
+        return -1;
+    }
+    end_writer(w);
+    return 0;
 }
 
 static void fd_destroy(struct store *store)
