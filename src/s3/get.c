@@ -125,6 +125,13 @@ static int on_headers_done(void *ctx, const struct http_response *h)
         return header_error(r, ERR_IO, "GetObject s3://%s/%s: ETag longer than %d bytes", b, k,
                             HTTP_ETAG_MAX - 1);
     if (h->status == 200) {
+        /* Without it, a connection closed early ends the body as cleanly as
+         * the server's last byte would. */
+        if (h->content_length < 0)
+            return header_error(r, ERR_IO,
+                                "GetObject s3://%s/%s: the response has no Content-Length, so a "
+                                "body cut short could not be told from a whole one",
+                                b, k);
         if (r->offset > 0)
             return header_error(
                 r, ERR_IO,

@@ -74,7 +74,9 @@
 //           "cut"       forward, send the status and headers (full Content-Length),
 //                       then "after" bytes of the body (default half), then close;
 //                       with "overwrite": TEXT, the object is replaced by TEXT
-//                       before the connection closes (so a resumption's If-Match fails)
+//                       before the connection closes (so a resumption's If-Match fails);
+//                       with "length": false, no Content-Length (nor chunked encoding):
+//                       the body ends where the connection closes, cleanly
 //           "stall"     send nothing for "ms" milliseconds (default 600000) then close;
 //                       with "after": N, forward and send headers and N bytes first
 //           "drip"      forward, send the status and headers, then "bytes" bytes of the
@@ -954,6 +956,10 @@ function forward(ctx, fault) {
         if (fault && (fault.action === 'cut' || fault.action === 'stall')) {
             const total = Number(ures.headers['content-length'] || 0);
             const limit = fault.after !== undefined ? fault.after : Math.floor(total / 2);
+            if (fault.length === false) {
+                delete h['content-length'];
+                res.useChunkedEncodingByDefault = false; // framed by the connection's close
+            }
             res.writeHead(ures.statusCode, h);
             res.flushHeaders();
             let sent = 0;
