@@ -428,11 +428,18 @@ int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t off
     } else if (status >= 300 || (status != 0 && status < 200)) {
         if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
             s3_error_code_for_status(status, req->operation, doc.code, sizeof doc.code);
+            /* Redacted before it is cut and quoted, so that a secret cut
+             * short by the quote is found at the end of the copy. */
+            char location[401];
+            size_t quoted = strnlen(x->resp.location, sizeof location - 1);
+            memcpy(location, x->resp.location, quoted);
+            location[quoted] = '\0';
+            s3_xfer_redact(x, location);
             if (!doc.message[0] && status >= 300 && status < 400)
                 snprintf(doc.message, sizeof doc.message,
-                         "The endpoint answered with an HTTP %ld redirect%s%.400s, which is not "
+                         "The endpoint answered with an HTTP %ld redirect%s%s, which is not "
                          "followed.",
-                         status, x->resp.location[0] ? " to " : " (no Location)", x->resp.location);
+                         status, location[0] ? " to " : " (no Location)", location);
             else if (!doc.message[0])
                 snprintf(doc.message, sizeof doc.message, "%s", http_reason(status));
         }
