@@ -417,14 +417,22 @@ int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t off
     *kind = S3_RETRY_NONE;
     struct s3_error_doc doc;
     if (is_2xx(status) && x->result == CURLE_OK) {
-        char root[32];
-        /* CompleteMultipartUpload reports some failures in a 200 response. */
-        if (strcmp(req->operation, "CompleteMultipartUpload") != 0 ||
-            !s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root) ||
-            strcmp(root, "Error") != 0)
+        char root[40];
+        /* CompleteMultipartUpload reports some failures in a 200 response;
+         * one without its result document (empty: the connection dropped
+         * while S3 was still assembling the object) is, as botocore has it,
+         * an InternalError to retry, not a success. */
+        if (strcmp(req->operation, "CompleteMultipartUpload") != 0)
             return 0;
-        if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc))
+        bool has_root = s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root);
+        if (has_root && strcmp(root, "CompleteMultipartUploadResult") == 0)
+            return 0;
+        if (!has_root || strcmp(root, "Error") != 0 ||
+            !s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
             snprintf(doc.code, sizeof doc.code, "InternalError");
+            snprintf(doc.message, sizeof doc.message,
+                     "The server answered 200 without a CompleteMultipartUploadResult.");
+        }
     } else if (status >= 300 || (status != 0 && status < 200)) {
         if (!s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
             s3_error_code_for_status(status, req->operation, doc.code, sizeof doc.code);

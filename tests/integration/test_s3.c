@@ -967,6 +967,27 @@ static void test_completion_retried_after_it_succeeded(void **state)
     assert_clean_signatures();
 }
 
+/* CompleteMultipartUpload answered 200 with an empty body (before the object
+ * was assembled) is not a success: it is retried, as botocore does, and the
+ * object the reply names exists. */
+static void test_completion_empty_200_is_retried(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    struct run_result res;
+    run_multipart_with_faults(f, 1018,
+                              "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"error\","
+                              "\"status\":200,\"body\":\"\"}]",
+                              NULL, &res);
+    assert_ok("CompleteMultipartUpload answered 200 with no body", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 2);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_clean_signatures();
+}
+
 /* The same, but the object cannot be shown to be ours (HeadObject denied):
  * the NoSuchUpload stands, so the run fails rather than claim an output it
  * has not verified. */
@@ -1186,6 +1207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_completion_retried_after_it_succeeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completion_empty_200_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_aborts_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_to_stdout, setup, teardown),

@@ -67,7 +67,8 @@
 //           "deny"      403 AccessDenied
 //           "error"     "status", "code", "message" as given; with "quote": true the
 //                       message ends with the request's signature and session token,
-//                       as a server quoting them back would
+//                       as a server quoting them back would; with "body": TEXT, TEXT
+//                       is the whole body instead of an error document
 //           "redirect"  "status" (default 302) with a "location" header, no body
 //           "reset"     close the connection with a TCP reset, no response; with
 //                       "forward": true the request reaches s3rver first
@@ -820,6 +821,7 @@ async function handle(req, res) {
             case 'error':
                 ctx.status = fault.status || 400;
                 ctx.errorCode = fault.code || 'InvalidRequest';
+                if (fault.body !== undefined) return sendXml(res, ctx.status, String(fault.body));
                 return sendXml(res, ctx.status, errorXml(ctx.errorCode, (fault.message || 'Injected error') + (fault.quote ? ` You sent signature ${(/Signature=([0-9a-f]+)/.exec(req.headers.authorization || '') || [])[1]} and token ${req.headers['x-amz-security-token']}.` : '')));
             case 'redirect':
                 ctx.status = fault.status || 302;
