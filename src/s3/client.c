@@ -91,10 +91,21 @@ void s3_client_free(struct s3_client *c)
     free(c);
 }
 
+/* True if text holds no control byte (CR, LF, NUL's kin, DEL). */
+static bool printable(const char *text)
+{
+    for (; *text; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            return false;
+    return true;
+}
+
 void s3_client_set_invocation(struct s3_client *c, int64_t deadline_ms, const char *trace_id)
 {
     c->deadline_ms = deadline_ms;
-    const char *t = trace_id ? trace_id : "";
+    /* X-Amzn-Trace-Id is not signed, so nothing else checks it: a bare CR
+     * would go on the wire as it came from the Runtime API. */
+    const char *t = trace_id && printable(trace_id) ? trace_id : "";
     snprintf(c->trace_id, sizeof c->trace_id, "%s", strlen(t) < sizeof c->trace_id ? t : "");
 }
 

@@ -434,16 +434,16 @@ static bool same_letter(int a, int b)
     return a == b;
 }
 
-/* How much of text from t[i] spells secret in any of the forms unit_at reads,
- * in either case: returns the bytes of text covered, *matched the bytes of
- * secret spelt (slen for the whole of it). */
+/* How much of text from t[i] spells secret, in either case, byte for byte
+ * or (decode) in any of the forms unit_at reads: returns the bytes of text
+ * covered, *matched the bytes of secret spelt (slen for the whole of it). */
 static size_t spell(const char *t, size_t len, size_t i, const char *secret, size_t slen,
-                    size_t *matched)
+                    bool decode, size_t *matched)
 {
     size_t k = 0, p = i;
     while (k < slen && p < len) {
-        size_t used;
-        int v = unit_at(t, len, p, &used);
+        size_t used = 1;
+        int v = decode ? unit_at(t, len, p, &used) : (unsigned char)t[p];
         if (same_letter(v, (unsigned char)secret[k]))
             p += used;
         else if (used > 1 && same_letter((unsigned char)t[p], (unsigned char)secret[k]))
@@ -473,19 +473,23 @@ void s3_redact(char *text, const char *const secrets[], size_t count)
         size_t slen = secret ? strlen(secret) : 0;
         if (slen < MIN_SECRET)
             continue;
-        size_t len = strlen(text);
-        for (size_t i = 0; i < len; i++) {
-            size_t matched, covered = spell(text, len, i, secret, slen, &matched);
-            if (matched == slen) {
-                memcpy(text + i, mark, MIN_SECRET);
-                memmove(text + i + MIN_SECRET, text + i + covered, len + 1 - (i + covered));
-                len -= covered - MIN_SECRET;
-                i += MIN_SECRET - 1;
-            } else if (matched >= MIN_SECRET &&
-                       (i + covered == len || escape_cut_at_end(text, len, i + covered))) {
-                /* A quote cut short by truncation ends in the secret's first bytes. */
-                memcpy(text + i, mark, sizeof mark);
-                break;
+        /* Byte for byte first: decoding prefers an escape, which would miss
+         * a secret holding a '%' or '&' quoted as it is. */
+        for (int decode = 0; decode < 2; decode++) {
+            size_t len = strlen(text);
+            for (size_t i = 0; i < len; i++) {
+                size_t matched, covered = spell(text, len, i, secret, slen, decode, &matched);
+                if (matched == slen) {
+                    memcpy(text + i, mark, MIN_SECRET);
+                    memmove(text + i + MIN_SECRET, text + i + covered, len + 1 - (i + covered));
+                    len -= covered - MIN_SECRET;
+                    i += MIN_SECRET - 1;
+                } else if (matched >= MIN_SECRET &&
+                           (i + covered == len || escape_cut_at_end(text, len, i + covered))) {
+                    /* A quote cut short by truncation ends in the secret's first bytes. */
+                    memcpy(text + i, mark, sizeof mark);
+                    break;
+                }
             }
         }
     }
