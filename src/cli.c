@@ -305,9 +305,9 @@ int cli_run(const struct cli_options *opts)
         status = CLI_OK;
     if (progress.drawn)
         fputs("\r\033[K", stderr);
-    /* results.json on a terminal ends without a newline: the line after it
-     * starts on a line of its own. */
-    if (opts->run.output_stdout && isatty(STDOUT_FILENO) == 1)
+    /* results.json on a terminal ends without a newline: the line stderr
+     * prints after it there starts on a line of its own. */
+    if (opts->run.output_stdout && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1)
         fputc('\n', stderr);
     if (status == CLI_OK) {
         log_fields(LOG_INFO, "results written", LOG_STR("bucket", reply.bucket),
