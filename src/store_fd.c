@@ -44,6 +44,11 @@ static void fd_set_invocation(struct store *store, const struct store_invocation
 static int write_all(struct store_writer *w, const uint8_t *p, size_t n, struct error *err)
 {
     while (n > 0) {
+        /* A reader that stopped reading holds the write: SIGTERM still stops
+         * it. A signal that came while part of the bytes went out ends that
+         * write early rather than with EINTR, hence the check here too. */
+        if (interrupt_check(err) != 0)
+            return -1;
         ssize_t done = write(w->s->fd, p, n);
         /* A descriptor left non-blocking by whoever opened it: wait, as a
          * blocking one would. */
@@ -52,12 +57,8 @@ static int write_all(struct store_writer *w, const uint8_t *p, size_t n, struct 
             if (poll(&ready, 1, -1) >= 0)
                 continue;
         }
-        /* A reader that stopped reading holds the write: SIGTERM still stops it. */
-        if (done < 0 && errno == EINTR) {
-            if (interrupt_check(err) != 0)
-                return -1;
+        if (done < 0 && errno == EINTR)
             continue;
-        }
         if (done < 0)
             return error_set(err, ERR_IO, "writing results.json to %s: %s", w->s->name,
                              strerror(errno));

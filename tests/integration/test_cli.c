@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <fcntl.h>
 #include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <stdio.h>
@@ -915,6 +917,65 @@ static void test_output_to_nonblocking_pipe(void **state)
     free(stored);
 }
 
+/* SIGTERM while results.json waits on a stdout pipe nobody reads: the run
+ * stops (Interrupted, exit 143) instead of retrying the write for ever. */
+static void test_output_to_stalled_pipe_stopped_by_signal(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 3000, 1, false, 15};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    char event_path[4200];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
+    harness_write_file(event_path, info.event, strlen(info.event));
+    int out[2], err[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(err), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        close(out[0]);
+        close(err[0]);
+        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    /* The pipe is full: the writer is blocked. */
+    int queued = 0;
+    for (int i = 0; i < 3000 && queued < 65536; i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        assert_int_equal(ioctl(out[0], FIONREAD, &queued), 0);
+    }
+    assert_true(queued >= 65536);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 3000 && done == 0; i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        done = waitpid(pid, &status, WNOHANG);
+    }
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("SIGTERM did not stop a run blocked writing to stdout");
+    }
+    char text[65536];
+    ssize_t n = read(err[0], text, sizeof text - 1);
+    text[n > 0 ? n : 0] = '\0';
+    close(out[0]);
+    close(err[0]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    struct run_result as_read = {.err = text};
+    assert_last_error(&as_read, "Interrupted", "SIGTERM");
+}
+
 /* --output - on a terminal: the document has no final newline, so the error
  * line after a failure starts on a line of its own. */
 static void test_output_to_terminal_failure(void **state)
@@ -1122,6 +1183,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reply_lost_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_to_stdout_shared_with_stderr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_to_nonblocking_pipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_stalled_pipe_stopped_by_signal, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_output_to_terminal_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
