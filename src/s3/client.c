@@ -1,7 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "s3/client.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,9 +514,13 @@ int s3_client_backoff(struct s3_client *c, const struct s3_request *req, int ret
                LOG_STR("bucket", req->bucket), LOG_STR("key", req->key), LOG_I64("retry", retry),
                LOG_I64("delay_ms", delay), LOG_STR("errorType", err->type),
                LOG_STR("errorMessage", err->message), LOG_END);
-    struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupt_signal())
-        ;
+    /* In slices: an upload's retries run on a worker thread, which SIGTERM
+     * does not interrupt (worker.h), so the sleep looks for it itself. */
+    int64_t end = monotonic_ms() + delay;
+    for (int64_t left = delay; left > 0 && !interrupt_signal(); left = end - monotonic_ms()) {
+        struct timespec ts = {0, (long)(left < 100 ? left : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     return 0;
 }
 
