@@ -7,7 +7,9 @@
  * end in the middle of a UTF-8 sequence that was whole in the input. The
  * message s3_error_set builds from what was found (and its location) must make a valid error
  * document. A code holds only [A-Za-z0-9.]. s3_redact, given a secret taken
- * from the message, never lengthens it and leaves no copy of the secret. */
+ * from the message, never lengthens it and leaves no copy of the secret, nor
+ * a percent-encoded one or one in character references. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +67,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* A new occurrence could only be made of the mark's own characters. */
         if (!strpbrk(secret, "[hidden]"))
             FUZZ_CHECK(!strstr(text, secret), "the secret survived redaction");
+        /* Nor does it survive percent-encoded or as character references,
+         * hex in the case the input picks, amid the message's own bytes. */
+        for (int form = 0; form < 2; form++) {
+            char encoded[32 * 6 + 1], quoted[sizeof encoded + S3_ERROR_MESSAGE_MAX + 8];
+            size_t n = 0;
+            for (size_t i = 0; i < secret_len; i++) {
+                bool upper = (data[i % size] >> (i % 8)) & 1;
+                unsigned char c = (unsigned char)secret[i];
+                n += (size_t)snprintf(
+                    encoded + n, sizeof encoded - n,
+                    form ? (upper ? "&#X%X;" : "&#x%x;") : (upper ? "%%%02X" : "%%%02x"), c);
+            }
+            snprintf(quoted, sizeof quoted, "%s %s.", parsed.message, encoded);
+            size_t quoted_len = strlen(quoted);
+            s3_redact(quoted, secrets, 1);
+            FUZZ_CHECK(strlen(quoted) <= quoted_len, "redaction lengthened the text");
+            FUZZ_CHECK(!strstr(quoted, encoded), "the secret survived redaction %s",
+                       form ? "as character references" : "percent-encoded");
+        }
     }
     if (is_error) {
         struct error err = {0};

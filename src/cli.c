@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -259,6 +260,27 @@ static void print_error(const struct error *err)
     fprintf(stderr, "%s\n", doc);
 }
 
+/* What makes a run's output unusable before it starts: a stdout closed at
+ * start (what is printed there would be lost), or, with --output -, stdout
+ * and stderr on one file or pipe (log lines would land inside results.json,
+ * and cutting a failed document back would take them with it). */
+static int check_destinations(const struct cli_options *opts, struct error *err)
+{
+    if (opts->stdout_closed)
+        return error_set(err, ERR_IO,
+                         "stdout is closed: %s would be lost, so nothing is read or written",
+                         opts->run.output_stdout ? "results.json" : "the reply");
+    struct stat out, log;
+    if (opts->run.output_stdout && fstat(STDOUT_FILENO, &out) == 0 &&
+        fstat(STDERR_FILENO, &log) == 0 && out.st_dev == log.st_dev && out.st_ino == log.st_ino &&
+        (S_ISREG(out.st_mode) || S_ISFIFO(out.st_mode)))
+        return error_set(err, ERR_IO,
+                         "--output -: stdout and stderr are the same %s, so log lines would be "
+                         "mixed into results.json; send stderr elsewhere",
+                         S_ISREG(out.st_mode) ? "file" : "pipe");
+    return 0;
+}
+
 int cli_run(const struct cli_options *opts)
 {
     struct error err = {0};
@@ -274,28 +296,42 @@ int cli_run(const struct cli_options *opts)
     int status = CLI_FAILED;
     /* With results.json on stdout, the reply goes to stderr. */
     FILE *reply_to = opts->run.output_stdout ? stderr : stdout;
+    const char *reply_name = opts->run.output_stdout ? "stderr" : "stdout";
 
     /* A reader that goes away (`| head`) is a write error with a message, not a
-     * silent death by signal. */
+     * silent death by signal; so is a file over the size limit (ulimit -f). */
+    signal(SIGXFSZ, SIG_IGN);
     if (opts->run.output_stdout)
         signal(SIGPIPE, SIG_IGN);
     progress.start_ms = progress.last_ms = monotonic_ms();
-    int got_event = opts->manifest ? cli_manifest_event(opts->manifest, &event, &event_len, &err)
-                                   : cli_read_event(opts->event_path, &event, &event_len, &err);
+    int got_event = check_destinations(opts, &err) != 0 ? -1
+                    : opts->manifest ? cli_manifest_event(opts->manifest, &event, &event_len, &err)
+                                     : cli_read_event(opts->event_path, &event, &event_len, &err);
     if (got_event == 0 && (store = options_open_store(&opts->run, &err)) != NULL &&
-        step_run(event, event_len, store, &step, &reply, &stats, &err) == 0) {
-        char doc[STEP_KEY_MAX * 6 + STEP_BUCKET_MAX * 6 + 64];
-        if (step_reply_json(&reply, doc, sizeof doc) >= 0) {
-            fprintf(reply_to, "%s\n", doc);
-            status = fflush(reply_to) == 0 ? CLI_OK : CLI_FAILED;
-        }
-    }
+        step_run(event, event_len, store, &step, &reply, &stats, &err) == 0)
+        status = CLI_OK;
     if (progress.drawn)
         fputs("\r\033[K", stderr);
+    /* results.json on a terminal ends without a newline: the line stderr
+     * prints after it there starts on a line of its own. */
+    if (opts->run.output_stdout && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1)
+        fputc('\n', stderr);
     if (status == CLI_OK) {
         log_fields(LOG_INFO, "results written", LOG_STR("bucket", reply.bucket),
                    LOG_STR("key", reply.key), LOG_U64("entries", stats.read.entries),
                    LOG_I64("duration_ms", monotonic_ms() - progress.start_ms), LOG_END);
+        /* results.json is committed: the run is done. A reply lost now is
+         * reported, not turned into a failure that a retry would answer with
+         * a second results.json. */
+        char doc[STEP_KEY_MAX * 6 + STEP_BUCKET_MAX * 6 + 64];
+        errno = 0;
+        bool lost =
+            step_reply_json(&reply, doc, sizeof doc) < 0 || fprintf(reply_to, "%s\n", doc) < 0;
+        if (fflush(reply_to) != 0 || ferror(reply_to) || lost)
+            log_fields(LOG_ERROR, "results.json was written but the reply could not be printed",
+                       LOG_STR("to", reply_name),
+                       LOG_STR("reason", errno ? strerror(errno) : "unknown"),
+                       LOG_STR("bucket", reply.bucket), LOG_STR("key", reply.key), LOG_END);
     } else {
         /* Whatever the signal cut short (a read of the event, a transfer) says
          * less than the signal itself. */
@@ -303,9 +339,6 @@ int cli_run(const struct cli_options *opts)
             interrupt_check(&err);
             status = interrupt_exit_status();
         }
-        if (!error_is_set(&err))
-            error_set(&err, ERR_IO, "writing the reply to %s failed",
-                      opts->run.output_stdout ? "stderr" : "stdout");
         print_error(&err);
     }
     store_destroy(store);

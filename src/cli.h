@@ -6,13 +6,20 @@
  *
  * Success: the reply on stdout, exit 0. Failure: nothing on stdout, the error
  * document as the last line of stderr, exit 1. Usage errors: exit 2.
+ * results.json written (committed) is the end of the run: a reply that cannot
+ * be printed after it is logged as an error, and the exit is still 0 (the
+ * object exists; a retry would write a second one). A stdout that was closed
+ * at start is refused before anything is read or written.
  * With --output -, results.json goes to stdout and the reply to stderr; a
- * failure leaves stdout without a complete document (see store_fd.h).
+ * failure leaves stdout without a complete document (see store_fd.h). stdout
+ * and stderr on one regular file or pipe (`>> log 2>&1`) are refused, as log
+ * lines would be mixed into the document.
  * Stopped by SIGTERM or SIGINT (handlers installed by main): an Interrupted
  * error, nothing written, exit 143 or 130. */
 #ifndef BCR_CLI_H
 #define BCR_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -23,6 +30,8 @@ struct cli_options {
                                --transformation, --require-complete */
     const char *event_path; /* NULL or "-" for stdin */
     const char *manifest;   /* --manifest, or NULL; never set with event_path */
+    bool stdout_closed;     /* stdout was closed at start (main put /dev/null there):
+                               cli_run refuses to run, as what it prints would be lost */
 };
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_EXIT = 3 /* --help, --version done */ };

@@ -1,7 +1,10 @@
 /* backend-checks-results: the command line, or the Lambda runtime loop when
  * AWS_LAMBDA_RUNTIME_API is set and neither an event file nor the replay
  * options (--manifest, --output) are given. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "interrupt.h"
@@ -9,8 +12,30 @@
 #include "log.h"
 #include "util.h"
 
+/* Opens each of descriptors 0, 1 and 2 that is closed on /dev/null, before
+ * anything else opens a descriptor: a library's own (libcurl's socket pair)
+ * given number 1 would receive what is printed to stdout. Returns the set of
+ * those that were closed (bit n for descriptor n), or -1 if one cannot be
+ * opened. */
+static int open_standard_descriptors(void)
+{
+    int closed = 0;
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        /* The lowest free number: fd itself, as the ones below it are open. */
+        if (open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
+            return -1;
+        closed |= 1 << fd;
+    }
+    return closed;
+}
+
 int main(int argc, char **argv)
 {
+    int closed = open_standard_descriptors();
+    if (closed < 0)
+        return CLI_FAILED;
     log_init_from_env();
     struct cli_options opts;
     int rc = cli_parse(argc, argv, &opts);
@@ -18,6 +43,7 @@ int main(int argc, char **argv)
         return 0;
     if (rc != CLI_OK)
         return rc;
+    opts.stdout_closed = closed & (1 << STDOUT_FILENO);
     struct error err;
     if (interrupt_install(&err) != 0) {
         fprintf(stderr, "backend-checks-results: %s\n", err.message);

@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "interrupt.h"
 
 struct store_fd {
     struct store base;
@@ -41,7 +44,19 @@ static void fd_set_invocation(struct store *store, const struct store_invocation
 static int write_all(struct store_writer *w, const uint8_t *p, size_t n, struct error *err)
 {
     while (n > 0) {
+        /* A reader that stopped reading holds the write: SIGTERM still stops
+         * it. A signal that came while part of the bytes went out ends that
+         * write early rather than with EINTR, hence the check here too. */
+        if (interrupt_check(err) != 0)
+            return -1;
         ssize_t done = write(w->s->fd, p, n);
+        /* A descriptor left non-blocking by whoever opened it: wait, as a
+         * blocking one would. */
+        if (done < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd ready = {w->s->fd, POLLOUT, 0};
+            if (poll(&ready, 1, -1) >= 0)
+                continue;
+        }
         if (done < 0 && errno == EINTR)
             continue;
         if (done < 0)
@@ -99,19 +114,22 @@ static void end_writer(struct store_writer *w)
     free(w);
 }
 
-static int fd_commit(struct store_writer *w, struct error *err)
-{
-    int rc = w->held ? write_all(w, &w->last, 1, err) : 0;
-    end_writer(w);
-    return rc;
-}
-
 static void fd_abort(struct store_writer *w)
 {
     /* Best effort: a file that cannot be cut back still lacks its last byte. */
     if (w->start >= 0 && ftruncate(w->s->fd, w->start) == 0)
         (void)lseek(w->s->fd, w->start, SEEK_SET);
     end_writer(w);
+}
+
+static int fd_commit(struct store_writer *w, struct error *err)
+{
+    if (w->held && write_all(w, &w->last, 1, err) != 0) {
+        fd_abort(w); /* the closing byte did not go out (disk full): as any failure */
+        return -1;
+    }
+    end_writer(w);
+    return 0;
 }
 
 static void fd_destroy(struct store *store)

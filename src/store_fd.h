@@ -9,8 +9,12 @@
  * writer holds back the last byte written until commit: a run that fails never
  * puts the closing byte of the document out, so a reader sees an incomplete
  * JSON document (and the program's non-zero exit), never a complete one. When
- * the descriptor is a regular file, abort also truncates it back to where the
- * writer began, so a redirect to a file is left as it was. */
+ * the descriptor is a regular file, abort, and a commit whose closing byte
+ * cannot be written (disk full), also truncate it back to where the writer
+ * began, so a redirect to a file is left as long as it was (bytes a `1<>`
+ * redirect overwrote in place are not restored). A non-blocking descriptor is
+ * waited for (poll) as a blocking one would be; SIGTERM or SIGINT stops a
+ * wait on a reader that does not read (Interrupted). */
 #ifndef BCR_STORE_FD_H
 #define BCR_STORE_FD_H
 

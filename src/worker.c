@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <assert.h>
+#include <signal.h>
 #include <string.h>
 
 /* Runs the oldest queued job, if the worker has not failed, and records the
@@ -54,8 +55,18 @@ int worker_start(struct worker *w, unsigned depth, bool threaded, worker_fn run,
     w->run = run;
     w->ctx = ctx;
     w->depth = depth;
+    /* SIGTERM and SIGINT are for the caller's thread (interrupt.h): one
+     * delivered here would leave a blocking call there (a write to a pipe
+     * nobody reads) uninterrupted. The thread inherits the mask. */
+    sigset_t stop, was;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    bool masked = threaded && pthread_sigmask(SIG_BLOCK, &stop, &was) == 0;
     /* Without a thread every job runs inline: slower, never wrong. */
     w->threaded = threaded && pthread_create(&w->thread, NULL, worker_main, w) == 0;
+    if (masked)
+        pthread_sigmask(SIG_SETMASK, &was, NULL);
     return 0;
 }
 

@@ -12,6 +12,8 @@
  *   run) and every later submit fails with that error. First error wins.
  * - Without a thread (worker_start could not create one, or `threaded` was
  *   false) the same calls run each job inline, in worker_submit.
+ * - The thread blocks SIGTERM and SIGINT, so they reach the caller's thread
+ *   and interrupt its blocking calls (interrupt.h).
  *
  * Ownership: the worker borrows `ctx` and every job pointer; a job belongs to
  * the worker from worker_submit until it is finished, and the caller must not

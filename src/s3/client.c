@@ -1,7 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "s3/client.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,10 +90,21 @@ void s3_client_free(struct s3_client *c)
     free(c);
 }
 
+/* True if text holds no control byte (CR, LF, NUL's kin, DEL). */
+static bool printable(const char *text)
+{
+    for (; *text; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            return false;
+    return true;
+}
+
 void s3_client_set_invocation(struct s3_client *c, int64_t deadline_ms, const char *trace_id)
 {
     c->deadline_ms = deadline_ms;
-    const char *t = trace_id ? trace_id : "";
+    /* X-Amzn-Trace-Id is not signed, so nothing else checks it: a bare CR
+     * would go on the wire as it came from the Runtime API. */
+    const char *t = trace_id && printable(trace_id) ? trace_id : "";
     snprintf(c->trace_id, sizeof c->trace_id, "%s", strlen(t) < sizeof c->trace_id ? t : "");
 }
 
@@ -448,15 +458,26 @@ int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t off
     struct s3_error_doc doc;
     char type[S3_ERROR_CODE_MAX], code[S3_ERROR_CODE_MAX], note[512] = "";
     if (is_2xx(status) && x->result == CURLE_OK) {
-        char root[32];
-        /* CompleteMultipartUpload reports some failures in a 200 response. */
-        if (strcmp(req->operation, "CompleteMultipartUpload") != 0 ||
-            !s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root) ||
-            strcmp(root, "Error") != 0)
+        char root[40];
+        /* CompleteMultipartUpload reports some failures in a 200 response;
+         * one without its result document (empty: the connection dropped
+         * while S3 was still assembling the object) is, as botocore has it,
+         * an InternalError to retry, not a success. */
+        if (strcmp(req->operation, "CompleteMultipartUpload") != 0)
             return 0;
-        bool coded = s3_error_parse((const char *)x->body.data, x->body.len, &doc);
-        snprintf(type, sizeof type, "%s", coded ? doc.code : "InternalError");
-        snprintf(code, sizeof code, "%s", coded ? doc.code : "Unknown");
+        bool has_root = s3_xml_root((const char *)x->body.data, x->body.len, root, sizeof root);
+        if (has_root && strcmp(root, "CompleteMultipartUploadResult") == 0)
+            return 0;
+        if (has_root && strcmp(root, "Error") == 0 &&
+            s3_error_parse((const char *)x->body.data, x->body.len, &doc)) {
+            snprintf(type, sizeof type, "%s", doc.code);
+            snprintf(code, sizeof code, "%s", doc.code);
+        } else {
+            snprintf(type, sizeof type, "InternalError");
+            snprintf(code, sizeof code, "InternalError");
+            snprintf(doc.message, sizeof doc.message,
+                     "The server answered 200 without a CompleteMultipartUploadResult.");
+        }
     } else if (status >= 300 || (status != 0 && status < 200)) {
         /* botocore: an Error document's Code ("Unknown" if it has none), else
          * the status and its reason phrase. The errorType is the code S3
@@ -476,10 +497,17 @@ int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t off
                 snprintf(doc.message, sizeof doc.message, "%s", http_reason(status));
             }
         }
-        if (status >= 300 && status < 400 && !is_doc)
-            snprintf(note, sizeof note, "HTTP %ld redirect%s%.400s, not followed", status,
-                     x->resp.location[0] ? " to " : " with no Location", x->resp.location);
-        else if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, c->cfg->region) != 0)
+        if (status >= 300 && status < 400 && !is_doc) {
+            /* Redacted before it is cut and quoted, so that a secret cut
+             * short by the quote is found at the end of the copy. */
+            char location[401];
+            size_t quoted = strnlen(x->resp.location, sizeof location - 1);
+            memcpy(location, x->resp.location, quoted);
+            location[quoted] = '\0';
+            s3_xfer_redact(x, location);
+            snprintf(note, sizeof note, "HTTP %ld redirect%s%s, not followed", status,
+                     location[0] ? " to " : " with no Location", location);
+        } else if (x->resp.bucket_region[0] && strcmp(x->resp.bucket_region, c->cfg->region) != 0)
             snprintf(note, sizeof note, "the bucket is in region %s", x->resp.bucket_region);
     } else {
         if (x->result == CURLE_OPERATION_TIMEDOUT && s3_client_deadline_passed(c))
@@ -530,9 +558,13 @@ int s3_client_backoff(struct s3_client *c, const struct s3_request *req, int ret
                LOG_STR("bucket", req->bucket), LOG_STR("key", req->key), LOG_I64("retry", retry),
                LOG_I64("delay_ms", delay), LOG_STR("errorType", err->type),
                LOG_STR("errorMessage", err->message), LOG_STR("where", err->where), LOG_END);
-    struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupt_signal())
-        ;
+    /* In slices: an upload's retries run on a worker thread, which SIGTERM
+     * does not interrupt (worker.h), so the sleep looks for it itself. */
+    int64_t end = monotonic_ms() + delay;
+    for (int64_t left = delay; left > 0 && !interrupt_signal(); left = end - monotonic_ms()) {
+        struct timespec ts = {0, (long)(left < 100 ? left : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     return 0;
 }
 

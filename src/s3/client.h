@@ -57,7 +57,8 @@ struct s3_client *s3_client_new_sibling(struct s3_client *first, struct error *e
 void s3_client_free(struct s3_client *c); /* NULL is fine */
 
 /* The invocation's deadline (wall clock, 0 none) and trace id (NULL none; one
- * that does not fit is left out rather than sent cut). */
+ * that does not fit, or holds a control byte such as a bare CR, is left out
+ * rather than sent cut or as it is). */
 void s3_client_set_invocation(struct s3_client *c, int64_t deadline_ms, const char *trace_id);
 
 bool s3_client_deadline_passed(const struct s3_client *c);

@@ -151,6 +151,10 @@ int s3_ca_bundle_select(const char *ssl_cert_file, const char *const *candidates
                              ssl_cert_file);
         if (strlen(ssl_cert_file) >= cap)
             return error_set(err, ERR_CONFIG, "SSL_CERT_FILE=%s is too long", ssl_cert_file);
+        if (st.st_size > S3_CA_BUNDLE_MAX)
+            return error_set(err, ERR_CONFIG,
+                             "SSL_CERT_FILE=%s is over %d bytes (%lld): too big to be a CA bundle",
+                             ssl_cert_file, S3_CA_BUNDLE_MAX, (long long)st.st_size);
         strcpy(out, ssl_cert_file);
         return 0;
     }

@@ -60,9 +60,15 @@ struct s3_config {
 int s3_config_resolve(struct s3_config *c, const char *region, const char *endpoint_url,
                       struct error *err);
 
+/* Largest SSL_CERT_FILE taken: twenty times a full public CA bundle. libcurl
+ * parses the bundle during the first connection, and that time would count
+ * against the server's minimum rate (BCR_S3_LOW_SPEED_*). */
+#define S3_CA_BUNDLE_MAX (4 * 1024 * 1024)
+
 /* The CA bundle: ssl_cert_file (SSL_CERT_FILE) if non-empty, which must then
- * exist; else the first of the NULL-terminated candidates that is a readable
- * file; else "" (libcurl's default). Returns 0, or -1 with err set. */
+ * exist and be at most S3_CA_BUNDLE_MAX bytes; else the first of the
+ * NULL-terminated candidates that is a readable file; else "" (libcurl's
+ * default). Returns 0, or -1 with err set. */
 int s3_ca_bundle_select(const char *ssl_cert_file, const char *const *candidates, char *out,
                         size_t cap, struct error *err);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "interrupt.h"
 #include "util.h"
 
 static void free_secret(char **s)
@@ -233,14 +235,22 @@ static int aws_file_load(const char *var, const char *home_rest, struct aws_file
     f->path = aws_file_path(var, home_rest, f, err);
     if (!f->path)
         return f->absent[0] ? 0 : -1;
-    FILE *fp = fopen(f->path, "rb");
-    if (!fp) {
+    /* Non-blocking, so that a FIFO is refused rather than waited on for ever. */
+    int fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
             snprintf(f->absent, sizeof f->absent, "cannot be read (%s)", strerror(errno));
             return 0;
         }
         return error_set(err, ERR_CONFIG, "the AWS file %s cannot be read (%s)", f->path,
                          strerror(errno));
+    }
+    struct stat st = {0};
+    FILE *fp = NULL;
+    if (fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode) || !(fp = fdopen(fd, "rb"))) {
+        close(fd);
+        return error_set(err, ERR_CONFIG, "the AWS file %s cannot be read (%s)", f->path,
+                         S_ISFIFO(st.st_mode) ? "it is a FIFO" : strerror(errno));
     }
     char *buf = malloc(CREDENTIALS_FILE_MAX + 1);
     if (!buf) {
@@ -250,11 +260,15 @@ static int aws_file_load(const char *var, const char *home_rest, struct aws_file
     size_t n = fread(buf, 1, CREDENTIALS_FILE_MAX + 1, fp);
     bool failed = ferror(fp) != 0;
     fclose(fp);
-    if (failed || n > CREDENTIALS_FILE_MAX) {
+    /* A NUL byte would end a value there, silently. */
+    bool nul = !failed && n <= CREDENTIALS_FILE_MAX && memchr(buf, '\0', n);
+    if (failed || n > CREDENTIALS_FILE_MAX || nul) {
         OPENSSL_cleanse(buf, n);
         free(buf);
         if (failed)
             return error_set(err, ERR_CONFIG, "error reading the AWS file %s", f->path);
+        if (nul)
+            return error_set(err, ERR_CONFIG, "the AWS file %s holds a NUL byte", f->path);
         return error_set(err, ERR_CONFIG, "the AWS file %s is over %d bytes", f->path,
                          CREDENTIALS_FILE_MAX);
     }
@@ -391,11 +405,16 @@ static void kill_and_reap(pid_t pid)
         ;
 }
 
+/* How often a wait for the process looks for SIGTERM or SIGINT, at most. */
+enum { SIGNAL_CHECK_MS = 100 };
+static const char STOPPED[] = "was stopped by a signal";
+
 /* Runs command under /bin/sh with stdout into buf (at most cap bytes), stdin
  * from /dev/null and stderr inherited (where the AWS CLI says "run aws sso
  * login"). Returns the exit status (0..255), or -1 with err set: cannot start,
  * killed by a signal, output over cap, or not done by the deadline (then its
- * process group is killed). */
+ * process group is killed); SIGTERM or SIGINT to this process ends the wait
+ * at once, kills the process group too, and is an Interrupted error. */
 static int run_process(const char *command, const char *profile, int timeout_ms, char *buf,
                        size_t cap, size_t *len, struct error *err)
 {
@@ -429,12 +448,17 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
     *len = 0;
     for (;;) {
         int64_t left = deadline - monotonic_ms();
+        if (interrupt_signal()) {
+            failure = STOPPED;
+            break;
+        }
         if (left <= 0) {
             failure = "did not finish in time";
             break;
         }
+        /* In slices: a signal that comes just before poll is noticed soon. */
         struct pollfd p = {fds[0], POLLIN, 0};
-        int ready = poll(&p, 1, (int)left);
+        int ready = poll(&p, 1, left < SIGNAL_CHECK_MS ? (int)left : SIGNAL_CHECK_MS);
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready <= 0)
@@ -458,6 +482,8 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
             break;
         if (done < 0 && errno != EINTR) {
             failure = "could not be waited for";
+        } else if (interrupt_signal()) {
+            failure = STOPPED;
         } else if (monotonic_ms() >= deadline) {
             failure = "did not finish in time";
         } else {
@@ -467,6 +493,8 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
     }
     if (failure) {
         kill_and_reap(pid);
+        if (failure == STOPPED)
+            return interrupt_check(err);
         return error_set(err, ERR_CONFIG, "credential_process of profile [%s] %s", profile,
                          failure);
     }
@@ -482,6 +510,38 @@ static const char *member(json_t *doc, const char *name)
 {
     const char *v = json_string_value(json_object_get(doc, name));
     return v && *v ? v : NULL;
+}
+
+/* True if an Expiration ("2030-01-01T00:00:00Z", optional fraction, "Z" or
+ * "+HH:MM"/"-HH:MM") is a time still to come. */
+static bool expires_later(const char *text)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n == 0)
+        return false;
+    const char *p = text + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    long offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om, m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m == 0)
+            return false;
+        offset = (*p == '-' ? -1L : 1L) * (oh * 3600L + om * 60L);
+        p += 1 + m;
+    }
+    if (*p != '\0')
+        return false;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
+    return (int64_t)timegm(&tm) - offset > wall_ms() / 1000;
 }
 
 int credentials_from_process(const char *command, const char *profile, int timeout_ms,
@@ -503,6 +563,7 @@ int credentials_from_process(const char *command, const char *profile, int timeo
         json_t *doc = json_loadb(buf, len, 0, NULL);
         const char *id = member(doc, "AccessKeyId"), *secret = member(doc, "SecretAccessKey");
         const char *token = member(doc, "SessionToken");
+        const char *expiration = member(doc, "Expiration");
         json_t *version = json_object_get(doc, "Version"),
                *t = json_object_get(doc, "SessionToken");
         if (!json_is_integer(version) || json_integer_value(version) != 1 || !id || !secret ||
@@ -511,6 +572,11 @@ int credentials_from_process(const char *command, const char *profile, int timeo
                       "credential_process of profile [%s] did not print a credentials document "
                       "(JSON with \"Version\": 1, \"AccessKeyId\" and \"SecretAccessKey\")",
                       profile);
+        else if (expiration && !expires_later(expiration))
+            error_set(err, ERR_CONFIG,
+                      "credential_process of profile [%s] printed credentials that have expired "
+                      "(or an Expiration that is not an ISO 8601 time): %.40s",
+                      profile, expiration);
         else
             rc = set_all(out, id, strlen(id), secret, strlen(secret), token,
                          token ? strlen(token) : 0, err);

@@ -40,7 +40,8 @@ struct aws_credentials {
  *      [profile NAME] (or [default]): the same three keys.
  * Key names are case-insensitive; '=' or ':' separates; '#' and ';' start
  * comment lines; a leading "~/" in a file variable means $HOME. A file that
- * does not exist is skipped; one that cannot be read is an error. A profile
+ * does not exist is skipped; one that cannot be read, a FIFO (never waited
+ * on) or one holding a NUL byte is an error. A profile
  * with one key of the pair and not the other is an error, not a fall-back.
  *
  * *out is overwritten (its old contents are not freed): on success the caller
@@ -52,10 +53,13 @@ int credentials_load(struct aws_credentials *out, struct error *err);
  * its stdout, at most CREDENTIAL_PROCESS_OUTPUT_MAX bytes within timeout_ms
  * (then it and its process group are killed): the AWS CLI's document
  * {"Version": 1, "AccessKeyId": ..., "SecretAccessKey": ..., "SessionToken":
- * ..., "Expiration": ...} (SessionToken and Expiration optional; Expiration is
- * not checked, as a run is short). A process that cannot start, exits non-zero,
- * overruns either bound, or prints anything else is a ConfigurationError naming
- * the profile, never quoting the output. *out as for credentials_load. */
+ * ..., "Expiration": ...} (SessionToken and Expiration optional; credentials
+ * whose Expiration has passed are refused, as the AWS CLI does). A process
+ * that cannot start, exits non-zero, overruns either bound, or prints anything
+ * else is a ConfigurationError naming the profile, never quoting the output
+ * but its Expiration. SIGTERM or SIGINT (interrupt.h) while it runs ends it
+ * and its process group at once: an Interrupted error. *out as for
+ * credentials_load. */
 int credentials_from_process(const char *command, const char *profile, int timeout_ms,
                              struct aws_credentials *out, struct error *err);
 

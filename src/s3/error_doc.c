@@ -364,15 +364,108 @@ void s3_error_where(struct error *err, const char *operation, const char *bucket
                 noted ? note : "", noted ? ")" : "");
 }
 
-/* Length of the longest suffix of text[0, len) that is a proper prefix of
- * secret (at least min bytes), or 0. */
-static size_t cut_secret_at_end(const char *text, size_t len, const char *secret, size_t slen,
-                                size_t min)
+static int hex_digit(char c)
 {
-    for (size_t n = slen - 1 < len ? slen - 1 : len; n >= min; n--)
-        if (memcmp(text + len - n, secret, n) == 0)
-            return n;
-    return 0;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* The entity whose name starts at t[i] (just after '&'): its byte value, with
+ * *end just past its ';'; -1 if there is none (or it is not one byte). */
+static int entity_at(const char *t, size_t len, size_t i, size_t *end)
+{
+    static const struct {
+        const char *name;
+        char value;
+    } named[] = {{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
+    const char *semi = memchr(t + i, ';', len - i < 12 ? len - i : 12);
+    if (!semi)
+        return -1;
+    size_t n = (size_t)(semi - (t + i));
+    *end = i + n + 1;
+    for (size_t k = 0; k < sizeof named / sizeof *named; k++)
+        if (strlen(named[k].name) == n && memcmp(t + i, named[k].name, n) == 0)
+            return (unsigned char)named[k].value;
+    if (n < 2 || t[i] != '#')
+        return -1;
+    bool hex = (t[i + 1] | 0x20) == 'x';
+    long v = 0;
+    size_t first = i + 1 + hex;
+    if (first == i + n)
+        return -1;
+    for (size_t k = first; k < i + n; k++) {
+        int d = hex ? hex_digit(t[k]) : (t[k] >= '0' && t[k] <= '9' ? t[k] - '0' : -1);
+        if (d < 0 || v > 255)
+            return -1;
+        v = v * (hex ? 16 : 10) + d;
+    }
+    return v <= 255 ? (int)v : -1;
+}
+
+/* The byte t[i] stands for, with *used the bytes it takes: a percent escape
+ * (%2B or %2b; %252B, encoded twice), an XML or HTML entity (&#43;, &#x2b;,
+ * &amp;; &amp;#43;, escaped twice), or t[i] itself. */
+static int unit_at(const char *t, size_t len, size_t i, size_t *used)
+{
+    *used = 1;
+    if (t[i] == '%' && len - i >= 3 && hex_digit(t[i + 1]) >= 0 && hex_digit(t[i + 2]) >= 0) {
+        int v = hex_digit(t[i + 1]) * 16 + hex_digit(t[i + 2]);
+        *used = 3;
+        if (v == '%' && len - i >= 5 && hex_digit(t[i + 3]) >= 0 && hex_digit(t[i + 4]) >= 0) {
+            *used = 5;
+            return hex_digit(t[i + 3]) * 16 + hex_digit(t[i + 4]);
+        }
+        return v;
+    }
+    size_t end;
+    int v = t[i] == '&' ? entity_at(t, len, i + 1, &end) : -1;
+    if (v < 0)
+        return (unsigned char)t[i];
+    size_t inner_end;
+    int inner = v == '&' ? entity_at(t, len, end, &inner_end) : -1;
+    *used = (inner >= 0 ? inner_end : end) - i;
+    return inner >= 0 ? inner : v;
+}
+
+static bool same_letter(int a, int b)
+{
+    if (a >= 'A' && a <= 'Z')
+        a += 'a' - 'A';
+    if (b >= 'A' && b <= 'Z')
+        b += 'a' - 'A';
+    return a == b;
+}
+
+/* How much of text from t[i] spells secret, in either case, byte for byte
+ * or (decode) in any of the forms unit_at reads: returns the bytes of text
+ * covered, *matched the bytes of secret spelt (slen for the whole of it). */
+static size_t spell(const char *t, size_t len, size_t i, const char *secret, size_t slen,
+                    bool decode, size_t *matched)
+{
+    size_t k = 0, p = i;
+    while (k < slen && p < len) {
+        size_t used = 1;
+        int v = decode ? unit_at(t, len, p, &used) : (unsigned char)t[p];
+        if (same_letter(v, (unsigned char)secret[k]))
+            p += used;
+        else if (used > 1 && same_letter((unsigned char)t[p], (unsigned char)secret[k]))
+            p++; /* a '%' or '&' of the secret's own */
+        else
+            break;
+        k++;
+    }
+    *matched = k;
+    return p - i;
+}
+
+/* True if text from t[p] is the start of an escape cut short by the end. */
+static bool escape_cut_at_end(const char *t, size_t len, size_t p)
+{
+    return (t[p] == '%' && len - p < 5) ||
+           (t[p] == '&' && len - p < 24 && !memchr(t + p, ';', len - p));
 }
 
 void s3_redact(char *text, const char *const secrets[], size_t count)
@@ -380,22 +473,29 @@ void s3_redact(char *text, const char *const secrets[], size_t count)
     /* No longer than the shortest secret redacted, so text never grows. */
     static const char mark[] = "[hidden]";
     enum { MIN_SECRET = sizeof mark - 1 };
-    for (size_t i = 0; i < count; i++) {
-        const char *secret = secrets[i];
+    for (size_t s = 0; s < count; s++) {
+        const char *secret = secrets[s];
         size_t slen = secret ? strlen(secret) : 0;
         if (slen < MIN_SECRET)
             continue;
-        size_t len = strlen(text);
-        char *from = text, *hit;
-        while ((hit = strstr(from, secret))) {
-            memcpy(hit, mark, MIN_SECRET);
-            memmove(hit + MIN_SECRET, hit + slen, len + 1 - (size_t)(hit + slen - text));
-            len -= slen - MIN_SECRET;
-            from = hit + MIN_SECRET;
+        /* Byte for byte first: decoding prefers an escape, which would miss
+         * a secret holding a '%' or '&' quoted as it is. */
+        for (int decode = 0; decode < 2; decode++) {
+            size_t len = strlen(text);
+            for (size_t i = 0; i < len; i++) {
+                size_t matched, covered = spell(text, len, i, secret, slen, decode, &matched);
+                if (matched == slen) {
+                    memcpy(text + i, mark, MIN_SECRET);
+                    memmove(text + i + MIN_SECRET, text + i + covered, len + 1 - (i + covered));
+                    len -= covered - MIN_SECRET;
+                    i += MIN_SECRET - 1;
+                } else if (matched >= MIN_SECRET &&
+                           (i + covered == len || escape_cut_at_end(text, len, i + covered))) {
+                    /* A quote cut short by truncation ends in the secret's first bytes. */
+                    memcpy(text + i, mark, sizeof mark);
+                    break;
+                }
+            }
         }
-        /* A quote cut short by truncation ends in the secret's first bytes. */
-        size_t cut = cut_secret_at_end(text, len, secret, slen, MIN_SECRET);
-        if (cut > 0)
-            memcpy(text + len - cut, mark, sizeof mark);
     }
 }

@@ -66,9 +66,13 @@ void s3_error_where(struct error *err, const char *operation, const char *bucket
 /* Replaces in text (NUL-terminated, edited in place, never longer) every
  * occurrence of each of the count secrets (NULL and strings under 8 bytes are
  * skipped) with "[hidden]", as well as a secret's first bytes (8 or more)
- * at the very end of text, where a truncated quote of it would stop. For any
- * text a server sent before it is printed: a server may quote the caller's
- * credentials or signature back. */
+ * at the very end of text, where a truncated quote of it would stop. A secret
+ * is found in every form a URL or XML can carry it, in either case:
+ * percent-encoded (once or twice, hex in either case), as XML or HTML
+ * entities (&#43; &#x2B; &amp; ..., once or twice), or any mix of these with
+ * plain bytes. For any text a server sent before it is printed: a server may
+ * quote the caller's credentials or signature back (a redirect's Location
+ * holds the request's query string). */
 void s3_redact(char *text, const char *const secrets[], size_t count);
 
 #endif

@@ -125,6 +125,12 @@ static int on_headers_done(void *ctx, const struct http_response *h)
         return header_error(r, ERR_IO, "The response's ETag is longer than %d bytes.",
                             HTTP_ETAG_MAX - 1);
     if (h->status == 200) {
+        /* Without it, a connection closed early ends the body as cleanly as
+         * the server's last byte would. */
+        if (h->content_length < 0)
+            return header_error(r, ERR_IO,
+                                "The response has no Content-Length, so a body cut short could "
+                                "not be told from a whole one.");
         if (r->offset > 0)
             return header_error(r, ERR_IO,
                                 "The server ignored Range: bytes=%llu- and sent the whole "

@@ -8,7 +8,12 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <fcntl.h>
 #include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -721,15 +726,14 @@ static void test_output_to_stdout(void **state)
 
 /* A run that fails after streaming part of results.json: never a complete
  * document on a pipe; a regular file is cut back to what it was. */
-static void test_output_to_stdout_failure(void **state)
+/* An export whose second result file is broken, listed after a good one of
+ * 2000 entries: a run fails after streaming part of results.json. */
+static void make_failing_export(struct fixture *f, struct export_info *info)
 {
-    struct fixture *f = *state;
     struct export_spec spec = {BUCKET, 2000, 1, false, 12};
-    struct export_info info;
-    harness_generate_export(f->root, &spec, NULL, &info);
-    /* A second result file that is broken, listed after the good one. */
+    harness_generate_export(f->root, &spec, NULL, info);
     char manifest[4200];
-    snprintf(manifest, sizeof manifest, "%s/" BUCKET "/%s", f->root, info.manifest_key);
+    snprintf(manifest, sizeof manifest, "%s/" BUCKET "/%s", f->root, info->manifest_key);
     json_t *m = json_load_file(manifest, 0, NULL);
     assert_non_null(m);
     json_t *files = json_object_get(json_object_get(m, "ResultFiles"), "SUCCEEDED");
@@ -737,6 +741,13 @@ static void test_output_to_stdout_failure(void **state)
     assert_int_equal(json_dump_file(m, manifest, 0), 0);
     json_decref(m);
     put(f, "broken.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}, {\"Output\": \"nope\"}]");
+}
+
+static void test_output_to_stdout_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct export_info info;
+    make_failing_export(f, &info);
     int before = harness_count_files(f->root);
 
     char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
@@ -766,6 +777,279 @@ static void test_output_to_stdout_failure(void **state)
     free(text);
     run_result_free(&res);
     assert_int_equal(harness_count_files(f->root), before + 1); /* stdout.txt only */
+}
+
+/* Runs `exec PROGRAM --store ROOT [--output -] - REDIRECTS` under /bin/sh with
+ * the event on stdin. */
+static void run_redirected(struct fixture *f, const char *event, bool to_stdout,
+                           const char *redirects, const char *file, struct run_result *res)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "exec \"$0\" --store \"$1\" %s- %s", to_stdout ? "--output - " : "",
+             redirects);
+    char *sh[] = {"/bin/sh", "-c", cmd, (char *)harness_bin(), f->root, (char *)file, NULL};
+    harness_run(sh, event, NULL, 120, res);
+}
+
+static void assert_last_error(const struct run_result *res, const char *type, const char *text)
+{
+    char last[4096];
+    harness_last_line(res->err, last, sizeof last);
+    json_t *doc = json_loads(last, 0, NULL);
+    if (!doc || !strstr(last, type) || !strstr(last, text))
+        fail_msg("expected %s with \"%s\", stderr: %s", type, text, res->err);
+    json_decref(doc);
+}
+
+/* The disk fills up just as the closing byte of results.json is written: the
+ * file stdout was appended to is cut back to what it held before. */
+static void test_output_to_stdout_commit_fails(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 500, 1, false, 13};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
+    struct run_result res;
+    harness_run(argv, info.event, NULL, 120, &res);
+    assert_int_equal(res.status, 0);
+    size_t doc_len = res.out_len;
+    run_result_free(&res);
+
+    char out_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", f->root);
+    harness_write_file(out_path, "kept\n", 5);
+    /* Room for every byte of the document but its last (ulimit -f, exactly). */
+    struct rlimit was, limit;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    limit = was;
+    limit.rlim_cur = 5 + doc_len - 1;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    run_redirected(f, info.event, true, ">>\"$2\"", out_path, &res);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    assert_int_equal(res.status, 1);
+    assert_last_error(&res, "IOError", "File too large");
+    run_result_free(&res);
+    size_t len;
+    char *text = harness_read_file(out_path, &len);
+    assert_int_equal(len, 5);
+    assert_memory_equal(text, "kept\n", 5);
+    free(text);
+}
+
+/* A stdout that was closed at start is refused before anything is read or
+ * written: what would be printed there is lost (and a descriptor opened
+ * later must not take its number). */
+static void test_closed_stdout(void **state)
+{
+    struct fixture *f = *state;
+    const char *good[] = {"good.json", NULL};
+    put(f, "good.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}]");
+    put_manifest(f, good);
+    int before = harness_count_files(f->root);
+    for (int to_stdout = 0; to_stdout < 2; to_stdout++) {
+        struct run_result res;
+        run_redirected(f, EVENT, to_stdout, ">&-", NULL, &res);
+        assert_int_equal(res.status, 1);
+        assert_last_error(&res, "IOError", "stdout is closed");
+        run_result_free(&res);
+        assert_int_equal(harness_count_files(f->root), before);
+    }
+}
+
+/* results.json written is the end of the run: a reply that cannot be printed
+ * (stdout on a full disk) is logged with the key, and the exit is 0. */
+static void test_reply_lost_after_commit(void **state)
+{
+    struct fixture *f = *state;
+    const char *good[] = {"good.json", NULL};
+    put(f, "good.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}]");
+    put_manifest(f, good);
+    int before = harness_count_files(f->root);
+    struct run_result res;
+    run_redirected(f, EVENT, false, ">/dev/full", NULL, &res);
+    if (res.status != 0)
+        fail_msg("exit %d: %s", res.status, res.err);
+    assert_int_equal(harness_count_files(f->root), before + 1);
+    const char *lost =
+        strstr(res.err, "results.json was written but the reply could not be printed");
+    if (!lost)
+        fail_msg("the lost reply is not reported: %s", res.err);
+    assert_non_null(strstr(lost, "No space left on device"));
+    assert_non_null(strstr(lost, "cons-1/"));
+    run_result_free(&res);
+}
+
+/* --output - with stderr on the same file or pipe as stdout (2>&1) is
+ * refused: log lines would be mixed into results.json. */
+static void test_output_to_stdout_shared_with_stderr(void **state)
+{
+    struct fixture *f = *state;
+    const char *good[] = {"good.json", NULL};
+    put(f, "good.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}]");
+    put_manifest(f, good);
+    char out_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/log.txt", f->root);
+    harness_write_file(out_path, "kept\n", 5);
+    struct run_result res;
+    run_redirected(f, EVENT, true, ">>\"$2\" 2>&1", out_path, &res);
+    assert_int_equal(res.status, 1);
+    run_result_free(&res);
+    size_t len;
+    char *text = harness_read_file(out_path, &len);
+    assert_true(len > 5);
+    assert_memory_equal(text, "kept\n", 5);
+    assert_null(strstr(text, "\"results\""));
+    struct run_result as_read = {.err = text + 5};
+    assert_last_error(&as_read, "IOError", "stdout and stderr are the same file");
+    free(text);
+
+    run_redirected(f, EVENT, true, "2>&1 | cat", NULL, &res);
+    assert_null(strstr(res.out, "\"results\""));
+    assert_last_error(&(struct run_result){.err = res.out}, "IOError",
+                      "stdout and stderr are the same pipe");
+    run_result_free(&res);
+}
+
+/* A stdout pipe left in non-blocking mode, read slowly: the writer waits for
+ * room (it does not fail with EAGAIN) and the document arrives whole. */
+static void test_output_to_nonblocking_pipe(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 3000, 1, false, 14};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    char *stored = results_text_for(f, NULL, info.event);
+    char event_path[4200];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
+    harness_write_file(event_path, info.event, strlen(info.event));
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(fds[0]);
+        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    /* A slow reader: the pipe fills up before anything is read. */
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    size_t cap = strlen(stored) + 65536, len = 0;
+    char *got = malloc(cap);
+    ssize_t n;
+    while (len < cap && (n = read(fds[0], got + len, cap - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(len, strlen(stored));
+    assert_memory_equal(got, stored, len);
+    free(got);
+    free(stored);
+}
+
+/* SIGTERM while results.json waits on a stdout pipe nobody reads: the run
+ * stops (Interrupted, exit 143) instead of retrying the write for ever. */
+static void test_output_to_stalled_pipe_stopped_by_signal(void **state)
+{
+    struct fixture *f = *state;
+    struct export_spec spec = {BUCKET, 3000, 1, false, 15};
+    struct export_info info;
+    harness_generate_export(f->root, &spec, NULL, &info);
+    char event_path[4200];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
+    harness_write_file(event_path, info.event, strlen(info.event));
+    int out[2], err[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(err), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        close(out[0]);
+        close(err[0]);
+        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    /* The pipe is full: the writer is blocked. */
+    int queued = 0;
+    for (int i = 0; i < 3000 && queued < 65536; i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        assert_int_equal(ioctl(out[0], FIONREAD, &queued), 0);
+    }
+    assert_true(queued >= 65536);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 3000 && done == 0; i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        done = waitpid(pid, &status, WNOHANG);
+    }
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("SIGTERM did not stop a run blocked writing to stdout");
+    }
+    char text[65536];
+    ssize_t n = read(err[0], text, sizeof text - 1);
+    text[n > 0 ? n : 0] = '\0';
+    close(out[0]);
+    close(err[0]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    struct run_result as_read = {.err = text};
+    assert_last_error(&as_read, "Interrupted", "SIGTERM");
+}
+
+/* --output - on a terminal: the document has no final newline, so the error
+ * line after a failure starts on a line of its own. */
+static void test_output_to_terminal_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct export_info info;
+    make_failing_export(f, &info);
+    char event_path[4200];
+    snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
+    harness_write_file(event_path, info.event, strlen(info.event));
+    int terminal;
+    pid_t pid = forkpty(&terminal, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    size_t cap = 4 * 1024 * 1024, len = 0;
+    char *screen = malloc(cap);
+    ssize_t n;
+    while (len < cap - 1 && (n = read(terminal, screen + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    screen[len] = '\0';
+    close(terminal);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    const char *line = strstr(screen, "{\"errorType\"");
+    assert_non_null(line);
+    assert_true(line > screen);
+    assert_int_equal(line[-1], '\n');
+    free(screen);
 }
 
 /* A realistic export, checked entry by entry against what the generator wrote. */
@@ -1069,6 +1353,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manifest_option_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_to_stdout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_to_stdout_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_stdout_commit_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_lost_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_stdout_shared_with_stderr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_nonblocking_pipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_stalled_pipe_stopped_by_signal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_output_to_terminal_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_50000_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_export_json_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_python_json_export_matches_python, setup, teardown),

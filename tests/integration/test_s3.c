@@ -447,8 +447,10 @@ static void test_key_with_empty_first_segment(void **state)
                    "\", \"Key\": \"/missing/manifest.json\"}}}");
     struct run_result res;
     run_s3(f, NULL, &res);
-    assert_error(&res, "NoSuchKey",
-                 "An error occurred (NoSuchKey) when calling the GetObject operation");
+    assert_s3_error(&res, "NoSuchKey",
+                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
+                    "specified key does not exist.",
+                    "GetObject s3://" BUCKET "//missing/manifest.json");
     run_result_free(&res);
 
     make_export(f, 50, 2, false, 203);
@@ -1160,6 +1162,27 @@ static void test_completion_retried_after_it_succeeded(void **state)
     assert_clean_signatures();
 }
 
+/* CompleteMultipartUpload answered 200 with an empty body (before the object
+ * was assembled) is not a success: it is retried, as botocore does, and the
+ * object the reply names exists. */
+static void test_completion_empty_200_is_retried(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    struct run_result res;
+    run_multipart_with_faults(f, 1018,
+                              "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"error\","
+                              "\"status\":200,\"body\":\"\"}]",
+                              NULL, &res);
+    assert_ok("CompleteMultipartUpload answered 200 with no body", &res);
+    assert_output(f, &res, f->info.consignment_id);
+    run_result_free(&res);
+    assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 2);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
+    assert_clean_signatures();
+}
+
 /* The same, but the object cannot be shown to be ours (HeadObject denied):
  * the NoSuchUpload stands, so the run fails rather than claim an output it
  * has not verified. */
@@ -1204,6 +1227,91 @@ static void test_random_faults(void **state)
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
     assert_clean_signatures();
+}
+
+/* A body without Content-Length (the connection's close is its end) cut at a
+ * line boundary of a JSON Lines result file is not taken for the whole file:
+ * the response is refused and nothing is written. */
+static void test_body_without_content_length(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 100, 1, true, 516);
+    /* The result file: SUCCEEDED_0.json next to the manifest. */
+    char key[1200], path[8400];
+    snprintf(key, sizeof key, "%s", f->info.manifest_key);
+    *strrchr(key, '/') = '\0';
+    snprintf(path, sizeof path, "%s/%s/%s/SUCCEEDED_0.json", f->store, BUCKET, key);
+    size_t len;
+    char *text = harness_read_file(path, &len);
+    assert_non_null(text);
+    size_t half = 0;
+    for (int lines = 0; lines < 50; half++)
+        lines += text[half] == '\n';
+    free(text);
+    char faults[512];
+    snprintf(faults, sizeof faults,
+             "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\\\\.json$\",\"action\":\"cut\","
+             "\"after\":%zu,\"length\":false}]",
+             half);
+    assert_int_equal(s3env_set_faults(&env, faults), 0);
+    struct run_result res;
+    run_s3(f, NULL, &res);
+    char where[1400];
+    snprintf(where, sizeof where, "GetObject s3://%s/%s/SUCCEEDED_0.json", BUCKET, key);
+    assert_s3_error(&res, "IOError",
+                    "The response has no Content-Length, so a body cut short could not be told "
+                    "from a whole one.",
+                    where);
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "faults_injected"), 1);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+    assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
+}
+
+/* Runs the product against S3 under /bin/sh with the given redirections. */
+static void run_s3_redirected(struct fx *f, const char *redirects, struct run_result *res)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "exec \"$0\" --endpoint-url \"$1\" \"$2\" %s", redirects);
+    char *argv[] = {"/bin/sh", "-c", cmd, (char *)harness_bin(), env.endpoint, f->event_path, NULL};
+    harness_run(argv, NULL, s3env_env(&env, NULL), 120, res);
+}
+
+/* stdout closed at start: refused before anything is read or written (the
+ * reply would be lost, or worse, written into a descriptor libcurl took). */
+static void test_closed_stdout(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 517);
+    s3env_reset_stats(&env);
+    struct run_result res;
+    run_s3_redirected(f, ">&-", &res);
+    assert_error_starts(&res, "IOError", "stdout is closed");
+    run_result_free(&res);
+    assert_int_equal(s3env_stat(&env, "requests"), 0);
+    assert_int_equal(count_outputs(f->info.consignment_id), 0);
+}
+
+/* A reply that cannot be printed after results.json was written (stdout on a
+ * full disk): exit 0, the key logged, one results.json. */
+static void test_reply_lost_after_commit(void **state)
+{
+    REQUIRE_SERVER();
+    struct fx *f = *state;
+    make_export(f, 200, 1, false, 518);
+    struct run_result res;
+    run_s3_redirected(f, ">/dev/full", &res);
+    if (res.status != 0)
+        show("stdout on /dev/full", &res);
+    assert_int_equal(res.status, 0);
+    const char *lost =
+        strstr(res.err, "results.json was written but the reply could not be printed");
+    assert_non_null(lost);
+    assert_non_null(strstr(lost, f->info.consignment_id));
+    run_result_free(&res);
+    assert_int_equal(count_outputs(f->info.consignment_id), 1);
 }
 
 /* Across the whole suite, the proxy never saw a wrongly signed request. */
@@ -1287,6 +1395,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multipart_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_cut_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_object_replaced_during_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_without_content_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_lost_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_after_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dripping_server, setup, teardown),
@@ -1304,6 +1415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_completion_retried_after_it_succeeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_completion_unverified_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completion_empty_200_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_aborts_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_to_stdout, setup, teardown),

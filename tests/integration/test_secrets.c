@@ -147,12 +147,85 @@ static void test_quoted_secrets_are_hidden(void **state)
     run_result_free(&res);
 }
 
+/* Percent-encodes text (hex in lower case, as some servers write it). */
+static void percent_encode(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = text; *p && n + 4 < cap; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+            out[n++] = *p;
+        else
+            n += (size_t)snprintf(out + n, cap - n, "%%%02x", (unsigned char)*p);
+    }
+    out[n] = '\0';
+}
+
+/* Runs the CLI on a manifest the proxy answers with `faults`; checks nothing
+ * of the token or the secret key was printed, in any form, and that the
+ * message shows "[hidden]". */
+static void expect_hidden(const char *faults)
+{
+    assert_int_equal(s3env_set_faults(&env, faults), 0);
+    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, event_path, NULL};
+    char *extra[] = {"AWS_LAMBDA_LOG_LEVEL=TRACE", "AWS_MAX_ATTEMPTS=1", NULL};
+    struct run_result res;
+    harness_run(argv, NULL, s3env_env(&env, extra), 120, &res);
+    assert_int_equal(s3env_clear_faults(&env), 0);
+    assert_int_equal(res.status, 1);
+    /* Pieces of the token and the key that no encoding changes. */
+    static const char *const pieces[] = {"IQoJb3Jp", "SENTINEL", "test", "0123456789abcdef"};
+    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++)
+        if (strstr(res.err, pieces[i]) || strstr(res.out, pieces[i]))
+            fail_msg("\"%s\" printed: %s", pieces[i], res.err);
+    if (!strstr(res.err, "[hidden]"))
+        fail_msg("nothing shown as hidden: %s", res.err);
+    run_result_free(&res);
+}
+
+/* A server quoting the secrets in another form: the session token
+ * percent-encoded in a redirect's Location (whole, and cut short where the
+ * message stops quoting it), the secret key as XML character references. */
+static void test_encoded_secrets_are_hidden(void **state)
+{
+    (void)state;
+    if (!server_up)
+        skip();
+    char token[256], faults[2048];
+    percent_encode(TOKEN, token, sizeof token);
+    snprintf(faults, sizeof faults,
+             "[{\"op\": \"GetObject\", \"key\": \"manifest\\\\.json$\", \"action\": \"redirect\", "
+             "\"location\": \"https://elsewhere.example/b/k?X-Amz-Security-Token=%s&x=1\"}]",
+             token);
+    expect_hidden(faults);
+    /* The Location is quoted up to 400 bytes: the token straddles that. */
+    char pad[400];
+    memset(pad, 'p', 340);
+    pad[340] = '\0';
+    snprintf(faults, sizeof faults,
+             "[{\"op\": \"GetObject\", \"key\": \"manifest\\\\.json$\", \"action\": \"redirect\", "
+             "\"location\": \"https://elsewhere.example/%s?X-Amz-Security-Token=%s\"}]",
+             pad, token);
+    expect_hidden(faults);
+    /* The secret key as &#NN; references (the proxy escapes the '&' once more). */
+    char key[512];
+    size_t n = 0;
+    for (const char *p = S3ENV_SECRET_KEY; *p; p++)
+        n += (size_t)snprintf(key + n, sizeof key - n, (p - S3ENV_SECRET_KEY) % 2 ? "&#%d;" : "%c",
+                              *p);
+    snprintf(faults, sizeof faults,
+             "[{\"op\": \"GetObject\", \"key\": \"manifest\\\\.json$\", \"action\": \"error\", "
+             "\"status\": 403, \"code\": \"AccessDenied\", \"message\": \"Denied for %s.\"}]",
+             key);
+    expect_hidden(faults);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success_prints_no_secret),
         cmocka_unit_test(test_failures_print_no_secret),
         cmocka_unit_test(test_quoted_secrets_are_hidden),
+        cmocka_unit_test(test_encoded_secrets_are_hidden),
     };
     return cmocka_run_group_tests_name("secrets", tests, group_setup, group_teardown);
 }

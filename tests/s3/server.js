@@ -67,14 +67,17 @@
 //           "deny"      403 AccessDenied
 //           "error"     "status", "code", "message" as given; with "quote": true the
 //                       message ends with the request's signature and session token,
-//                       as a server quoting them back would
+//                       as a server quoting them back would; with "body": TEXT, TEXT
+//                       is the whole body instead of an error document
 //           "redirect"  "status" (default 302) with a "location" header, no body
 //           "reset"     close the connection with a TCP reset, no response; with
 //                       "forward": true the request reaches s3rver first
 //           "cut"       forward, send the status and headers (full Content-Length),
 //                       then "after" bytes of the body (default half), then close;
 //                       with "overwrite": TEXT, the object is replaced by TEXT
-//                       before the connection closes (so a resumption's If-Match fails)
+//                       before the connection closes (so a resumption's If-Match fails);
+//                       with "length": false, no Content-Length (nor chunked encoding):
+//                       the body ends where the connection closes, cleanly
 //           "stall"     send nothing for "ms" milliseconds (default 600000) then close;
 //                       with "after": N, forward and send headers and N bytes first
 //           "drip"      forward, send the status and headers, then "bytes" bytes of the
@@ -818,6 +821,7 @@ async function handle(req, res) {
             case 'error':
                 ctx.status = fault.status || 400;
                 ctx.errorCode = fault.code || 'InvalidRequest';
+                if (fault.body !== undefined) return sendXml(res, ctx.status, String(fault.body));
                 return sendXml(res, ctx.status, errorXml(ctx.errorCode, (fault.message || 'Injected error') + (fault.quote ? ` You sent signature ${(/Signature=([0-9a-f]+)/.exec(req.headers.authorization || '') || [])[1]} and token ${req.headers['x-amz-security-token']}.` : '')));
             case 'redirect':
                 ctx.status = fault.status || 302;
@@ -954,6 +958,10 @@ function forward(ctx, fault) {
         if (fault && (fault.action === 'cut' || fault.action === 'stall')) {
             const total = Number(ures.headers['content-length'] || 0);
             const limit = fault.after !== undefined ? fault.after : Math.floor(total / 2);
+            if (fault.length === false) {
+                delete h['content-length'];
+                res.useChunkedEncodingByDefault = false; // framed by the connection's close
+            }
             res.writeHead(ures.statusCode, h);
             res.flushHeaders();
             let sent = 0;

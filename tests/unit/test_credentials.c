@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "s3/credentials.h"
 
 static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -414,6 +415,68 @@ static void test_credential_process_timeout(void **state)
     assert_int_equal(access(marker, F_OK), 0);
 }
 
+/* A FIFO named as the credentials file is refused, not waited on; a NUL byte
+ * in a file is refused rather than ending a value there. */
+static void test_fifo_and_nul_byte_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", f->path, 1);
+    const char *fifo[] = {f->path, "FIFO", NULL};
+    expect_error(fifo, NULL);
+    unlink(f->path);
+
+    static const char text[] = "[default]\naws_access_key_id = AKIANUL\naws_secret_access_key = "
+                               "before\0after\n";
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, fp), sizeof text - 1);
+    assert_int_equal(fclose(fp), 0);
+    const char *nul[] = {f->path, "NUL byte", NULL};
+    const char *secrets[] = {"before", NULL};
+    expect_error(nul, secrets);
+}
+
+/* Credentials whose Expiration has passed are refused, as the AWS CLI does;
+ * one to come (in any of the forms the AWS tools write) is used. */
+static void test_credential_process_expired(void **state)
+{
+    struct fixture *f = *state;
+    write_process(f,
+                  "echo '{\"Version\": 1, \"AccessKeyId\": \"ASIAOLD\", \"SecretAccessKey\": "
+                  "\"old-secret-value\", \"Expiration\": \"2001-02-03T04:05:06Z\"}'",
+                  "");
+    const char *must[] = {"[sso]", "expired", "2001-02-03T04:05:06Z", NULL};
+    const char *secrets[] = {"old-secret-value", NULL};
+    expect_error(must, secrets);
+    write_process(f,
+                  "echo '{\"Version\": 1, \"AccessKeyId\": \"ASIANEW\", \"SecretAccessKey\": "
+                  "\"s\", \"Expiration\": \"2099-02-03T04:05:06.123+01:00\"}'",
+                  "");
+    expect_loaded("ASIANEW", "s", NULL);
+}
+
+/* SIGTERM while credential_process runs stops the wait at once (Interrupted)
+ * and ends the process's whole group: its child never gets to remove the
+ * marker. Last in the suite: the signal, once caught, stays caught. */
+static void test_credential_process_stopped_by_signal(void **state)
+{
+    struct fixture *f = *state;
+    struct error err = {0};
+    assert_int_equal(interrupt_install(&err), 0);
+    char marker[160], command[400];
+    snprintf(marker, sizeof marker, "%s/config", f->dir);
+    write_file(marker, "");
+    snprintf(command, sizeof command, "(sleep 2; rm -f %s) & kill -TERM $PPID; sleep 20", marker);
+    struct aws_credentials c;
+    assert_int_equal(credentials_from_process(command, "sso", 60000, &c, &err), -1);
+    interrupt_uninstall();
+    assert_string_equal(err.type, ERR_INTERRUPTED);
+    assert_null(c.access_key_id);
+    sleep(3);
+    assert_int_equal(access(marker, F_OK), 0);
+}
+
 static void test_clear_is_safe_to_repeat(void **state)
 {
     (void)state;
@@ -453,6 +516,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_credential_process_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credential_process_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear_is_safe_to_repeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_and_nul_byte_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credential_process_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credential_process_stopped_by_signal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,6 +223,14 @@ static void test_ca_bundle(void **state)
                      -1);
     assert_string_equal(err.type, ERR_CONFIG);
     assert_int_equal(s3_ca_bundle_select("/tmp", candidates, out, sizeof out, &err), -1);
+    /* One too big to be a bundle (its parsing would be taken for a slow server). */
+    assert_int_equal(truncate(b, S3_CA_BUNDLE_MAX + 1), 0);
+    assert_int_equal(s3_ca_bundle_select(b, candidates, out, sizeof out, &err), -1);
+    assert_string_equal(err.type, ERR_CONFIG);
+    assert_non_null(strstr(err.message, "too big to be a CA bundle"));
+    assert_int_equal(truncate(b, S3_CA_BUNDLE_MAX), 0);
+    assert_int_equal(s3_ca_bundle_select(b, candidates, out, sizeof out, &err), 0);
+    assert_int_equal(truncate(b, 0), 0);
     const char *none[] = {"/nonexistent/one.pem", "/tmp", NULL};
     assert_int_equal(s3_ca_bundle_select(NULL, none, out, sizeof out, &err), 0);
     assert_string_equal(out, "");

@@ -175,6 +175,47 @@ static void test_redact(void **state)
     assert_string_equal(text, "ends in TOKEN12");
 }
 
+/* The forms a URL or XML carries a secret in: percent-encoded (either case of
+ * hex, twice over), entities (decimal, hex, named, twice over), other case,
+ * and a quote cut short in the middle of an escape. */
+static void test_redact_encoded_forms(void **state)
+{
+    (void)state;
+    const char *const secrets[] = {"wJalr/K7+MDENG=abc&d"};
+    static const char *const forms[] = {
+        "wJalr%2FK7%2BMDENG%3Dabc%26d",
+        "wJalr%2fK7%2bMDENG%3dabc%26d",
+        "wJalr%252FK7%252BMDENG%253Dabc%2526d",
+        "wJalr&#47;K7&#43;MDENG&#61;abc&amp;d",
+        "wJalr&#x2F;K7&#x2b;MDENG=abc&#38;d",
+        "wJalr&amp;#47;K7&amp;#x2B;MDENG&amp;#61;abc&amp;amp;d",
+        "WJALR/K7+mdeng=ABC&D",
+        "w%4Aal%72/K7+MDENG=abc&d",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "Location: https://x/?X-Amz-Security-Token=%s&next=1",
+                 forms[i]);
+        s3_redact(text, secrets, 1);
+        if (strcmp(text, "Location: https://x/?X-Amz-Security-Token=[hidden]&next=1") != 0)
+            fail_msg("form %zu not hidden: %s", i, text);
+    }
+    /* Cut short at the end, even inside an escape. */
+    static const char *const cut[] = {"wJalr%2FK7%2", "wJalr%2FK7%", "wJalr&#x2F;K7&#x2"};
+    for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "token=%s", cut[i]);
+        s3_redact(text, secrets, 1);
+        if (strcmp(text, "token=[hidden]") != 0)
+            fail_msg("cut form %zu not hidden: %s", i, text);
+    }
+    /* Escapes that spell something else are left alone. */
+    char text[64];
+    snprintf(text, sizeof text, "wJalr%%2FK8 &amp; &#x2F; %%");
+    s3_redact(text, secrets, 1);
+    assert_string_equal(text, "wJalr%2FK8 &amp; &#x2F; %");
+}
+
 static void test_find_text_and_root(void **state)
 {
     (void)state;
@@ -282,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_long_message_cut_short),
         cmocka_unit_test(test_code_sanitised),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_redact_encoded_forms),
         cmocka_unit_test(test_find_text_and_root),
         cmocka_unit_test(test_code_for_status),
         cmocka_unit_test(test_messages),
