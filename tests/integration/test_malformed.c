@@ -156,6 +156,9 @@ static const struct {
     {"manifest: DestinationBucket does not exist", "GetObject s3://elsewhere/" RESULT_KEY},
     {"manifest: result file missing", "GetObject s3://" BUCKET "/r/SUCCEEDED_1.json"},
     {"manifest: Key escapes the bucket", "GetObject s3://" BUCKET "/r/../../x"},
+    {"event: duplicate Bucket, the last counts", "GetObject s3://other/" MANIFEST_KEY},
+    {"manifest: duplicate SUCCEEDED, the last counts", "GetObject s3://" BUCKET "/r/last.json"},
+    {"manifest: duplicate Key, the last counts", "GetObject s3://" BUCKET "/r/other.json"},
 };
 
 static const char *where_of(const char *name)
@@ -211,7 +214,7 @@ static const struct malformed_case cases[] = {
     {"event: duplicate Bucket, the last counts", EVENT,
      TEXT("{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET "\", \"Bucket\": "
           "\"other\", \"Key\": \"" MANIFEST_KEY "\"}}}"),
-     NONE, "NoSuchBucket", "other"},
+     NONE, "NoSuchBucket", "The specified bucket does not exist"},
     {"event: duplicate results, the last counts", EVENT,
      TEXT("{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
           "\", \"Key\": \"" MANIFEST_KEY "\"}}, \"results\": {\"ResultWriterDetails\": 5}}"),
@@ -286,10 +289,10 @@ static const struct malformed_case cases[] = {
     {"manifest: duplicate SUCCEEDED, the last counts", MANIFEST,
      TEXT("{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"" RESULT_KEY "\"}], \"SUCCEEDED\": "
           "[{\"Key\": \"r/last.json\"}]}}"),
-     NONE, "NoSuchKey", "Key: r/last.json"},
+     NONE, "NoSuchKey", "The specified key does not exist."},
     {"manifest: duplicate Key, the last counts", MANIFEST,
      TEXT(MANIFEST_WITH("{\"Key\": \"" RESULT_KEY "\", \"Size\": 1, \"Key\": \"r/other.json\"}")),
-     NONE, "NoSuchKey", "Key: r/other.json"},
+     NONE, "NoSuchKey", "The specified key does not exist."},
     {"manifest: duplicate ResultFiles, the last counts", MANIFEST,
      TEXT("{\"ResultFiles\": {\"SUCCEEDED\": [{\"Key\": \"" RESULT_KEY "\"}]}, \"ResultFiles\": "
           "[]}"),
