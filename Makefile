@@ -77,7 +77,10 @@ demo: deps
 SIMD_CHECK_BIN = $(BUILD)/simd/json_paths $(BUILD)/simd/json_paths_scalar
 TEST_ARM64 = $(if $(LEAN_STATIC),$(if $(filter x86_64,$(HOST_ARCH)),$(if \
                $(shell command -v aarch64-linux-gnu-gcc),package-arm64)))
-test: deps package $(TEST_ARM64)
+# (TEST_ARM64 is expanded in the recipe: as a prerequisite it would be read
+# before LEAN_STATIC is set below, and always be empty.)
+test: deps package
+	@$(if $(TEST_ARM64),$(MAKE) --no-print-directory $(TEST_ARM64))
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SIMD_CHECK_BIN)
 	@scripts/run-tests.sh $(BIN) $(TEST_BIN) $(SIMD_CHECK_BIN)
 
