@@ -45,6 +45,7 @@ VCPU_MB = 1769  # Lambda: one full vCPU at 1,769 MB
 QUICK_MEMORY = "128,256,512,1024,1769,3008"
 # Trust-store settings of the bench's own environment, which must not reach the functions: each
 # gets the throwaway CA the front's certificate is signed by, in the form it reads.
+IMPLS = ("C", "request floor", "Python")
 TRUST_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "AWS_CA_BUNDLE", "CURL_CA_BUNDLE",
               "REQUESTS_CA_BUNDLE")
 
@@ -279,7 +280,7 @@ def cli_cases(args, cg, pki, delay, exports, results):
             case = "cli %d ms" % delay
             rows = {}
             for mb in args.memory:
-                for impl in ("C", "request floor", "Python"):
+                for impl in IMPLS + (("C before",) if args.before_bin else ()):
                     r = rows[mb, impl] = Row(case, impl, n, files, mb, delay)
                     r.in_bytes = in_bytes
             out_bytes = None
@@ -302,6 +303,19 @@ def cli_cases(args, cg, pki, delay, exports, results):
                     row.out_bytes = out_bytes or 0
                     if out_bytes is None:
                         raise RuntimeError("the program failed at %d MB: %s" % (mb, fate))
+                    if args.before_bin:
+                        before = rows[mb, "C before"]
+                        settle()
+                        fate, s, rss, u, sy, out = run_in(cg, mb, [args.before_bin,
+                                                                   "--endpoint-url", front.url,
+                                                                   event], c_env,
+                                                          timeout=args.timeout)
+                        if fate:
+                            before.fate = fate
+                        else:
+                            before.add(s, rss, u, sy)
+                            front.delete(json.loads(out)["key"])
+                        before.out_bytes = out_bytes
                     floor = rows[mb, "request floor"]
                     settle()
                     fate, s, rss, u, sy, _ = run_in(
@@ -330,7 +344,7 @@ def cli_cases(args, cg, pki, delay, exports, results):
                     log("  %s %7d entries %d file(s) %5d MB: C %s, floor %s, Python %s" % (
                         case, n, files, mb, show(row), show(floor), show(ref)))
             for mb in args.memory:
-                for impl in ("C", "request floor", "Python"):
+                for impl in IMPLS + (("C before",) if args.before_bin else ()):
                     results.append(rows[mb, impl])
                 net = Row(case, "network floor", n, files, mb, delay)
                 net.in_bytes, net.out_bytes = in_bytes, out_bytes
@@ -451,14 +465,17 @@ def fmt(args, results):
                 "%.0f" % (r.rss / 1024) if r.rss else ""))
             continue
         ratio = ""
-        if r.impl == "C":
+        if r.impl.startswith("C"):
             parts = []
+            before = by.get((r.case, r.entries, r.files, r.mb, "C before"))
+            if r.impl == "C" and before and before.times:
+                parts.append("%.2f× C before" % (r.seconds / before.seconds))
             for name in ("request floor", "network floor"):
                 fl = by.get((r.case, r.entries, r.files, r.mb, name))
                 if fl and fl.times:
                     parts.append("%.2f× the %s" % (r.seconds / fl.seconds, name))
             ratio = ", ".join(parts)
-        billed = r.impl in ("C", "Python")
+        billed = r.impl in ("C", "C before", "Python")
         lines.append("| %s | %d | %d | %d | %s | %.3f | %s | %s | %s | %s | %s | %s | %s |" % (
             r.case, r.entries, r.files, r.mb, r.impl, r.seconds,
             r.billed_ms() if billed else "",
@@ -536,6 +553,8 @@ def main():
     ap.add_argument("--requestfloor", required=True, help="bench/requestfloor")
     ap.add_argument("--measure", required=True, help="bench/measure")
     ap.add_argument("--package", help="function.zip: the Lambda cases (cold and warm)")
+    ap.add_argument("--before-bin", help="an earlier build of the program, run beside it "
+                                         "(\"C before\") in the command-line cases")
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--python", default=sys.executable, help="interpreter for the reference")
@@ -548,7 +567,7 @@ def main():
     ap.add_argument("--conn-mbps", type=float, default=90)
     ap.add_argument("--agg-mbps", type=float, default=75)
     ap.add_argument("--repeat", type=int, help="repetitions of C and the floor (default 3)")
-    ap.add_argument("--ref-repeat", type=int, help="repetitions of the reference")
+    ap.add_argument("--ref-repeat", type=int, help="repetitions of the reference (0: none)")
     ap.add_argument("--timeout", type=float, default=120, help="cap on one run of C/floor, s")
     ap.add_argument("--ref-timeout", type=float, help="cap on one run of the reference, s")
     ap.add_argument("--lambda-memory", help="memory sizes of the Lambda cases")
@@ -568,10 +587,11 @@ def main():
     exports = [(int(s.split(":")[0]), int(s.split(":")[1]) if ":" in s else 1)
                for s in sizes.split(",") if s]
     args.repeat = args.repeat or (3 if full else 2)
-    args.ref_repeat = args.ref_repeat or (3 if full else 1)
+    if args.ref_repeat is None:
+        args.ref_repeat = 3 if full else 1
     args.ref_timeout = args.ref_timeout or (300 if full else 45)
     args.lambda_memory = [int(x) for x in (args.lambda_memory or (
-        QUICK_MEMORY if full else "256,1024")).split(",")]
+        QUICK_MEMORY if full else "256,1024")).split(",") if x]
     args.lambda_repeat = args.lambda_repeat or (5 if full else 3)
     os.makedirs(args.data, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -598,7 +618,7 @@ def main():
             # The quick run: every export at the first delay, the two larger at the others.
             ex = exports if (full or i == 0) else [e for e in exports if e[0] >= 10000]
             cli_cases(args, cg, pki, delay, ex, results)
-        if args.package:
+        if args.package and args.lambda_memory:
             lambda_cases(args, cg, pki, args.delays[0], args.lambda_entries, results)
     finally:
         cg.remove()
