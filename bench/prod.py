@@ -253,7 +253,7 @@ def export_keys(store, event):
                      for p in bench.inputs_of(store, event)]
 
 
-def cli_cases(args, cg, pki, delay, exports, results):
+def cli_cases(args, cg, pki, delay, exports, results, with_ref=True):
     """The command line, the reference and the request floor, fresh processes, per memory
     size; repetitions interleave the memory sizes and the implementations."""
     root = os.path.join(args.data, "front")
@@ -278,6 +278,9 @@ def cli_cases(args, cg, pki, delay, exports, results):
             keys = export_keys(store, event)
             in_bytes = sum(os.path.getsize(os.path.join(src, k)) for k in keys)
             case = "cli %d ms" % delay
+            # The quick run leaves the reference out of the many-file export: it holds the
+            # same bytes as the one-file export, and meets the same fate.
+            ref_here = with_ref and (args.full or files == 1)
             rows = {}
             for mb in args.memory:
                 for impl in IMPLS + (("C before",) if args.before_bin else ()):
@@ -320,7 +323,8 @@ def cli_cases(args, cg, pki, delay, exports, results):
                     settle()
                     fate, s, rss, u, sy, _ = run_in(
                         cg, mb, [args.requestfloor, front.url, BUCKET, "floor/results.json",
-                                 str(out_bytes), str(8 * MIB)] + keys, c_env, timeout=args.timeout)
+                                 str(out_bytes), str(8 * MIB), str(in_bytes)] + keys, c_env,
+                        timeout=args.timeout)
                     if fate:
                         floor.fate = fate
                     else:
@@ -328,7 +332,7 @@ def cli_cases(args, cg, pki, delay, exports, results):
                         front.delete("floor/results.json")
                     floor.out_bytes = out_bytes
                     ref = rows[mb, "Python"]
-                    if rep < args.ref_repeat and not ref.fate:
+                    if ref_here and rep < args.ref_repeat and not ref.fate:
                         settle()
                         fate, s, rss, u, sy, out = run_in(
                             cg, mb, [args.python, os.path.join(bench.HERE, "reference.py"),
@@ -345,7 +349,8 @@ def cli_cases(args, cg, pki, delay, exports, results):
                         case, n, files, mb, show(row), show(floor), show(ref)))
             for mb in args.memory:
                 for impl in IMPLS + (("C before",) if args.before_bin else ()):
-                    results.append(rows[mb, impl])
+                    if impl != "Python" or ref_here:
+                        results.append(rows[mb, impl])
                 net = Row(case, "network floor", n, files, mb, delay)
                 net.in_bytes, net.out_bytes = in_bytes, out_bytes
                 net.times = [network_floor(delay, args.agg_mbps, in_bytes, out_bytes > 8 * MIB)]
@@ -369,6 +374,7 @@ def lambda_cases(args, cg, pki, delay, n, results):
     store, event, inputs = generate(args.data, n, 1)
     shutil.copytree(os.path.join(store, BUCKET), os.path.join(root, BUCKET), copy_function=os.link)
     keys = export_keys(store, event)
+    in_bytes = sum(os.path.getsize(os.path.join(store, BUCKET, k)) for k in keys)
     with open(event) as f:
         payload = f.read()
     pkg = os.path.abspath(os.path.join(args.data, "package"))
@@ -409,7 +415,7 @@ def lambda_cases(args, cg, pki, delay, n, results):
                         plans[impl] = dict(common, code={
                             "command": ["/bin/sh", "-c", join, "sh", args.requestfloor, front.url,
                                         BUCKET, "floor/results.json", str(out_bytes),
-                                        str(8 * MIB)] + keys,
+                                        str(8 * MIB), str(in_bytes)] + keys,
                             "unset": list(TRUST_VARS), "set": {"SSL_CERT_DIR": pki["dir"]}})
                     rows = results_for(results, n, mb, delay, impl)
                     if rows[0].fate:
@@ -559,8 +565,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--python", default=sys.executable, help="interpreter for the reference")
     ap.add_argument("--full", action="store_true",
-                    help="every case: delays 20,100 for every export, 100k in 8 files, "
-                         "3 repetitions of everything, the Lambda cases at every memory size")
+                    help="every case: every export at every delay, the reference in every "
+                         "case, 3 repetitions of everything (the reference's capped at 300 s), "
+                         "the Lambda cases at every memory size")
     ap.add_argument("--memory", help="memory sizes, MB (default %s)" % QUICK_MEMORY)
     ap.add_argument("--delays", help="first-byte delays, ms (default 20,100)")
     ap.add_argument("--sizes", help="exports: N or N:FILES, comma-separated")
@@ -573,7 +580,7 @@ def main():
     ap.add_argument("--lambda-memory", help="memory sizes of the Lambda cases")
     ap.add_argument("--lambda-entries", type=int, default=10000)
     ap.add_argument("--lambda-repeat", type=int)
-    ap.add_argument("--warm", type=int, default=3, help="warm invocations after each cold one")
+    ap.add_argument("--warm", type=int, default=2, help="warm invocations after each cold one")
     ap.add_argument("--price-x86", type=float, default=0.0000166667,
                     help="$ per GB-s, x86_64 (Lambda's first tier)")
     ap.add_argument("--price-arm", type=float, default=0.0000133334,
@@ -583,15 +590,15 @@ def main():
     full = args.full
     args.memory = [int(x) for x in (args.memory or QUICK_MEMORY).split(",")]
     args.delays = [int(x) for x in (args.delays or "20,100").split(",")]
-    sizes = args.sizes or ("1000,10000,100000,100000:8" if full else "1000,10000,100000")
+    sizes = args.sizes or "1000,10000,100000,100000:8"
     exports = [(int(s.split(":")[0]), int(s.split(":")[1]) if ":" in s else 1)
                for s in sizes.split(",") if s]
     args.repeat = args.repeat or (3 if full else 2)
     if args.ref_repeat is None:
         args.ref_repeat = 3 if full else 1
-    args.ref_timeout = args.ref_timeout or (300 if full else 45)
+    args.ref_timeout = args.ref_timeout or (300 if full else 60)
     args.lambda_memory = [int(x) for x in (args.lambda_memory or (
-        QUICK_MEMORY if full else "256,1024")).split(",") if x]
+        QUICK_MEMORY if full else "1024")).split(",") if x]
     args.lambda_repeat = args.lambda_repeat or (5 if full else 3)
     os.makedirs(args.data, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
@@ -615,9 +622,10 @@ def main():
     results = []
     try:
         for i, delay in enumerate(args.delays):
-            # The quick run: every export at the first delay, the two larger at the others.
+            # The quick run: every export at the first delay, the two larger at the others,
+            # without the reference (whose fate the first delay shows).
             ex = exports if (full or i == 0) else [e for e in exports if e[0] >= 10000]
-            cli_cases(args, cg, pki, delay, ex, results)
+            cli_cases(args, cg, pki, delay, ex, results, with_ref=full or i == 0)
         if args.package and args.lambda_memory:
             lambda_cases(args, cg, pki, args.delays[0], args.lambda_entries, results)
     finally:
