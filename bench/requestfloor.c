@@ -4,14 +4,15 @@
  *
  * Makes the requests the step makes, in the same order, over the same TLS (the lean static
  * libcurl and OpenSSL of the package, verifying the server against SSL_CERT_DIR or
- * SSL_CERT_FILE), on two keep-alive connections as the step holds them: on one, GET of every
- * IN_KEY (the manifest first), each body dropped as it arrives; on the other, OUT_BYTES of
- * zeros to OUT_KEY. If they fit in one part of PART_BYTES, one PutObject once every GET is done;
- * else a multipart upload whose parts go out from a thread of their own while the GETs go on,
- * as the step's do: part k goes once the share of IN_BYTES (the inputs' total) that makes k parts
- * of output has arrived (the step's output grows in step with its input), the rest after the last
- * GET, then the completion. No signing (the bench's S3 takes anonymous requests), no parsing, no
- * hashing: what remains is the network's and TLS's share of the step's time.
+ * SSL_CERT_FILE), on keep-alive connections as the step holds them: on one, GET of every
+ * IN_KEY (the manifest first), each body dropped as it arrives; then OUT_BYTES of zeros to
+ * OUT_KEY. If they fit in one part of PART_BYTES, one PutObject on the same connection once
+ * every GET is done; else, on a second connection, a multipart upload whose parts go out from a
+ * thread of their own while the GETs go on, as the step's do: part k goes once the share of
+ * IN_BYTES (the inputs' total) that makes k parts of output has arrived (the step's output grows in
+ * step with its input), the rest after the last GET, then the completion. No signing (the bench's
+ * S3 takes anonymous requests), no parsing, no hashing: what remains is the network's and TLS's
+ * share of the step's time.
  *
  * With AWS_LAMBDA_RUNTIME_API set it is a Lambda function (a `provided` bootstrap): for each
  * invocation it makes the same requests (on connections kept between invocations, as the step
@@ -181,8 +182,9 @@ static void *upload(void *arg)
     (void)arg;
     static char url[8192], xml[1 << 20];
     if (up.out_bytes <= up.part) {
+        /* The step's PutObject goes on the connection the GETs used, now free. */
         wait_input(~0ULL);
-        request(&uploader, "PUT", up.base, up.zeros, up.out_bytes, 0);
+        request(&reader, "PUT", up.base, up.zeros, up.out_bytes, 0);
         return NULL;
     }
     unsigned long long parts = (up.out_bytes + up.part - 1) / up.part;
