@@ -599,8 +599,9 @@ def main():
     if args.ref_repeat is None:
         args.ref_repeat = 3 if full else 1
     args.ref_timeout = args.ref_timeout or (300 if full else 25)
-    args.lambda_memory = [int(x) for x in (args.lambda_memory or (
-        QUICK_MEMORY if full else "1024")).split(",") if x]
+    if args.lambda_memory is None:
+        args.lambda_memory = QUICK_MEMORY if full else "1024"
+    args.lambda_memory = [int(x) for x in args.lambda_memory.split(",") if x]
     args.lambda_repeat = args.lambda_repeat or (5 if full else 3)
     os.makedirs(args.data, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
