@@ -280,7 +280,7 @@ def cli_cases(args, cg, pki, delay, exports, results, with_ref=True):
             case = "cli %d ms" % delay
             # The quick run leaves the reference out of the many-file export: it holds the
             # same bytes as the one-file export, and meets the same fate.
-            ref_here = with_ref and (args.full or files == 1)
+            ref_here = with_ref and args.ref_repeat > 0 and (args.full or files == 1)
             rows = {}
             for mb in args.memory:
                 for impl in IMPLS + (("C before",) if args.before_bin else ()):

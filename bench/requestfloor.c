@@ -40,8 +40,8 @@ struct conn {
     int keep;
     char etag[128];
     char request_id[128];
-    const char *send;
-    size_t send_left;
+    const char *send, *send_start;
+    size_t send_left, send_len;
 };
 
 /* Input bytes received so far, in this invocation; the uploader waits on it. */
@@ -90,6 +90,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *user)
     return len;
 }
 
+/* libcurl rewinds a body it must send again (a kept-alive connection the server had closed). */
+static int on_seek(void *user, curl_off_t offset, int origin)
+{
+    struct conn *c = user;
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > c->send_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    c->send = c->send_start + offset;
+    c->send_left = c->send_len - (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 static size_t on_send(char *dst, size_t size, size_t n, void *user)
 {
     struct conn *c = user;
@@ -111,8 +122,8 @@ static void request(struct conn *c, const char *method, const char *url, const c
     curl_easy_setopt(e, CURLOPT_POST, 0L);
     curl_easy_setopt(e, CURLOPT_UPLOAD, p ? 1L : 0L);
     if (p) {
-        c->send = p;
-        c->send_left = len;
+        c->send = c->send_start = p;
+        c->send_left = c->send_len = len;
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
     } else if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
@@ -147,6 +158,8 @@ static void conn_init(struct conn *c)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)c);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_send);
     curl_easy_setopt(e, CURLOPT_READDATA, (void *)c);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, (void *)c);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
