@@ -70,7 +70,7 @@ bench: deps
 # The step on Lambda's terms, as root: each memory size's CPU share and memory limit (a
 # cgroup), S3 over TLS with a first-byte delay and Lambda's bandwidth (bench/s3front.js),
 # against the reference and the request floor; duration and cost per memory size
-# (docs/benchmarks.md, "Production-shaped"). A quick set by default (~15 min);
+# (docs/benchmarks.md, "Production-shaped"). A quick set by default (11-12 min here);
 # BENCH_PROD_ARGS=--full for every case (see bench/prod.py --help).
 BENCH_PROD_ARGS ?=
 .PHONY: bench-prod

@@ -598,7 +598,7 @@ def main():
     args.repeat = args.repeat or (3 if full else 2)
     if args.ref_repeat is None:
         args.ref_repeat = 3 if full else 1
-    args.ref_timeout = args.ref_timeout or (300 if full else 25)
+    args.ref_timeout = args.ref_timeout or (300 if full else 45)
     if args.lambda_memory is None:
         args.lambda_memory = QUICK_MEMORY if full else "1024"
     args.lambda_memory = [int(x) for x in args.lambda_memory.split(",") if x]
