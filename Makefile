@@ -92,6 +92,17 @@ bench: deps
 	@$(MAKE) --no-print-directory all package
 	@bench/run.sh $(BUILD) $(BENCH_ARGS)
 
+# The step on Lambda's terms, as root: each memory size's CPU share and memory limit (a
+# cgroup), S3 over TLS with a first-byte delay and Lambda's bandwidth (bench/s3front.js),
+# against the reference and the request floor; duration and cost per memory size
+# (docs/benchmarks.md, "Production-shaped"). A quick set by default (11-12 min here);
+# BENCH_PROD_ARGS=--full for every case (see bench/prod.py --help).
+BENCH_PROD_ARGS ?=
+.PHONY: bench-prod
+bench-prod: deps
+	@$(MAKE) --no-print-directory all package
+	@bench/run.sh $(BUILD) --prod $(BENCH_PROD_ARGS)
+
 # build/function.zip: the AWS Lambda package, bootstrap at its root
 # (scripts/package.sh; deploying: deploy/README.md). Its program is the same
 # objects linked statically with a lean libcurl (scripts/build-curl.sh, built

@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "json.h"
 #include "worker.h"
@@ -92,9 +91,9 @@ struct batches *batches_new(struct error *err)
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory for batches of Outputs");
         return NULL;
     }
-    /* With one CPU a thread only adds switches: batches are validated inline. */
-    if (worker_start(&r->worker, BATCHES, sysconf(_SC_NPROCESSORS_ONLN) > 1, validate_batch, NULL,
-                     err) != 0) {
+    /* Without a second CPU (worker_parallel: affinity and cgroup quota, e.g.
+     * Lambda below 2,654 MB) a thread only adds switches: validated inline. */
+    if (worker_start(&r->worker, BATCHES, worker_parallel(), validate_batch, NULL, err) != 0) {
         free(r->ring);
         free(r);
         return NULL;

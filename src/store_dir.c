@@ -512,8 +512,9 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
         free_writer(w);
         return located(err, "PutObject", bucket, key);
     }
-    /* One chunk in flight: the kernel's copy runs on the other core. */
-    if (worker_start(&w->worker, 1, true, write_chunk, w, err) != 0) {
+    /* One chunk in flight: the kernel's copy runs on the other core, if
+     * there is one (worker_parallel); else the writes are made inline. */
+    if (worker_start(&w->worker, 1, worker_parallel(), write_chunk, w, err) != 0) {
         dir_abort(w);
         return located(err, "PutObject", bucket, key);
     }

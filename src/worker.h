@@ -73,6 +73,27 @@ bool worker_failed(struct worker *w, struct error *err);
  * first error in err (if not NULL). */
 int worker_wait_idle(struct worker *w, struct error *err);
 
+/* The CPU this process has, in CPUs: the CPUs its affinity mask allows,
+ * capped by the CPU quota of its cgroup (cgroup v2 cpu.max, or v1
+ * cpu.cfs_quota_us / cpu.cfs_period_us). On Lambda the quota is the share
+ * that follows the memory size (one CPU at 1,769 MB), a fraction below that.
+ * Read once per process; thread-safe. */
+double worker_cpus(void);
+
+/* Whether a second thread can run beside the caller's: worker_cpus() of at
+ * least WORKER_PARALLEL_CPUS. Below it a thread's jobs cannot overlap the
+ * caller's work, and every hand-off costs switches (and, under a quota, the
+ * two threads' CPU time drawn from one budget): run them inline. */
+#define WORKER_PARALLEL_CPUS 1.5
+bool worker_parallel(void);
+
+/* The CPU quota, in CPUs, of the cgroup that `proc_cgroup` (the text of
+ * /proc/self/cgroup) names, read from the cgroup file system mounted at
+ * `root` (/sys/fs/cgroup: v2 at the root, or v1 with a cpu hierarchy); 0
+ * when there is none or it cannot be read. worker_cpus' reader, separate so
+ * it can be tested against a directory that stands in for /sys/fs/cgroup. */
+double worker_cgroup_quota(const char *root, const char *proc_cgroup);
+
 /* Finishes the jobs handed over, ends the thread and frees what
  * worker_start made. Safe to call twice, and on a zeroed struct or one whose
  * worker_start failed. */

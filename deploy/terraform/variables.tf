@@ -47,9 +47,9 @@ variable "kms_key_arn" {
 }
 
 variable "memory_size" {
-  description = "MB. Measured peak RSS for 100,000 entries (230 MB of result files) read from and written to S3: 29 MB; the step streams, so this does not grow with the export. 1024 MB (TDR's setting) leaves ample headroom; its use is CPU: Lambda's CPU share grows with memory (one full vCPU at 1769 MB), and parsing is CPU-bound."
+  description = "MB. The step needs about 30 MB (it streams; this does not grow with the export); memory buys CPU: Lambda gives memory/1769 of a vCPU. Measured with Lambda's CPU share and S3 at 75 MB/s (make bench-prod, docs/benchmarks.md): from 512 MB up the step waits on the network (100,000 entries in 4.5 s at 512 MB, 4.1 s at 1024) and costs 0.55 times as much per invocation as at 1024 MB; below it the step is CPU-bound (6.7-9 s at 256 MB, 13-17 s at 128 MB)."
   type        = number
-  default     = 1024
+  default     = 512
 }
 
 variable "timeout" {
