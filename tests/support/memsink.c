@@ -7,10 +7,14 @@ static int memsink_flush(struct sink *s, struct error *err)
 {
     (void)err;
     struct memsink *m = s->ctx;
-    char *grown = realloc(m->data, m->len + s->len + 1);
-    if (!grown)
-        abort();
-    m->data = grown;
+    if (m->len + s->len + 1 > m->cap) {
+        size_t cap = m->cap * 2 > m->len + s->len + 1 ? m->cap * 2 : m->len + s->len + 1;
+        char *grown = realloc(m->data, cap);
+        if (!grown)
+            abort();
+        m->data = grown;
+        m->cap = cap;
+    }
     memcpy(m->data + m->len, s->buf, s->len);
     m->len += s->len;
     m->data[m->len] = '\0';
@@ -28,6 +32,7 @@ void memsink_init(struct memsink *m)
     m->data = calloc(1, 1);
     if (!m->data)
         abort();
+    m->cap = 1;
 }
 
 const char *memsink_text(struct memsink *m)

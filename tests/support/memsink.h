@@ -14,6 +14,9 @@ struct memsink {
     uint8_t small[61]; /* odd size on purpose */
     char *data;        /* owned, NUL-terminated */
     size_t len;
+    size_t cap; /* bytes allocated at data: grown by doubling, so that a
+                 * flush every 61 bytes costs no copy of all before it (a
+                 * sanitizer's realloc always copies) */
 };
 
 void memsink_init(struct memsink *m);
