@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "uuid.h"
 #include "worker.h"
 
@@ -347,27 +348,12 @@ static void dir_close_read(struct store_reader *r)
     }
 }
 
-/* write(2) of all n bytes; returns 0 or an errno. */
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done < 0)
-            return errno;
-        p += done;
-        n -= (size_t)done;
-    }
-    return 0;
-}
-
 /* The worker's job: writes one chunk, and starts writeback every few MiB. */
 static int write_chunk(void *ctx, void *job, struct error *err)
 {
     struct store_writer *w = ctx;
     const struct chunk *c = job;
-    int e = write_all(w->fd, c->data, c->len);
+    int e = write_all(w->fd, c->data, c->len, NULL, NULL, NULL);
     if (e)
         return error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key, strerror(e));
     w->written += c->len;
