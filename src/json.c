@@ -104,19 +104,19 @@ ptrdiff_t scan_utf8(struct scan *s)
 {
     size_t need = utf8_sequence_length(*s->src->pos);
     if (need == 0)
-        return scan_fail(s, "invalid UTF-8 lead byte"), -1;
+        return scan_fail(s, "invalid UTF-8 lead byte");
     ptrdiff_t avail = scan_ensure(s, need);
     if (avail < 0)
         return -1;
     if ((size_t)avail < need)
-        return scan_cut(s, "invalid UTF-8 sequence (the input ends inside it)"), -1;
+        return scan_cut(s, "invalid UTF-8 sequence (the input ends inside it)");
     const uint8_t *p = s->src->pos;
     size_t len = utf8_valid_prefix(p, (size_t)avail);
     if (len == 0 && s->src->surrogates && avail >= 3 && p[0] == 0xed && p[1] >= 0xa0 &&
         p[1] <= 0xbf && (p[2] & 0xc0) == 0x80)
         len = 3;
     if (len == 0)
-        return scan_fail(s, "invalid UTF-8 sequence"), -1;
+        return scan_fail(s, "invalid UTF-8 sequence");
     return (ptrdiff_t)len;
 }
 

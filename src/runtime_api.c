@@ -202,8 +202,10 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
     *fatal = false;
     next_free(nx);
     next_init(nx);
-    if (interrupt_check(err) != 0)
-        return *fatal = true, -1;
+    if (interrupt_check(err) != 0) {
+        *fatal = true;
+        return -1;
+    }
     runtime_prepare(rt, url);
     curl_easy_setopt(rt->curl, CURLOPT_XFERINFOFUNCTION, next_progress);
     curl_easy_setopt(rt->curl, CURLOPT_NOPROGRESS, 0L);
@@ -215,8 +217,10 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
     curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
     CURLcode rc = curl_easy_perform(rt->curl);
     curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
-    if (interrupt_check(err) != 0)
-        return *fatal = true, -1;
+    if (interrupt_check(err) != 0) {
+        *fatal = true;
+        return -1;
+    }
     if (rc != CURLE_OK)
         return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
     curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &nx->status);
