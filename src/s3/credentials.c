@@ -544,19 +544,6 @@ enum { DOC_VERSION, DOC_ID, DOC_SECRET, DOC_TOKEN, DOC_EXPIRATION, DOC_MEMBERS }
 static const char *const DOC_NAMES[DOC_MEMBERS] = {"Version", "AccessKeyId", "SecretAccessKey",
                                                    "SessionToken", "Expiration"};
 
-/* Whether [p, p + n) can be used as a C string: no U+0000 and no lone
- * surrogate (which json_decode_string keeps in its 3-byte form). */
-static bool usable_text(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t k = p[i] < 0x80 ? 1 : utf8_valid_prefix(p + i, n - i);
-        if (p[i] == 0 || k == 0)
-            return false;
-        i += k - 1;
-    }
-    return true;
-}
-
 /* Finds the members of DOC_NAMES in the document doc[0, len), read as
  * botocore's json.loads reads it (of several members of one name the last
  * counts): found[i] at the value of member i (pos NULL: none), strings[i] at
@@ -582,7 +569,7 @@ static int read_document(const char *doc, size_t len, struct buf *name, struct b
         at[i] = text->len;
         struct json_src s = found[i];
         if (json_decode_string(&s, text, NULL, ERR_CONFIG, &ignored) != 0 ||
-            !usable_text(text->data + at[i], text->len - at[i]) ||
+            utf8_first_unusable(text->data + at[i], text->len - at[i]) != text->len - at[i] ||
             buf_append(text, "", 1, &ignored) != BUF_OK)
             return -1;
     }
