@@ -9,7 +9,7 @@ WARNINGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prot
             -Wformat=2 -Wundef -Wcast-align -Wpointer-arith -Wvla -Wnull-dereference
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(WERROR) $(CFLAGS) $(EXTRA_CFLAGS) \
              -MMD -MP -Isrc
-LDLIBS   := -lcurl -lcrypto -ljansson
+LDLIBS   := -lcurl -lcrypto
 BUILD    ?= build
 
 # ARCH=x86_64|arm64 (`make package ARCH=arm64`): the Lambda package for that
@@ -37,6 +37,8 @@ TEST_SRC     := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 SUPPORT_SRC  := $(wildcard tests/support/*.c)
 SUPPORT_OBJ  := $(SUPPORT_SRC:tests/support/%.c=$(BUILD)/obj/support/%.o)
 TEST_BIN     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# The tests check what the program writes with jansson, a reader of its own.
+TEST_LDLIBS  := -ljansson -lcmocka
 
 .PHONY: all deps demo test check-format format lint clean
 all: $(BIN)
@@ -59,7 +61,7 @@ $(BIN): $(BUILD)/obj/main.o $(BUILD)/libbcr.a
 $(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(BUILD)/libbcr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/support $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libbcr.a \
-	    $(LDLIBS) -lcmocka
+	    $(LDLIBS) $(TEST_LDLIBS)
 
 deps:
 	@scripts/install-deps.sh
@@ -106,7 +108,7 @@ bench-prod: deps
 # build/function.zip: the AWS Lambda package, bootstrap at its root
 # (scripts/package.sh; deploying: deploy/README.md). Its program is the same
 # objects linked statically with a lean libcurl (scripts/build-curl.sh, built
-# once into LEAN_CURL and kept there), c-ares, OpenSSL and jansson, so that a
+# once into LEAN_CURL and kept there), c-ares and OpenSSL, so that a
 # cold start maps one file and loads no library. sanitize links it dynamically
 # (LEAN_STATIC=): the sanitizers' runtimes are shared libraries.
 LEAN_CURL   ?= $(BUILD)/curl

@@ -4,8 +4,8 @@
   scripts/check-deps.py SBOM...          (make check-deps: build/function*.cdx.json)
 
 A statically linked program keeps the library versions it was built with
-until it is rebuilt: a Debian security update of OpenSSL, curl, c-ares,
-jansson or glibc reaches the Lambda function only through a new package.
+until it is rebuilt: a Debian security update of OpenSSL, curl, c-ares
+or glibc reaches the Lambda function only through a new package.
 For every library an SBOM (scripts/sbom.py) records, this compares the Debian
 package whose file was linked (bcr:debian:package, at
 bcr:debian:package-version) with the version Debian offers now, apt-cache

@@ -266,11 +266,16 @@ int batches_add(struct batches *r, size_t n, const struct entry_place *at, struc
     if (b->count < BATCH_ENTRIES && b->in_len < BATCH_BYTES)
         return 0;
     submit_batch(r);
-    if (retire_done(r, out, entries, err) != 0)
-        return r->failed = true, -1;
+    if (retire_done(r, out, entries, err) != 0) {
+        r->failed = true;
+        return -1;
+    }
     /* The batch next in turn is still in flight when all of them are. */
-    while (r->submitted == BATCHES)
-        if (retire_oldest(r, true, out, entries, err) != 0)
-            return r->failed = true, -1;
+    while (r->submitted == BATCHES) {
+        if (retire_oldest(r, true, out, entries, err) != 0) {
+            r->failed = true;
+            return -1;
+        }
+    }
     return 0;
 }

@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <gnu/libc-version.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "version.h"
@@ -16,9 +15,6 @@ void build_info_print(FILE *out)
     /* c-ares's own ares_version(), called by libcurl when it is its resolver. */
     if (curl->ares)
         fprintf(out, "c-ares %s\n", curl->ares);
-    /* jansson has no run-time version call; it is linked statically into the
-     * package, so its headers' version is the code's. */
-    fprintf(out, "jansson %s\n", JANSSON_VERSION);
     fprintf(out, "glibc %s\n", gnu_get_libc_version());
 #if defined(__GNUC__) && !defined(__clang__)
     /* libgcc comes with the compiler that built the program. */

@@ -61,15 +61,11 @@ static int required_string(const struct json_src *v, const char *name, struct bu
     if (text->len == 0)
         return error_set(err, ERR_INVALID_EVENT, "event: %s.%s must be a non-empty string", path,
                          name);
-    for (size_t i = 0; i < text->len; i++) {
-        uint8_t c = text->data[i];
-        size_t n = c < 0x80 ? 1 : utf8_valid_prefix(text->data + i, text->len - i);
-        if (c == 0 || n == 0)
-            return error_set(err, ERR_INVALID_EVENT,
-                             "event: %s.%s holds %s, which no S3 object name can", path, name,
-                             c == 0 ? "U+0000" : "a lone surrogate");
-        i += n - 1;
-    }
+    size_t bad = utf8_first_unusable(text->data, text->len);
+    if (bad < text->len)
+        return error_set(err, ERR_INVALID_EVENT,
+                         "event: %s.%s holds %s, which no S3 object name can", path, name,
+                         text->data[bad] == 0 ? "U+0000" : "a lone surrogate");
     if (!(*out = strndup((const char *)text->data, text->len)))
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory reading the event");
     return 0;

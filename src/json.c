@@ -37,7 +37,7 @@ static int scan_flush(struct scan *s)
     return 0;
 }
 
-ptrdiff_t scan_refill(struct scan *s, size_t need)
+ptrdiff_t json_scan_refill(struct scan *s, size_t need)
 {
     struct json_src *src = s->src;
     if (scan_flush(s) != 0 || src->fill(src, need, s->err) != 0)
@@ -56,19 +56,19 @@ static void describe_byte(int b, char out[16])
         snprintf(out, 16, "byte 0x%02x", (unsigned)b);
 }
 
-int scan_fail(struct scan *s, const char *what)
+int json_scan_fail(struct scan *s, const char *what)
 {
     return error_set(s->err, s->type, "invalid JSON at byte offset %llu: %s",
                      (unsigned long long)json_src_offset(s->src), what);
 }
 
-int scan_cut(struct scan *s, const char *what)
+int json_scan_cut(struct scan *s, const char *what)
 {
     s->src->ended = true;
-    return scan_fail(s, what);
+    return json_scan_fail(s, what);
 }
 
-int scan_unexpected(struct scan *s, int b, const char *expected)
+int json_scan_unexpected(struct scan *s, int b, const char *expected)
 {
     char found[16];
     if (b == JSON_EOF)
@@ -78,7 +78,7 @@ int scan_unexpected(struct scan *s, int b, const char *expected)
                      (unsigned long long)json_src_offset(s->src), found, expected);
 }
 
-int scan_peek_slow(struct scan *s)
+int json_scan_peek_slow(struct scan *s)
 {
     struct json_src *src = s->src;
     for (;;) {
@@ -92,7 +92,7 @@ int scan_peek_slow(struct scan *s)
         src->pos = s->span = p;
         if (p < end)
             return *p;
-        ptrdiff_t avail = scan_ensure(s, 1);
+        ptrdiff_t avail = json_scan_ensure(s, 1);
         if (avail < 0)
             return JSON_ERROR;
         if (avail == 0)
@@ -100,23 +100,23 @@ int scan_peek_slow(struct scan *s)
     }
 }
 
-ptrdiff_t scan_utf8(struct scan *s)
+ptrdiff_t json_scan_utf8(struct scan *s)
 {
     size_t need = utf8_sequence_length(*s->src->pos);
     if (need == 0)
-        return scan_fail(s, "invalid UTF-8 lead byte"), -1;
-    ptrdiff_t avail = scan_ensure(s, need);
+        return json_scan_fail(s, "invalid UTF-8 lead byte");
+    ptrdiff_t avail = json_scan_ensure(s, need);
     if (avail < 0)
         return -1;
     if ((size_t)avail < need)
-        return scan_cut(s, "invalid UTF-8 sequence (the input ends inside it)"), -1;
+        return json_scan_cut(s, "invalid UTF-8 sequence (the input ends inside it)");
     const uint8_t *p = s->src->pos;
     size_t len = utf8_valid_prefix(p, (size_t)avail);
     if (len == 0 && s->src->surrogates && avail >= 3 && p[0] == 0xed && p[1] >= 0xa0 &&
         p[1] <= 0xbf && (p[2] & 0xc0) == 0x80)
         len = 3;
     if (len == 0)
-        return scan_fail(s, "invalid UTF-8 sequence"), -1;
+        return json_scan_fail(s, "invalid UTF-8 sequence");
     return (ptrdiff_t)len;
 }
 
@@ -167,11 +167,11 @@ static int scan_string(struct scan *s)
         const uint8_t *p = skip_plain(src->pos, src->end), *end = src->end;
         src->pos = p;
         if (p == end) {
-            ptrdiff_t avail = scan_ensure(s, 1);
+            ptrdiff_t avail = json_scan_ensure(s, 1);
             if (avail < 0)
                 return -1;
             if (avail == 0)
-                return scan_cut(s, "unterminated string");
+                return json_scan_cut(s, "unterminated string");
             continue;
         }
         switch (string_class[*p]) {
@@ -179,31 +179,31 @@ static int scan_string(struct scan *s)
             src->pos++;
             return 0;
         case BYTE_BACKSLASH: {
-            ptrdiff_t avail = scan_ensure(s, 2);
+            ptrdiff_t avail = json_scan_ensure(s, 2);
             if (avail < 0)
                 return -1;
             p = src->pos;
             if (avail < 2)
-                return scan_cut(s, "unterminated string (it ends inside an escape)");
+                return json_scan_cut(s, "unterminated string (it ends inside an escape)");
             if (p[1] == 'u') {
-                avail = scan_ensure(s, 6);
+                avail = json_scan_ensure(s, 6);
                 if (avail < 0)
                     return -1;
                 p = src->pos;
                 if (avail < 6)
-                    return scan_cut(s, "unterminated string (it ends inside an escape)");
+                    return json_scan_cut(s, "unterminated string (it ends inside an escape)");
                 if (hex4(p + 2) < 0)
-                    return scan_fail(s, "\\u must be followed by 4 hex digits");
+                    return json_scan_fail(s, "\\u must be followed by 4 hex digits");
                 src->pos += 6;
             } else if (escape_value[p[1]]) {
                 src->pos += 2;
             } else {
-                return scan_fail(s, "invalid escape sequence");
+                return json_scan_fail(s, "invalid escape sequence");
             }
             break;
         }
         case BYTE_CONTROL:
-            return scan_fail(s, "unescaped control character in string");
+            return json_scan_fail(s, "unescaped control character in string");
         case BYTE_DEL:
             if (s->out) {
                 if (scan_escape_utf8(s, 1) != 0)
@@ -213,7 +213,7 @@ static int scan_string(struct scan *s)
             }
             break;
         default: {
-            ptrdiff_t len = scan_utf8(s);
+            ptrdiff_t len = json_scan_utf8(s);
             if (len < 0)
                 return -1;
             if (s->out) {
@@ -239,7 +239,7 @@ static long scan_digits(struct scan *s)
         s->src->pos = p;
         if (p < end)
             return count;
-        ptrdiff_t avail = scan_ensure(s, 1);
+        ptrdiff_t avail = json_scan_ensure(s, 1);
         if (avail < 0)
             return -1;
         if (avail == 0)
@@ -251,7 +251,7 @@ static long scan_digits(struct scan *s)
  * on error. */
 static int scan_byte(struct scan *s)
 {
-    ptrdiff_t avail = scan_ensure(s, 1);
+    ptrdiff_t avail = json_scan_ensure(s, 1);
     if (avail < 0)
         return JSON_ERROR;
     return avail == 0 ? JSON_EOF : *s->src->pos;
@@ -268,7 +268,7 @@ static int scan_number(struct scan *s)
     int b = scan_byte(s);
     if (b == '-') {
         if (s->python) {
-            ptrdiff_t avail = scan_ensure(s, 2);
+            ptrdiff_t avail = json_scan_ensure(s, 2);
             if (avail < 0)
                 return -1;
             if (avail >= 2 && s->src->pos[1] == 'I')
@@ -286,7 +286,7 @@ static int scan_number(struct scan *s)
         if ((digits = scan_digits(s)) < 0)
             return -1;
     } else {
-        return scan_unexpected(s, b, "a digit");
+        return json_scan_unexpected(s, b, "a digit");
     }
     b = scan_byte(s);
     bool integer = b != '.' && b != 'e' && b != 'E';
@@ -301,7 +301,7 @@ static int scan_number(struct scan *s)
         if (n < 0)
             return -1;
         if (n == 0)
-            return scan_unexpected(s, scan_byte(s), "a digit after the decimal point");
+            return json_scan_unexpected(s, scan_byte(s), "a digit after the decimal point");
         b = scan_byte(s);
     }
     if (b == 'e' || b == 'E') {
@@ -313,7 +313,7 @@ static int scan_number(struct scan *s)
         if (n < 0)
             return -1;
         if (n == 0)
-            return scan_unexpected(s, scan_byte(s), "a digit in the exponent");
+            return json_scan_unexpected(s, scan_byte(s), "a digit in the exponent");
         b = scan_byte(s);
     }
     return b == JSON_ERROR ? -1 : 0;
@@ -348,15 +348,15 @@ static inline bool scan_short_string(struct scan *s)
 static int scan_literal(struct scan *s, const char *word)
 {
     size_t n = strlen(word);
-    ptrdiff_t avail = scan_ensure(s, n);
+    ptrdiff_t avail = json_scan_ensure(s, n);
     if (avail < 0)
         return -1;
     if ((size_t)avail < n || memcmp(s->src->pos, word, n) != 0) {
         if ((size_t)avail < n && memcmp(s->src->pos, word, (size_t)avail) == 0)
             s->src->ended = true; /* cut inside the word */
-        return scan_fail(s, s->python ? "invalid literal (expected true, false, null, NaN or "
-                                        "Infinity)"
-                                      : "invalid literal (expected true, false or null)");
+        return json_scan_fail(s, s->python ? "invalid literal (expected true, false, null, NaN or "
+                                             "Infinity)"
+                                           : "invalid literal (expected true, false or null)");
     }
     s->src->pos += n;
     return 0;
@@ -370,7 +370,7 @@ static int scan_value(struct scan *s)
     int b;
 
 value:
-    b = scan_peek(s);
+    b = json_scan_peek(s);
     switch (b) {
     case '{':
     case '[': {
@@ -385,7 +385,7 @@ value:
             in_object[depth / 8] &= (uint8_t) ~(1u << (depth % 8));
         depth++;
         s->src->pos++;
-        b = scan_peek(s);
+        b = json_scan_peek(s);
         if (b == (object ? '}' : ']')) {
             s->src->pos++;
             depth--;
@@ -428,33 +428,33 @@ value:
         }
         break;
     }
-    return scan_unexpected(s, b, "a value");
+    return json_scan_unexpected(s, b, "a value");
 
 key:
     if (b == JSON_ERROR)
         return -1;
     if (b != '"')
-        return scan_unexpected(s, b, "a string key");
+        return json_scan_unexpected(s, b, "a string key");
     if (!scan_short_string(s) && scan_string(s) != 0)
         return -1;
-    b = scan_peek(s);
+    b = json_scan_peek(s);
     if (b == JSON_ERROR)
         return -1;
     if (b != ':')
-        return scan_unexpected(s, b, "':'");
+        return json_scan_unexpected(s, b, "':'");
     s->src->pos++;
     goto value;
 
 after:
     if (depth == 0)
         return scan_flush(s);
-    b = scan_peek(s);
+    b = json_scan_peek(s);
     if (b == JSON_ERROR)
         return -1;
     if (in_object[(depth - 1) / 8] >> ((depth - 1) % 8) & 1) {
         if (b == ',') {
             s->src->pos++;
-            b = scan_peek(s);
+            b = json_scan_peek(s);
             goto key;
         }
         if (b == '}') {
@@ -462,7 +462,7 @@ after:
             depth--;
             goto after;
         }
-        return scan_unexpected(s, b, "',' or '}'");
+        return json_scan_unexpected(s, b, "',' or '}'");
     }
     if (b == ',') {
         s->src->pos++;
@@ -473,7 +473,7 @@ after:
         depth--;
         goto after;
     }
-    return scan_unexpected(s, b, "',' or ']'");
+    return json_scan_unexpected(s, b, "',' or ']'");
 }
 
 int json_copy_value(struct json_src *src, struct sink *out, const char *type, struct error *err)
@@ -489,7 +489,7 @@ int json_skip_value(struct json_src *src, const char *type, struct error *err)
 }
 
 /* Skips the whitespace in the window. The public entry points copy nothing,
- * so unlike scan_peek there is no span to flush first. */
+ * so unlike json_scan_peek there is no span to flush first. */
 static inline void skip_ws(struct json_src *src)
 {
     const uint8_t *p = src->pos, *end = src->end;
@@ -504,7 +504,7 @@ int json_peek(struct json_src *src, struct error *err)
     if (src->pos < src->end)
         return *src->pos;
     struct scan s = {src, NULL, src->pos, "", err, false};
-    return scan_peek(&s);
+    return json_scan_peek(&s);
 }
 
 int json_peek_line(struct json_src *src, bool *newline, struct error *err)
@@ -518,7 +518,7 @@ int json_peek_line(struct json_src *src, bool *newline, struct error *err)
         if (p < end)
             return *p;
         struct scan s = {src, NULL, src->pos, "", err, false};
-        ptrdiff_t avail = scan_ensure(&s, 1);
+        ptrdiff_t avail = json_scan_ensure(&s, 1);
         if (avail <= 0)
             return avail < 0 ? JSON_ERROR : JSON_EOF;
     }
@@ -532,12 +532,12 @@ int json_expect(struct json_src *src, char c, const char *type, struct error *er
         return 0;
     }
     struct scan s = {src, NULL, src->pos, type, err, false};
-    int b = scan_peek(&s);
+    int b = json_scan_peek(&s);
     if (b == JSON_ERROR)
         return -1;
     if (b != (uint8_t)c) {
         char expected[8] = {'\'', c, '\'', '\0'};
-        return scan_unexpected(&s, b, expected);
+        return json_scan_unexpected(&s, b, expected);
     }
     src->pos++;
     return 0;
@@ -573,7 +573,7 @@ int json_object_next(struct json_object *o, const char *const *names, int n)
         if (o->started) {
             if (b != ',') {
                 struct scan s = {o->src, NULL, o->src->pos, o->type, o->err, true};
-                return scan_unexpected(&s, b, "',' or '}'");
+                return json_scan_unexpected(&s, b, "',' or '}'");
             }
             o->src->pos++;
             if (json_peek(o->src, o->err) == JSON_ERROR)
@@ -621,11 +621,11 @@ static int check_document(struct json_src *src, bool surrogates, bool python, st
     if (scan_value(&s) != 0)
         return -1;
     s.out = NULL;
-    int b = scan_peek(&s);
+    int b = json_scan_peek(&s);
     if (b != JSON_EOF)
         return b == JSON_ERROR
                    ? -1
-                   : scan_unexpected(&s, b, "end of input (trailing data after the value)");
+                   : json_scan_unexpected(&s, b, "end of input (trailing data after the value)");
     return 0;
 }
 

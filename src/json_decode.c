@@ -46,18 +46,18 @@ static inline int decode_append(struct scan *s, struct buf *dst, bool *overflowe
  * (or a lone surrogate's 3-byte form). */
 static int decode_unicode_escape(struct scan *s, struct buf *dst, bool *overflowed, bool *storing)
 {
-    ptrdiff_t avail = scan_ensure(s, 6);
+    ptrdiff_t avail = json_scan_ensure(s, 6);
     if (avail < 0)
         return -1;
     if (avail < 6)
-        return scan_cut(s, "unterminated string (it ends inside an escape)");
+        return json_scan_cut(s, "unterminated string (it ends inside an escape)");
     long unit = hex4(s->src->pos + 2);
     if (unit < 0)
-        return scan_fail(s, "\\u must be followed by 4 hex digits");
+        return json_scan_fail(s, "\\u must be followed by 4 hex digits");
     uint32_t cp = (uint32_t)unit;
     size_t consumed = 6;
     if (unit >= 0xd800 && unit <= 0xdbff) {
-        avail = scan_ensure(s, 12);
+        avail = json_scan_ensure(s, 12);
         if (avail < 0)
             return -1;
         const uint8_t *p = s->src->pos;
@@ -181,11 +181,11 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
     bool storing = true;
     if (overflowed)
         *overflowed = false;
-    int b = scan_peek(&s);
+    int b = json_scan_peek(&s);
     if (b == JSON_ERROR)
         return -1;
     if (b != '"')
-        return scan_unexpected(&s, b, "a string");
+        return json_scan_unexpected(&s, b, "a string");
     src->pos++;
 #ifdef SIMD16
     /* A short plain string (a member name, mostly): one 16-byte load and
@@ -222,11 +222,11 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
             return -1;
         src->pos = p;
         if (p == end) {
-            ptrdiff_t avail = scan_ensure(&s, 1);
+            ptrdiff_t avail = json_scan_ensure(&s, 1);
             if (avail < 0)
                 return -1;
             if (avail == 0)
-                return scan_cut(&s, "unterminated string");
+                return json_scan_cut(&s, "unterminated string");
             continue;
         }
         switch (string_class[*p]) {
@@ -236,12 +236,12 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
                 dst->data[dst->len] = '\0'; /* the fast path leaves room for it */
             return 0;
         case BYTE_BACKSLASH: {
-            ptrdiff_t avail = scan_ensure(&s, 2);
+            ptrdiff_t avail = json_scan_ensure(&s, 2);
             if (avail < 0)
                 return -1;
             p = src->pos;
             if (avail < 2)
-                return scan_cut(&s, "unterminated string (it ends inside an escape)");
+                return json_scan_cut(&s, "unterminated string (it ends inside an escape)");
             if (p[1] == 'u') {
                 if (decode_unicode_escape(&s, dst, overflowed, &storing) != 0)
                     return -1;
@@ -249,21 +249,21 @@ static int decode_string(struct json_src *src, struct buf *dst, bool *overflowed
             }
             const uint8_t *value = escape_value[p[1]] ? &escape_value[p[1]] : NULL;
             if (!value)
-                return scan_fail(&s, "invalid escape sequence");
+                return json_scan_fail(&s, "invalid escape sequence");
             if (decode_append(&s, dst, overflowed, &storing, value, 1) != 0)
                 return -1;
             src->pos += 2;
             break;
         }
         case BYTE_CONTROL:
-            return scan_fail(&s, "unescaped control character in string");
+            return json_scan_fail(&s, "unescaped control character in string");
         case BYTE_DEL:
             if (decode_append(&s, dst, overflowed, &storing, src->pos, 1) != 0)
                 return -1;
             src->pos++;
             break;
         default: {
-            ptrdiff_t len = scan_utf8(&s);
+            ptrdiff_t len = json_scan_utf8(&s);
             if (len < 0 || decode_append(&s, dst, overflowed, &storing, src->pos, (size_t)len) != 0)
                 return -1;
             src->pos += len;

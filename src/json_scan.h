@@ -3,7 +3,7 @@
  * and json_decode.c (json_decode_string).
  *
  * A struct scan is a pass over a json_src: the window refills through
- * scan_ensure, errors name the absolute byte offset, and bytes already
+ * json_scan_ensure, errors name the absolute byte offset, and bytes already
  * validated are written to the scan's sink before the window moves. The hot
  * paths (a byte at hand, a run of plain string bytes, a window that already
  * holds what is needed) are static inline here so that both files keep them
@@ -103,49 +103,49 @@ struct scan {
     bool python; /* the dialect of what is only read (json.h), else an Output's */
 };
 
-/* The slow path of scan_ensure: writes out the span and refills the window. */
-ptrdiff_t scan_refill(struct scan *s, size_t need);
+/* The slow path of json_scan_ensure: writes out the span and refills the window. */
+ptrdiff_t json_scan_refill(struct scan *s, size_t need);
 
 /* Returns the number of readable bytes (fewer than need only at end of
  * input), or -1 on a read error. Pointers into the window are stale after a
  * refill: reread src->pos. */
-static inline ptrdiff_t scan_ensure(struct scan *s, size_t need)
+static inline ptrdiff_t json_scan_ensure(struct scan *s, size_t need)
 {
     struct json_src *src = s->src;
     if ((size_t)(src->end - src->pos) >= need || !src->fill)
         return src->end - src->pos;
-    return scan_refill(s, need);
+    return json_scan_refill(s, need);
 }
 
 /* Set err ("invalid JSON at byte offset N: ...", N being src's position) and
  * return -1: `what` went wrong, or byte b (or JSON_EOF) was found where
  * `expected` should have been. */
-int scan_fail(struct scan *s, const char *what);
-int scan_unexpected(struct scan *s, int b, const char *expected);
-/* scan_fail where the input ended before what was needed: also sets
- * src->ended (scan_unexpected sets it when b is JSON_EOF). */
-int scan_cut(struct scan *s, const char *what);
+int json_scan_fail(struct scan *s, const char *what);
+int json_scan_unexpected(struct scan *s, int b, const char *expected);
+/* json_scan_fail where the input ended before what was needed: also sets
+ * src->ended (json_scan_unexpected sets it when b is JSON_EOF). */
+int json_scan_cut(struct scan *s, const char *what);
 
-/* The slow path of scan_peek: whitespace to drop, or the window to refill. */
-int scan_peek_slow(struct scan *s);
+/* The slow path of json_scan_peek: whitespace to drop, or the window to refill. */
+int json_scan_peek_slow(struct scan *s);
 
 /* Skips whitespace (dropping it from the copy) and returns the next byte,
  * JSON_EOF at end of input, JSON_ERROR on a read error. Inline for the common
  * case: a byte above the space (never whitespace) right at pos. */
-static inline int scan_peek(struct scan *s)
+static inline int json_scan_peek(struct scan *s)
 {
     const uint8_t *p = s->src->pos, *end = s->src->end;
     /* ' ' < *p, not *p > ' ': clang-format reads `p < end && *p > x` as a
      * template argument list and mangles it. */
     if (p < end && ' ' < *p)
         return *p;
-    return scan_peek_slow(s);
+    return json_scan_peek_slow(s);
 }
 
 /* Validates the non-ASCII sequence at pos (without consuming it); returns its
  * length or -1. A source of decoded text (src->surrogates) may also hold a
  * surrogate's 3-byte form, which is how the decoder keeps a lone surrogate
  * escape. */
-ptrdiff_t scan_utf8(struct scan *s);
+ptrdiff_t json_scan_utf8(struct scan *s);
 
 #endif

@@ -184,7 +184,7 @@ static int outcome_document(int rc, const struct step_reply *reply, const struct
     log_fields(LOG_ERROR, "invocation failed", LOG_STR("errorType", err->type),
                LOG_STR("errorMessage", err->message), LOG_STR("where", err->where),
                LOG_I64("duration_ms", duration_ms), LOG_END);
-    if (lambda_error_json(err, doc, cap) < 0)
+    if (runtime_api_error_json(err, doc, cap) < 0)
         snprintf(doc, cap, "%s", FALLBACK_ERROR_DOC);
     return -1;
 }
@@ -278,7 +278,7 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
         bool fatal;
         log_fields(LOG_FATAL, "initialisation failed", LOG_STR("errorType", err.type),
                    LOG_STR("errorMessage", err.message), LOG_END);
-        if (lambda_error_json(&err, doc, sizeof doc) < 0)
+        if (runtime_api_error_json(&err, doc, sizeof doc) < 0)
             snprintf(doc, sizeof doc, "%s", FALLBACK_ERROR_DOC);
         if (runtime_post(&svc.rt, "/init/error", doc, &err, &fatal, &post_err) != 0)
             log_fields(LOG_FATAL, "runtime api: posting the init error failed",
@@ -295,17 +295,17 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
 
     for (;;) {
         struct next nx;
-        next_init(&nx);
+        runtime_api_next_init(&nx);
         if (runtime_next(&svc.rt, &nx, &err) != 0) {
             if (!interrupt_signal()) /* a shutdown between invocations is no failure */
                 log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
                            LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
                            LOG_END);
-            next_free(&nx);
+            runtime_api_next_free(&nx);
             break;
         }
         int rc = serve(&svc, &nx);
-        next_free(&nx);
+        runtime_api_next_free(&nx);
         if (rc != 0 || interrupt_signal())
             break;
     }

@@ -9,12 +9,14 @@
 #include "log.h"
 
 /* Bytes read from the store at a time. */
-enum { READ_BUFFER = 256 * 1024, KEY_MAX = 16 };
+enum { READ_BUFFER = 256 * 1024 };
+/* Bytes of a member name kept: longer names are none an entry's reader wants. */
+enum { MEMBER_NAME_MAX = 16 };
 
 struct result_reader {
     uint8_t *read_buf;
-    struct buf key;  /* the current member name */
-    struct buf name; /* the current entry's Name, for messages */
+    struct buf member; /* the current member name */
+    struct buf name;   /* the current entry's Name, for messages */
     /* With NONE: the decoded Outputs, validated off this thread and written
      * in order. */
     struct batches *batches;
@@ -43,7 +45,7 @@ struct result_reader *result_reader_new(struct error *err)
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory for the read buffer");
         return NULL;
     }
-    buf_init(&r->key, KEY_MAX);
+    buf_init(&r->member, MEMBER_NAME_MAX);
     buf_init(&r->name, ENTRY_NAME_MAX);
     if (!(r->batches = batches_new(err))) {
         result_reader_free(r);
@@ -57,7 +59,7 @@ void result_reader_free(struct result_reader *r)
     if (!r)
         return;
     batches_free(r->batches);
-    buf_free(&r->key);
+    buf_free(&r->member);
     buf_free(&r->name);
     free(r->read_buf);
     free(r);
@@ -70,7 +72,7 @@ static int read_output_details(struct result_reader *r, struct json_src *src, bo
 {
     static const char *const members[] = {"Included"};
     struct json_object o;
-    if (json_object_open(&o, src, &r->key, ERR_INVALID_RESULT_FILE, err) != 0)
+    if (json_object_open(&o, src, &r->member, ERR_INVALID_RESULT_FILE, err) != 0)
         return -1;
     for (;;) {
         int m = json_object_next(&o, members, 1);
@@ -97,7 +99,7 @@ static int entry_none(struct result_reader *r, struct json_src *src, struct entr
     buf_reset(&r->name);
     at->name = &r->name;
     struct json_object o;
-    if (json_object_open(&o, src, &r->key, ERR_INVALID_RESULT_FILE, err) != 0)
+    if (json_object_open(&o, src, &r->member, ERR_INVALID_RESULT_FILE, err) != 0)
         return -1;
     for (;;) {
         int m = json_object_next(&o, entry_members, ENTRY_MEMBERS);

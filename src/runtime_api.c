@@ -30,7 +30,7 @@ enum {
 #define API_VERSION "2018-06-01"
 #define USER_AGENT "User-Agent: backend-checks-results/" BCR_VERSION
 
-int lambda_error_json(const struct error *err, char *out, size_t cap)
+int runtime_api_error_json(const struct error *err, char *out, size_t cap)
 {
     struct jsonw w;
     jsonw_init(&w, out, cap);
@@ -172,13 +172,13 @@ static size_t on_answer_body(char *p, size_t size, size_t count, void *ud)
     return n;
 }
 
-void next_init(struct next *nx)
+void runtime_api_next_init(struct next *nx)
 {
     memset(nx, 0, sizeof *nx);
     buf_init(&nx->event, EVENT_MAX_BYTES);
 }
 
-void next_free(struct next *nx)
+void runtime_api_next_free(struct next *nx)
 {
     buf_free(&nx->event);
     memset(nx, 0, sizeof *nx);
@@ -200,10 +200,12 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
                      struct next *nx, bool *fatal, struct error *err)
 {
     *fatal = false;
-    next_free(nx);
-    next_init(nx);
-    if (interrupt_check(err) != 0)
-        return *fatal = true, -1;
+    runtime_api_next_free(nx);
+    runtime_api_next_init(nx);
+    if (interrupt_check(err) != 0) {
+        *fatal = true;
+        return -1;
+    }
     runtime_prepare(rt, url);
     curl_easy_setopt(rt->curl, CURLOPT_XFERINFOFUNCTION, next_progress);
     curl_easy_setopt(rt->curl, CURLOPT_NOPROGRESS, 0L);
@@ -215,8 +217,10 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
     curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, (void *)nx);
     CURLcode rc = curl_easy_perform(rt->curl);
     curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
-    if (interrupt_check(err) != 0)
-        return *fatal = true, -1;
+    if (interrupt_check(err) != 0) {
+        *fatal = true;
+        return -1;
+    }
     if (rc != CURLE_OK)
         return error_set(err, ERR_IO, "GET %s failed: %s", url, curl_message(rt, rc));
     curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &nx->status);
@@ -261,7 +265,7 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line, 
     return longer ? longer : list;
 }
 
-int lambda_error_type_header(const char *type, char *out, size_t cap)
+int runtime_api_error_type_header(const char *type, char *out, size_t cap)
 {
     struct jsonw w; /* used as a bounded string builder */
     jsonw_init(&w, out, cap);
@@ -281,7 +285,8 @@ int lambda_error_type_header(const char *type, char *out, size_t cap)
     return jsonw_finish(&w);
 }
 
-int lambda_xray_cause(const struct error *err, const char *working_directory, char *out, size_t cap)
+int runtime_api_xray_cause(const struct error *err, const char *working_directory, char *out,
+                           size_t cap)
 {
     /* Header-safe: JSON escapes every control character, and bytes above
      * ASCII (a key's UTF-8) become '?', since a header is no place for them. */
@@ -320,8 +325,8 @@ int lambda_xray_cause(const struct error *err, const char *working_directory, ch
 }
 
 /* Sends body (JSON) to base + path. For a failure (not NULL) it adds the
- * Lambda-Runtime-Function-Error-Type header (lambda_error_type_header) and the
- * X-Ray error cause (lambda_xray_cause). Returns 0 if the Runtime API took it
+ * Lambda-Runtime-Function-Error-Type header (runtime_api_error_type_header) and the
+ * X-Ray error cause (runtime_api_xray_cause). Returns 0 if the Runtime API took it
  * (2xx); -1 with err set otherwise, *fatal telling whether the process must
  * end (transport failure, HTTP 5xx: the API's "container error"). */
 int runtime_post(struct runtime *rt, const char *path, const char *body,
@@ -346,12 +351,12 @@ int runtime_post(struct runtime *rt, const char *path, const char *body,
         memcpy(type_header, type_name, sizeof type_name);
         memcpy(cause_header, cause_name, sizeof cause_name);
         /* Both always fit their buffers; were one not to, it is left out. */
-        if (lambda_error_type_header(failure->type, type_header + sizeof type_name - 1,
-                                     sizeof type_header - sizeof type_name + 1) >= 0)
+        if (runtime_api_error_type_header(failure->type, type_header + sizeof type_name - 1,
+                                          sizeof type_header - sizeof type_name + 1) >= 0)
             headers = add_header(headers, type_header, &oom);
-        if (lambda_xray_cause(failure, getcwd(cwd, sizeof cwd) ? cwd : "",
-                              cause_header + sizeof cause_name - 1,
-                              sizeof cause_header - sizeof cause_name + 1) >= 0)
+        if (runtime_api_xray_cause(failure, getcwd(cwd, sizeof cwd) ? cwd : "",
+                                   cause_header + sizeof cause_name - 1,
+                                   sizeof cause_header - sizeof cause_name + 1) >= 0)
             headers = add_header(headers, cause_header, &oom);
     }
     if (oom) {

@@ -28,7 +28,8 @@ struct runtime {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* What GET next answered; the caller's, between next_init and next_free. */
+/* What GET next answered; the caller's, between runtime_api_next_init and
+ * runtime_api_next_free. */
 struct next {
     long status;
     char request_id[REQUEST_ID_MAX]; /* never empty after a successful GET */
@@ -45,8 +46,8 @@ struct next {
 int runtime_init(struct runtime *rt, const char *api, struct error *err);
 void runtime_free(struct runtime *rt);
 
-void next_init(struct next *nx);
-void next_free(struct next *nx);
+void runtime_api_next_init(struct next *nx);
+void runtime_api_next_free(struct next *nx);
 
 /* GET .../invocation/next, waiting as long as Lambda takes to send one, or
  * until SIGTERM or SIGINT (interrupt.h). Returns 0 with nx filled, or -1 with
@@ -55,7 +56,8 @@ int runtime_next(struct runtime *rt, struct next *nx, struct error *err);
 
 /* POSTs body (JSON, borrowed) to base + path ("/init/error", ...). For a
  * failure (not NULL) it adds the Lambda-Runtime-Function-Error-Type header
- * (lambda_error_type_header) and the X-Ray error cause (lambda_xray_cause).
+ * (runtime_api_error_type_header) and the X-Ray error cause
+ * (runtime_api_xray_cause).
  * Returns 0 if the Runtime API took it (2xx); -1 with err set otherwise,
  * *fatal telling whether the process must end (transport failure, 5xx). */
 int runtime_post(struct runtime *rt, const char *path, const char *body,
@@ -70,7 +72,7 @@ int runtime_post_invocation(struct runtime *rt, const char *request_id, const ch
  * {"errorType": ..., "errorMessage": ..., "stackTrace": [WHERE]} into out:
  * the stack trace holds the error's where, or nothing when it has none.
  * Returns its length, or -1 if cap is too small. */
-int lambda_error_json(const struct error *err, char *out, size_t cap);
+int runtime_api_error_json(const struct error *err, char *out, size_t cap);
 
 /* Writes the Lambda-Runtime-Function-Error-Type value for an error type into
  * out: "Function." and the type's letters (S3 codes and ours are letters
@@ -79,7 +81,7 @@ int lambda_error_json(const struct error *err, char *out, size_t cap);
  * fewer than two letters or not starting with a capital. The body's errorType,
  * which Step Functions matches, stays the plain type. Returns the length, or
  * -1 if cap is too small. */
-int lambda_error_type_header(const char *type, char *out, size_t cap);
+int runtime_api_error_type_header(const char *type, char *out, size_t cap);
 
 /* Writes the X-Ray error cause of a failed invocation, in the shape
  * aws-lambda-go sends as Lambda-Runtime-Function-XRay-Error-Cause:
@@ -89,7 +91,7 @@ int lambda_error_type_header(const char *type, char *out, size_t cap);
  * value), and so do control characters in WHERE; its size is bounded by the
  * error's and DIR's (cut at 255 bytes): under 12 KiB. Returns the length, or
  * -1 if cap is too small. */
-int lambda_xray_cause(const struct error *err, const char *working_directory, char *out,
-                      size_t cap);
+int runtime_api_xray_cause(const struct error *err, const char *working_directory, char *out,
+                           size_t cap);
 
 #endif

@@ -15,6 +15,9 @@
 #include "error.h"
 
 struct store;
+/* Handles, never defined: each store hands out pointers to a reader and a
+ * writer struct of its own (struct dir_writer, struct s3_writer, ...) as these,
+ * and turns them back in its ops. */
 struct store_reader;
 struct store_writer;
 

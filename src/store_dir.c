@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "uuid.h"
 #include "worker.h"
 
@@ -33,7 +34,8 @@ struct store_dir {
     int root_fd; /* the root directory, opened once */
 };
 
-struct store_reader {
+/* What the struct store_reader handles (store.h) of this store point at. */
+struct dir_reader {
     int fd;
     uint64_t offset;
     char where[PATH_MAX]; /* "bucket/key", for messages */
@@ -52,7 +54,8 @@ struct key_path {
     size_t n;
 };
 
-struct store_writer {
+/* What the struct store_writer handles (store.h) of this store point at. */
+struct dir_writer {
     int fd;
     int bucket_fd, tmp_dir_fd;
     char tmp_name[48];  /* in tmp_dir_fd */
@@ -308,7 +311,7 @@ static int dir_open_read(struct store *base, const char *bucket, const char *key
     close(dirs[0]);
     if (fd < 0)
         return located(err, "GetObject", bucket, key);
-    struct store_reader *r = malloc(sizeof *r);
+    struct dir_reader *r = malloc(sizeof *r);
     if (!r) {
         close(fd);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening s3://%s/%s", bucket, key);
@@ -316,12 +319,13 @@ static int dir_open_read(struct store *base, const char *bucket, const char *key
     r->fd = fd;
     r->offset = 0;
     snprintf(r->where, sizeof r->where, "%s/%s", bucket, key);
-    *out = r;
+    *out = (struct store_reader *)r;
     return 0;
 }
 
-static ssize_t dir_read(struct store_reader *r, void *buf, size_t cap, struct error *err)
+static ssize_t dir_read(struct store_reader *reader, void *buf, size_t cap, struct error *err)
 {
+    struct dir_reader *r = (struct dir_reader *)reader;
     ssize_t n;
     do
         n = read(r->fd, buf, cap);
@@ -339,35 +343,21 @@ static ssize_t dir_read(struct store_reader *r, void *buf, size_t cap, struct er
     return n;
 }
 
-static void dir_close_read(struct store_reader *r)
+static void dir_close_read(struct store_reader *reader)
 {
+    struct dir_reader *r = (struct dir_reader *)reader;
     if (r) {
         close(r->fd);
         free(r);
     }
 }
 
-/* write(2) of all n bytes; returns 0 or an errno. */
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done < 0)
-            return errno;
-        p += done;
-        n -= (size_t)done;
-    }
-    return 0;
-}
-
 /* The worker's job: writes one chunk, and starts writeback every few MiB. */
 static int write_chunk(void *ctx, void *job, struct error *err)
 {
-    struct store_writer *w = ctx;
+    struct dir_writer *w = ctx;
     const struct chunk *c = job;
-    int e = write_all(w->fd, c->data, c->len);
+    int e = write_all(w->fd, c->data, c->len, NULL, NULL, NULL);
     if (e)
         return error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key, strerror(e));
     w->written += c->len;
@@ -384,7 +374,7 @@ static int write_chunk(void *ctx, void *job, struct error *err)
 
 /* Hands the filled chunk to the worker, once the previous one is written;
  * fails with the worker's first error. */
-static int hand_off(struct store_writer *w, struct error *err)
+static int hand_off(struct dir_writer *w, struct error *err)
 {
     struct chunk *c = &w->chunks[w->fill];
     if (c->len == 0)
@@ -396,7 +386,7 @@ static int hand_off(struct store_writer *w, struct error *err)
     return 0;
 }
 
-static void free_writer(struct store_writer *w)
+static void free_writer(struct dir_writer *w)
 {
     worker_stop(&w->worker);
     if (w->fd >= 0)
@@ -412,8 +402,9 @@ static void free_writer(struct store_writer *w)
     free(w);
 }
 
-static int dir_write(struct store_writer *w, const void *p, size_t n, struct error *err)
+static int dir_write(struct store_writer *writer, const void *p, size_t n, struct error *err)
 {
+    struct dir_writer *w = (struct dir_writer *)writer;
     const uint8_t *bytes = p;
     while (n > 0) {
         struct chunk *c = &w->chunks[w->fill];
@@ -433,12 +424,17 @@ static int dir_write(struct store_writer *w, const void *p, size_t n, struct err
     return 0;
 }
 
-static void dir_abort(struct store_writer *w)
+static void abort_writer(struct dir_writer *w)
 {
     worker_stop(&w->worker);
     if (w->fd >= 0)
         unlinkat(w->tmp_dir_fd, w->tmp_name, 0);
     free_writer(w);
+}
+
+static void dir_abort(struct store_writer *w)
+{
+    abort_writer((struct dir_writer *)w);
 }
 
 /* Removes temporary files older than a day, left by runs that were killed
@@ -482,7 +478,7 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
                           struct store_writer **out, struct error *err)
 {
     struct store_dir *s = (struct store_dir *)base;
-    struct store_writer *w = calloc(1, sizeof *w);
+    struct dir_writer *w = calloc(1, sizeof *w);
     if (!w)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
     w->fd = w->bucket_fd = w->tmp_dir_fd = -1;
@@ -515,25 +511,26 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     /* One chunk in flight: the kernel's copy runs on the other core, if
      * there is one (worker_parallel); else the writes are made inline. */
     if (worker_start(&w->worker, 1, worker_parallel(), write_chunk, w, err) != 0) {
-        dir_abort(w);
+        abort_writer(w);
         return located(err, "PutObject", bucket, key);
     }
-    *out = w;
+    *out = (struct store_writer *)w;
     return 0;
 }
 
 /* Every step must succeed before the rename, and nothing after it may fail:
  * the object appears whole or not at all. On failure the temporary file and
  * any directory made for the key are removed. */
-static int dir_commit(struct store_writer *w, struct error *err)
+static int dir_commit(struct store_writer *writer, struct error *err)
 {
+    struct dir_writer *w = (struct dir_writer *)writer;
     int rc = hand_off(w, err) != 0 || worker_wait_idle(&w->worker, err) != 0 ? -1 : 0;
     worker_stop(&w->worker);
     if (rc == 0 && fsync(w->fd) != 0)
         rc = error_set(err, ERR_IO, "fsync of s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
     if (rc != 0) {
         located(err, "PutObject", w->bucket, w->key);
-        dir_abort(w);
+        abort_writer(w);
         return -1;
     }
     const struct key_path *kp = &w->kp;
@@ -542,7 +539,7 @@ static int dir_commit(struct store_writer *w, struct error *err)
     dirs[0] = w->bucket_fd;
     if (walk(dirs, kp, w->bucket, w->key, true, &created, err) != 0) {
         located(err, "PutObject", w->bucket, w->key);
-        dir_abort(w);
+        abort_writer(w);
         return -1;
     }
     int parent = dirs[kp->n - 1];
@@ -559,7 +556,7 @@ static int dir_commit(struct store_writer *w, struct error *err)
         located(err, "PutObject", w->bucket, w->key);
         remove_created(dirs, kp, created);
         close_dirs(dirs, kp->n);
-        dir_abort(w);
+        abort_writer(w);
         return -1;
     }
     (void)fsync(parent); /* durability of the name; the object is in place either way */
@@ -577,8 +574,15 @@ static void dir_destroy(struct store *base)
 }
 
 static const struct store_ops dir_ops = {
-    dir_open_read, dir_read,  dir_close_read, dir_open_write, dir_write,
-    dir_commit,    dir_abort, dir_destroy,    NULL, /* set_invocation */
+    .open_read = dir_open_read,
+    .read = dir_read,
+    .close_read = dir_close_read,
+    .open_write = dir_open_write,
+    .write = dir_write,
+    .commit = dir_commit,
+    .abort = dir_abort,
+    .destroy = dir_destroy,
+    .set_invocation = NULL, /* a directory has no use for it */
 };
 
 struct store *store_dir_new(const char *root, struct error *err)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "interrupt.h"
+#include "util.h"
 
 struct store_fd {
     struct store base;
@@ -20,7 +21,8 @@ struct store_fd {
     bool writing;
 };
 
-struct store_writer {
+/* What the struct store_writer handles (store.h) of this store point at. */
+struct fd_writer {
     struct store_fd *s;
     off_t start; /* offset of a regular file when the writer opened, or -1 */
     bool held;   /* `last` holds the most recent byte, not yet written */
@@ -41,31 +43,35 @@ static void fd_set_invocation(struct store *store, const struct store_invocation
     store_set_invocation(s->inner, inv);
 }
 
-static int write_all(struct store_writer *w, const uint8_t *p, size_t n, struct error *err)
+static int check_interrupt(void *err)
 {
-    while (n > 0) {
-        /* A reader that stopped reading holds the write: SIGTERM still stops
-         * it. A signal that came while part of the bytes went out ends that
-         * write early rather than with EINTR, hence the check here too. */
-        if (interrupt_check(err) != 0)
-            return -1;
-        ssize_t done = write(w->s->fd, p, n);
+    return interrupt_check(err);
+}
+
+/* write_all of the n bytes at p to the store's descriptor, which may be a
+ * pipe whose reader stopped reading, or one left non-blocking. */
+static int write_out(struct fd_writer *w, const uint8_t *p, size_t n, struct error *err)
+{
+    for (;;) {
+        /* SIGTERM still stops a write a reader holds up. A signal that came
+         * while part of the bytes went out ends that write early rather than
+         * with EINTR, hence the check before every write(2). */
+        size_t done;
+        int e = write_all(w->s->fd, p, n, &done, check_interrupt, err);
+        if (e <= 0)
+            return e;
+        p += done;
+        n -= done;
         /* A descriptor left non-blocking by whoever opened it: wait, as a
          * blocking one would. */
-        if (done < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (e == EAGAIN || e == EWOULDBLOCK) {
             struct pollfd ready = {w->s->fd, POLLOUT, 0};
-            if (poll(&ready, 1, -1) >= 0)
+            if (poll(&ready, 1, -1) >= 0 || errno == EINTR)
                 continue;
+            e = errno;
         }
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done < 0)
-            return error_set(err, ERR_IO, "writing results.json to %s: %s", w->s->name,
-                             strerror(errno));
-        p += done;
-        n -= (size_t)done;
+        return error_set(err, ERR_IO, "writing results.json to %s: %s", w->s->name, strerror(e));
     }
-    return 0;
 }
 
 static int fd_open_write(struct store *store, const char *bucket, const char *key,
@@ -76,7 +82,7 @@ static int fd_open_write(struct store *store, const char *bucket, const char *ke
     struct store_fd *s = (struct store_fd *)store;
     if (s->writing)
         return error_set(err, ERR_IO, "%s already has a results.json being written", s->name);
-    struct store_writer *w = calloc(1, sizeof *w);
+    struct fd_writer *w = calloc(1, sizeof *w);
     if (!w)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s", s->name);
     struct stat st;
@@ -88,18 +94,19 @@ static int fd_open_write(struct store *store, const char *bucket, const char *ke
         w->start = flags >= 0 && (flags & O_APPEND) ? st.st_size : lseek(s->fd, 0, SEEK_CUR);
     }
     s->writing = true;
-    *out = w;
+    *out = (struct store_writer *)w;
     return 0;
 }
 
-static int fd_write(struct store_writer *w, const void *p, size_t n, struct error *err)
+static int fd_write(struct store_writer *writer, const void *p, size_t n, struct error *err)
 {
+    struct fd_writer *w = (struct fd_writer *)writer;
     if (n == 0)
         return 0;
     const uint8_t *bytes = p;
-    if (w->held && write_all(w, &w->last, 1, err) != 0)
+    if (w->held && write_out(w, &w->last, 1, err) != 0)
         return -1;
-    if (write_all(w, bytes, n - 1, err) != 0) {
+    if (write_out(w, bytes, n - 1, err) != 0) {
         w->held = false;
         return -1;
     }
@@ -108,13 +115,13 @@ static int fd_write(struct store_writer *w, const void *p, size_t n, struct erro
     return 0;
 }
 
-static void end_writer(struct store_writer *w)
+static void end_writer(struct fd_writer *w)
 {
     w->s->writing = false;
     free(w);
 }
 
-static void fd_abort(struct store_writer *w)
+static void abort_writer(struct fd_writer *w)
 {
     /* Best effort: a file that cannot be cut back still lacks its last byte. */
     if (w->start >= 0 && ftruncate(w->s->fd, w->start) == 0)
@@ -122,10 +129,16 @@ static void fd_abort(struct store_writer *w)
     end_writer(w);
 }
 
-static int fd_commit(struct store_writer *w, struct error *err)
+static void fd_abort(struct store_writer *w)
 {
-    if (w->held && write_all(w, &w->last, 1, err) != 0) {
-        fd_abort(w); /* the closing byte did not go out (disk full): as any failure */
+    abort_writer((struct fd_writer *)w);
+}
+
+static int fd_commit(struct store_writer *writer, struct error *err)
+{
+    struct fd_writer *w = (struct fd_writer *)writer;
+    if (w->held && write_out(w, &w->last, 1, err) != 0) {
+        abort_writer(w); /* the closing byte did not go out (disk full): as any failure */
         return -1;
     }
     end_writer(w);

@@ -65,3 +65,14 @@ size_t utf8_from_code_point(uint32_t cp, uint8_t out[4])
     out[3] = (uint8_t)(0x80 | (cp & 0x3f));
     return 4;
 }
+
+size_t utf8_first_unusable(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t len = p[i] < 0x80 ? 1 : utf8_valid_prefix(p + i, n - i);
+        if (p[i] == 0 || len == 0)
+            return i;
+        i += len;
+    }
+    return n;
+}

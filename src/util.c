@@ -1,7 +1,9 @@
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *env_get(const char *name)
 {
@@ -24,4 +26,26 @@ int64_t wall_ms(void)
 int64_t monotonic_ms(void)
 {
     return clock_ms(CLOCK_MONOTONIC);
+}
+
+int write_all(int fd, const void *p, size_t n, size_t *written, write_check_fn *check, void *ctx)
+{
+    const char *bytes = p;
+    size_t done = 0;
+    int rc = 0;
+    while (done < n) {
+        if (check && (rc = check(ctx)) != 0)
+            break;
+        ssize_t k = write(fd, bytes + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = errno;
+            break;
+        }
+        done += (size_t)k;
+    }
+    if (written)
+        *written = done;
+    return rc;
 }

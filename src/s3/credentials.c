@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "interrupt.h"
+#include "json.h"
+#include "utf8.h"
 #include "util.h"
 
 static void free_secret(char **s)
@@ -505,13 +507,6 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
     return WEXITSTATUS(status);
 }
 
-/* A non-empty string member of the process's document, or NULL. */
-static const char *member(json_t *doc, const char *name)
-{
-    const char *v = json_string_value(json_object_get(doc, name));
-    return v && *v ? v : NULL;
-}
-
 /* True if an Expiration ("2030-01-01T00:00:00Z", optional fraction, "Z" or
  * "+HH:MM"/"-HH:MM") is a time still to come. */
 static bool expires_later(const char *text)
@@ -544,6 +539,103 @@ static bool expires_later(const char *text)
     return (int64_t)timegm(&tm) - offset > wall_ms() / 1000;
 }
 
+/* The members of a credential_process document, in the order of DOC_NAMES. */
+enum { DOC_VERSION, DOC_ID, DOC_SECRET, DOC_TOKEN, DOC_EXPIRATION, DOC_MEMBERS };
+static const char *const DOC_NAMES[DOC_MEMBERS] = {"Version", "AccessKeyId", "SecretAccessKey",
+                                                   "SessionToken", "Expiration"};
+
+/* Finds the members of DOC_NAMES in the document doc[0, len), read as
+ * botocore's json.loads reads it (of several members of one name the last
+ * counts): found[i] at the value of member i (pos NULL: none), strings[i] at
+ * its text, decoded and NUL-terminated in text, when it is a string (else
+ * NULL). Returns 0, or -1 when doc is not one JSON object or a string it holds
+ * has U+0000 or a lone surrogate; err is left alone, as the scanner's messages
+ * may quote the document. */
+static int read_document(const char *doc, size_t len, struct buf *name, struct buf *text,
+                         struct json_src *found, const char **strings)
+{
+    struct error ignored = {0};
+    struct json_src root;
+    json_src_memory(&root, doc, len);
+    if (json_check_document(doc, len, ERR_CONFIG, &ignored) != 0 ||
+        json_peek(&root, &ignored) != '{' ||
+        json_object_find(&root, DOC_NAMES, DOC_MEMBERS, found, name, ERR_CONFIG, &ignored) != 0)
+        return -1;
+    size_t at[DOC_MEMBERS];
+    for (int i = 0; i < DOC_MEMBERS; i++) {
+        at[i] = SIZE_MAX;
+        if (!found[i].pos || *found[i].pos != '"')
+            continue;
+        at[i] = text->len;
+        struct json_src s = found[i];
+        if (json_decode_string(&s, text, NULL, ERR_CONFIG, &ignored) != 0 ||
+            utf8_first_unusable(text->data + at[i], text->len - at[i]) != text->len - at[i] ||
+            buf_append(text, "", 1, &ignored) != BUF_OK)
+            return -1;
+    }
+    for (int i = 0; i < DOC_MEMBERS; i++)
+        strings[i] = at[i] == SIZE_MAX ? NULL : (const char *)text->data + at[i];
+    return 0;
+}
+
+/* Whether the value at v is the integer 1, as written (not 1.0 nor 1e0). */
+static bool is_one(const struct json_src *v)
+{
+    struct error ignored = {0};
+    struct json_src s = *v;
+    return v->pos && *v->pos == '1' && json_skip_value(&s, ERR_CONFIG, &ignored) == 0 &&
+           s.pos - v->pos == 1;
+}
+
+/* The credentials in the document doc[0, len) into *out, its strings decoded
+ * into text (room for them all). Never quotes the document (it may hold
+ * secrets) but its Expiration. */
+static int use_document(const char *doc, size_t len, const char *profile, struct buf *name,
+                        struct buf *text, struct aws_credentials *out, struct error *err)
+{
+    struct json_src found[DOC_MEMBERS];
+    const char *s[DOC_MEMBERS];
+    /* A string member counts only when not empty; SessionToken may be null. */
+    if (read_document(doc, len, name, text, found, s) != 0 || !is_one(&found[DOC_VERSION]) ||
+        !s[DOC_ID] || !*s[DOC_ID] || !s[DOC_SECRET] || !*s[DOC_SECRET] ||
+        (found[DOC_TOKEN].pos && !s[DOC_TOKEN] && *found[DOC_TOKEN].pos != 'n'))
+        return error_set(err, ERR_CONFIG,
+                         "credential_process of profile [%s] did not print a credentials "
+                         "document (JSON with \"Version\": 1, \"AccessKeyId\" and "
+                         "\"SecretAccessKey\")",
+                         profile);
+    if (s[DOC_EXPIRATION] && *s[DOC_EXPIRATION] && !expires_later(s[DOC_EXPIRATION]))
+        return error_set(err, ERR_CONFIG,
+                         "credential_process of profile [%s] printed credentials that have "
+                         "expired (or an Expiration that is not an ISO 8601 time): %.40s",
+                         profile, s[DOC_EXPIRATION]);
+    const char *token = s[DOC_TOKEN] && *s[DOC_TOKEN] ? s[DOC_TOKEN] : NULL;
+    return set_all(out, s[DOC_ID], strlen(s[DOC_ID]), s[DOC_SECRET], strlen(s[DOC_SECRET]), token,
+                   token ? strlen(token) : 0, err);
+}
+
+/* use_document with buffers that are wiped before they are freed. */
+static int parse_document(const char *doc, size_t len, const char *profile,
+                          struct aws_credentials *out, struct error *err)
+{
+    enum { NAME_MAX_BYTES = 32 }; /* longer member names are none of ours */
+    struct buf name, text;
+    buf_init(&name, NAME_MAX_BYTES);
+    buf_init(&text, len + DOC_MEMBERS);
+    /* Reserved whole at once (each string is shorter than its text, quotes
+     * included), so that no reallocation leaves a copy of a secret behind. */
+    int rc = buf_reserve(&text, len + DOC_MEMBERS, err) == BUF_OK
+                 ? use_document(doc, len, profile, &name, &text, out, err)
+                 : -1;
+    if (name.data)
+        OPENSSL_cleanse(name.data, name.cap);
+    if (text.data)
+        OPENSSL_cleanse(text.data, text.cap);
+    buf_free(&name);
+    buf_free(&text);
+    return rc;
+}
+
 int credentials_from_process(const char *command, const char *profile, int timeout_ms,
                              struct aws_credentials *out, struct error *err)
 {
@@ -559,28 +651,7 @@ int credentials_from_process(const char *command, const char *profile, int timeo
         error_set(err, ERR_CONFIG, "credential_process of profile [%s] exited with status %d%s",
                   profile, status, status == 127 ? " (command not found?)" : "");
     } else if (status == 0) {
-        /* Never quote the output (nor jansson's message, which can): it may hold secrets. */
-        json_t *doc = json_loadb(buf, len, 0, NULL);
-        const char *id = member(doc, "AccessKeyId"), *secret = member(doc, "SecretAccessKey");
-        const char *token = member(doc, "SessionToken");
-        const char *expiration = member(doc, "Expiration");
-        json_t *version = json_object_get(doc, "Version"),
-               *t = json_object_get(doc, "SessionToken");
-        if (!json_is_integer(version) || json_integer_value(version) != 1 || !id || !secret ||
-            (t && !json_is_null(t) && !json_is_string(t)))
-            error_set(err, ERR_CONFIG,
-                      "credential_process of profile [%s] did not print a credentials document "
-                      "(JSON with \"Version\": 1, \"AccessKeyId\" and \"SecretAccessKey\")",
-                      profile);
-        else if (expiration && !expires_later(expiration))
-            error_set(err, ERR_CONFIG,
-                      "credential_process of profile [%s] printed credentials that have expired "
-                      "(or an Expiration that is not an ISO 8601 time): %.40s",
-                      profile, expiration);
-        else
-            rc = set_all(out, id, strlen(id), secret, strlen(secret), token,
-                         token ? strlen(token) : 0, err);
-        json_decref(doc);
+        rc = parse_document(buf, len, profile, out, err);
     }
     OPENSSL_cleanse(buf, CREDENTIAL_PROCESS_OUTPUT_MAX);
     free(buf);

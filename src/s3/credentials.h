@@ -53,7 +53,8 @@ int credentials_load(struct aws_credentials *out, struct error *err);
  * its stdout, at most CREDENTIAL_PROCESS_OUTPUT_MAX bytes within timeout_ms
  * (then it and its process group are killed): the AWS CLI's document
  * {"Version": 1, "AccessKeyId": ..., "SecretAccessKey": ..., "SessionToken":
- * ..., "Expiration": ...} (SessionToken and Expiration optional; credentials
+ * ..., "Expiration": ...}, read as botocore's json.loads reads it, the last
+ * member of a name counting (SessionToken and Expiration optional; credentials
  * whose Expiration has passed are refused, as the AWS CLI does). A process
  * that cannot start, exits non-zero, overruns either bound, or prints anything
  * else is a ConfigurationError naming the profile, never quoting the output

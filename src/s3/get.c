@@ -11,7 +11,8 @@
 
 enum { SPILL_CAP = 128 * 1024 }; /* bytes received beyond what the caller asked for */
 
-struct store_reader {
+/* What the struct store_reader handles (store.h) of the S3 store point at. */
+struct s3_reader {
     struct s3_client *client; /* borrowed */
     struct s3_xfer x;
     char *bucket, *key;
@@ -42,7 +43,7 @@ struct store_reader {
 
 static void on_header_bytes(void *ctx, size_t n)
 {
-    struct store_reader *r = ctx;
+    struct s3_reader *r = ctx;
     r->window_bytes += n;
 }
 
@@ -51,7 +52,7 @@ static void on_header_bytes(void *ctx, size_t n)
  * chunk and hands it over again on unpause). */
 static size_t on_body(void *ctx, const char *p, size_t len)
 {
-    struct store_reader *r = ctx;
+    struct s3_reader *r = ctx;
     size_t room = r->target ? r->target_cap - r->target_len : 0;
     if (r->spill_pos > 0 && len > room + (SPILL_CAP - r->spill_len)) {
         memmove(r->spill, r->spill + r->spill_pos, r->spill_len - r->spill_pos);
@@ -76,7 +77,7 @@ static size_t on_body(void *ctx, const char *p, size_t len)
 
 static void on_waited(void *ctx, int64_t ms)
 {
-    struct store_reader *r = ctx;
+    struct s3_reader *r = ctx;
     r->window_ms += ms;
     r->attempt_wait_ms += ms;
 }
@@ -87,7 +88,7 @@ static void on_waited(void *ctx, int64_t ms)
  * seconds per low_speed_limit * low_speed_time bytes it sends. */
 static bool on_too_slow(void *ctx)
 {
-    struct store_reader *r = ctx;
+    struct s3_reader *r = ctx;
     const struct s3_config *c = r->client->cfg;
     if (r->window_ms < (int64_t)c->low_speed_time * 1000)
         return false;
@@ -100,10 +101,10 @@ static bool on_too_slow(void *ctx)
     return false;
 }
 
-static int header_error(struct store_reader *r, const char *type, const char *fmt, ...)
+static int header_error(struct s3_reader *r, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int header_error(struct store_reader *r, const char *type, const char *fmt, ...)
+static int header_error(struct s3_reader *r, const char *type, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -119,7 +120,7 @@ static int header_error(struct store_reader *r, const char *type, const char *fm
  * where the last one stopped. */
 static int on_headers_done(void *ctx, const struct http_response *h)
 {
-    struct store_reader *r = ctx;
+    struct s3_reader *r = ctx;
     unsigned long long at = (unsigned long long)r->offset;
     if (h->etag_too_long)
         return header_error(r, ERR_IO, "The response's ETag is longer than %d bytes.",
@@ -182,7 +183,7 @@ static const struct s3_stream reader_stream = {
 
 /* The GET that starts at byte `from`: If-Match once an ETag is known, Range
  * past the first byte. range (range_cap bytes) holds the header's value. */
-static void reader_request(const struct store_reader *r, uint64_t from, struct s3_request *req,
+static void reader_request(const struct s3_reader *r, uint64_t from, struct s3_request *req,
                            char *range, size_t range_cap)
 {
     s3_request_init(req, "GetObject", "GET", r->bucket, r->key);
@@ -194,7 +195,7 @@ static void reader_request(const struct store_reader *r, uint64_t from, struct s
     }
 }
 
-static int reader_start(struct store_reader *r, struct error *err)
+static int reader_start(struct s3_reader *r, struct error *err)
 {
     struct s3_request req;
     char range[48];
@@ -218,7 +219,7 @@ static int reader_start(struct store_reader *r, struct error *err)
 /* The current GET has ended (or was cut short by the deadline). Returns 1 at
  * the end of the object, 0 if another attempt should follow (after backoff),
  * -1 with err set if reading has failed for good. */
-static int reader_finish(struct store_reader *r, bool timed_out, struct error *err)
+static int reader_finish(struct s3_reader *r, bool timed_out, struct error *err)
 {
     struct s3_xfer *x = &r->x;
     struct s3_request req; /* as it was sent, for messages */
@@ -288,7 +289,7 @@ static int reader_finish(struct store_reader *r, bool timed_out, struct error *e
 
 static bool reader_has_data(const struct s3_xfer *x)
 {
-    return ((const struct store_reader *)x->stream_ctx)->target_len > 0;
+    return ((const struct s3_reader *)x->stream_ctx)->target_len > 0;
 }
 
 static bool reader_has_headers(const struct s3_xfer *x)
@@ -298,14 +299,14 @@ static bool reader_has_headers(const struct s3_xfer *x)
 
 /* Stops libcurl reading while the caller is away, so a slow consumer is not
  * mistaken for a stalled server (paused transfers skip the speed check). */
-static void reader_pause(struct store_reader *r)
+static void reader_pause(struct s3_reader *r)
 {
     if (r->active && !r->x.done && !r->paused &&
         curl_easy_pause(r->x.easy, CURLPAUSE_RECV) == CURLE_OK)
         r->paused = true;
 }
 
-static ssize_t reader_fail(struct store_reader *r, struct error *err)
+static ssize_t reader_fail(struct s3_reader *r, struct error *err)
 {
     if (r->active) {
         s3_xfer_stop(&r->x);
@@ -321,7 +322,7 @@ static ssize_t reader_fail(struct store_reader *r, struct error *err)
 int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct store_reader **out,
                 struct error *err)
 {
-    struct store_reader *r = calloc(1, sizeof *r);
+    struct s3_reader *r = calloc(1, sizeof *r);
     CURL *easy = r ? curl_easy_init() : NULL;
     if (r) {
         r->bucket = strdup(bucket);
@@ -351,29 +352,30 @@ int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct
             break;
         if (!timed_out && !r->x.done) {
             reader_pause(r);
-            *out = r;
+            *out = (struct store_reader *)r;
             return 0;
         }
         int rc = reader_finish(r, timed_out, err);
         if (rc == 1) {
             r->eof = true;
-            *out = r;
+            *out = (struct store_reader *)r;
             return 0;
         }
         if (rc < 0)
             break;
         if (r->offset > 0) {
             /* Headers and some body came before the failure: read() resumes. */
-            *out = r;
+            *out = (struct store_reader *)r;
             return 0;
         }
     }
-    s3_get_close(r);
+    s3_get_close((struct store_reader *)r);
     return -1;
 }
 
-ssize_t s3_get_read(struct store_reader *r, void *buf, size_t cap, struct error *err)
+ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct error *err)
 {
+    struct s3_reader *r = (struct s3_reader *)reader;
     if (r->failed) {
         *err = r->failure;
         return -1;
@@ -426,8 +428,9 @@ ssize_t s3_get_read(struct store_reader *r, void *buf, size_t cap, struct error 
     return 0;
 }
 
-void s3_get_close(struct store_reader *r)
+void s3_get_close(struct store_reader *reader)
 {
+    struct s3_reader *r = (struct s3_reader *)reader;
     if (!r)
         return;
     s3_xfer_stop(&r->x);

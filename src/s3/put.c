@@ -23,8 +23,9 @@ struct part {
 
 /* The worker owns `up` and the upload's state (multipart, upload_id, parts,
  * xml) while a part is queued or running; the caller touches them only once
- * the worker is idle or stopped. */
-struct store_writer {
+ * the worker is idle or stopped. What the struct store_writer handles
+ * (store.h) of the S3 store point at. */
+struct s3_writer {
     struct s3_client *client; /* borrowed: the store's */
     struct s3_client **spare; /* borrowed: the store's slot for an upload client */
     struct s3_client *up;     /* the upload client; NULL until the first part */
@@ -63,7 +64,7 @@ static int perform(struct s3_client *c, const struct s3_request *req, struct err
     return rc;
 }
 
-static int put_object(struct store_writer *w, struct error *err)
+static int put_object(struct s3_writer *w, struct error *err)
 {
     struct part *p = w->filling;
     struct s3_request req;
@@ -74,7 +75,7 @@ static int put_object(struct store_writer *w, struct error *err)
 
 /* ---- multipart, on the upload client ------------------------------------ */
 
-static int create_upload(struct store_writer *w, struct error *err)
+static int create_upload(struct s3_writer *w, struct error *err)
 {
     struct s3_request req;
     s3_request_init(&req, "CreateMultipartUpload", "POST", w->bucket, w->key);
@@ -106,7 +107,7 @@ static bool xml_escape_append(struct buf *b, const char *s)
 }
 
 /* Uploads `data` as the next part, and empties it. */
-static int upload_part(struct store_writer *w, struct buf *data, struct error *err)
+static int upload_part(struct s3_writer *w, struct buf *data, struct error *err)
 {
     if (w->parts >= S3_MAX_PARTS) {
         error_set(err, ERR_IO, "The output needs more than %d parts of %zu bytes.", S3_MAX_PARTS,
@@ -151,7 +152,7 @@ static int upload_part(struct store_writer *w, struct buf *data, struct error *e
  * ETag form for our part count ("...-N") and our length. A server that gives
  * completed uploads a plain MD5 ETag (s3rver) is not believed: the error
  * stands. */
-static bool completed_anyway(struct store_writer *w)
+static bool completed_anyway(struct s3_writer *w)
 {
     char suffix[16];
     snprintf(suffix, sizeof suffix, "-%d", w->parts);
@@ -183,7 +184,7 @@ static bool completed_anyway(struct store_writer *w)
     return ok;
 }
 
-static int complete_upload(struct store_writer *w, struct error *err)
+static int complete_upload(struct s3_writer *w, struct error *err)
 {
     static const char head[] =
         "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
@@ -212,7 +213,7 @@ static int complete_upload(struct store_writer *w, struct error *err)
 }
 
 /* Best effort: a failure is logged, since the caller is already failing. */
-static void abort_upload(struct store_writer *w)
+static void abort_upload(struct s3_writer *w)
 {
     if (!w->multipart)
         return;
@@ -246,7 +247,7 @@ static void abort_upload(struct store_writer *w)
 /* The worker's job: one part (creating the upload before the first). */
 static int upload_job(void *ctx, void *job, struct error *err)
 {
-    struct store_writer *w = ctx;
+    struct s3_writer *w = ctx;
     struct part *p = job;
     w->up->deadline_ms = p->deadline_ms;
     if (!w->multipart && create_upload(w, err) != 0)
@@ -256,7 +257,7 @@ static int upload_job(void *ctx, void *job, struct error *err)
 
 /* The store's spare upload client (its trace id brought up to date), or a new
  * one. */
-static struct s3_client *upload_client_take(struct store_writer *w, struct error *err)
+static struct s3_client *upload_client_take(struct s3_writer *w, struct error *err)
 {
     struct s3_client *u = *w->spare;
     if (!u)
@@ -269,7 +270,7 @@ static struct s3_client *upload_client_take(struct store_writer *w, struct error
 /* Hands the full part over to the worker (starting it for the first), once
  * the previous part is uploaded. Fails with the worker's error if an upload
  * has failed. */
-static int hand_off(struct store_writer *w, struct error *err)
+static int hand_off(struct s3_writer *w, struct error *err)
 {
     if (!w->worker_started) {
         if (!w->up && !(w->up = upload_client_take(w, err)))
@@ -290,7 +291,7 @@ static int hand_off(struct store_writer *w, struct error *err)
 
 /* ---- the writer --------------------------------------------------------- */
 
-static void writer_free(struct store_writer *w)
+static void writer_free(struct s3_writer *w)
 {
     worker_stop(&w->worker);
     buf_free(&w->part[0].data);
@@ -311,7 +312,7 @@ int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucke
     struct s3_target t;
     if (s3_target_build(c->cfg, bucket, key, NULL, &t, err) != 0)
         return -1;
-    struct store_writer *w = calloc(1, sizeof *w);
+    struct s3_writer *w = calloc(1, sizeof *w);
     if (w) {
         w->bucket = strdup(bucket);
         w->key = strdup(key);
@@ -331,12 +332,13 @@ int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucke
     buf_init(&w->part[1].data, c->cfg->part_size);
     w->filling = &w->part[0];
     buf_init(&w->xml, PART_XML_MAX);
-    *out = w;
+    *out = (struct store_writer *)w;
     return 0;
 }
 
-int s3_put_write(struct store_writer *w, const void *p, size_t n, struct error *err)
+int s3_put_write(struct store_writer *writer, const void *p, size_t n, struct error *err)
 {
+    struct s3_writer *w = (struct s3_writer *)writer;
     if (w->failed)
         return error_set(err, ERR_IO, "writing s3://%s/%s after an earlier failure", w->bucket,
                          w->key);
@@ -363,8 +365,9 @@ int s3_put_write(struct store_writer *w, const void *p, size_t n, struct error *
     return 0;
 }
 
-void s3_put_abort(struct store_writer *w)
+void s3_put_abort(struct store_writer *writer)
 {
+    struct s3_writer *w = (struct s3_writer *)writer;
     worker_stop(&w->worker);
     if (w->up) {
         w->up->deadline_ms = w->client->deadline_ms;
@@ -373,8 +376,9 @@ void s3_put_abort(struct store_writer *w)
     writer_free(w);
 }
 
-int s3_put_commit(struct store_writer *w, struct error *err)
+int s3_put_commit(struct store_writer *writer, struct error *err)
 {
+    struct s3_writer *w = (struct s3_writer *)writer;
     int rc;
     if (w->failed) {
         rc = error_set(err, ERR_IO, "committing s3://%s/%s after an earlier failure", w->bucket,
@@ -398,7 +402,7 @@ int s3_put_commit(struct store_writer *w, struct error *err)
         }
     }
     if (rc != 0) {
-        s3_put_abort(w);
+        s3_put_abort(writer);
         return -1;
     }
     log_fields(LOG_DEBUG, "s3 object written", LOG_STR("bucket", w->bucket), LOG_STR("key", w->key),

@@ -114,12 +114,16 @@ static int query_prepare(const struct sigv4_param *params, size_t n, struct sigv
         return -1;
     for (size_t i = 0; i < n; i++) {
         q->n = i + 1; /* so query_free sees a half-built entry */
-        if (!params[i].name)
-            return query_free(q), -1;
+        if (!params[i].name) {
+            query_free(q);
+            return -1;
+        }
         q->items[i].name = encode_alloc(params[i].name);
         q->items[i].value = encode_alloc(params[i].value ? params[i].value : "");
-        if (!q->items[i].name || !q->items[i].value)
-            return query_free(q), -1;
+        if (!q->items[i].name || !q->items[i].value) {
+            query_free(q);
+            return -1;
+        }
     }
     qsort(q->items, n, sizeof *q->items, cmp_enc_param);
     return 0;

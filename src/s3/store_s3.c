@@ -51,8 +51,15 @@ static void s3_set_invocation(struct store *base, const struct store_invocation 
 }
 
 static const struct store_ops s3_ops = {
-    s3_open_read,  s3_get_read,  s3_get_close, s3_open_write,     s3_put_write,
-    s3_put_commit, s3_put_abort, s3_destroy,   s3_set_invocation,
+    .open_read = s3_open_read,
+    .read = s3_get_read,
+    .close_read = s3_get_close,
+    .open_write = s3_open_write,
+    .write = s3_put_write,
+    .commit = s3_put_commit,
+    .abort = s3_put_abort,
+    .destroy = s3_destroy,
+    .set_invocation = s3_set_invocation,
 };
 
 struct store *store_s3_new(const struct s3_options *options, struct error *err)

@@ -18,12 +18,12 @@
 #define json_object_find scalar_json_object_find
 #define json_check_document scalar_json_check_document
 #define json_src_offset scalar_json_src_offset
-#define scan_refill scalar_scan_refill
-#define scan_fail scalar_scan_fail
-#define scan_unexpected scalar_scan_unexpected
-#define scan_cut scalar_scan_cut
-#define scan_peek_slow scalar_scan_peek_slow
-#define scan_utf8 scalar_scan_utf8
+#define json_scan_refill scalar_json_scan_refill
+#define json_scan_fail scalar_json_scan_fail
+#define json_scan_unexpected scalar_json_scan_unexpected
+#define json_scan_cut scalar_json_scan_cut
+#define json_scan_peek_slow scalar_json_scan_peek_slow
+#define json_scan_utf8 scalar_json_scan_utf8
 
 #include "json_scalar.h"
 

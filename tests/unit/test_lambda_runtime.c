@@ -69,7 +69,7 @@ static void test_error_document(void **state)
     struct error err;
     error_set(&err, "NoSuchKey", "key \"a\\b\"\n not found");
     char doc[4096];
-    int n = lambda_error_json(&err, doc, sizeof doc);
+    int n = runtime_api_error_json(&err, doc, sizeof doc);
     assert_true(n > 0);
     assert_int_equal((size_t)n, strlen(doc));
     json_t *v = json_loads(doc, 0, NULL);
@@ -85,7 +85,7 @@ static void test_error_document(void **state)
 
     /* Invalid UTF-8 in a message (from a key) still gives valid JSON. */
     error_set(&err, "InvalidKey", "bad \xff\xfe key");
-    assert_true(lambda_error_json(&err, doc, sizeof doc) > 0);
+    assert_true(runtime_api_error_json(&err, doc, sizeof doc) > 0);
     v = json_loads(doc, 0, NULL);
     assert_non_null(v);
     json_decref(v);
@@ -96,7 +96,7 @@ static void test_error_document(void **state)
               "An error occurred (NoSuchKey) when calling the GetObject "
               "operation: The specified key does not exist.");
     error_where(&err, "GetObject s3://b/c/\"manifest\".json at byte offset 7");
-    assert_true(lambda_error_json(&err, doc, sizeof doc) > 0);
+    assert_true(runtime_api_error_json(&err, doc, sizeof doc) > 0);
     v = json_loads(doc, 0, NULL);
     assert_non_null(v);
     assert_string_equal(json_string_value(json_object_get(v, "errorMessage")),
@@ -110,12 +110,12 @@ static void test_error_document(void **state)
 
     /* No type: still a document Lambda accepts. */
     error_clear(&err);
-    assert_true(lambda_error_json(&err, doc, sizeof doc) > 0);
+    assert_true(runtime_api_error_json(&err, doc, sizeof doc) > 0);
     v = json_loads(doc, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(v, "errorType")), "Unknown");
     json_decref(v);
 
-    assert_int_equal(lambda_error_json(&err, doc, 16), -1);
+    assert_int_equal(runtime_api_error_json(&err, doc, 16), -1);
 }
 
 /* The error type header passes Lambda's rule, (Runtime|Function).Name with a
@@ -136,10 +136,10 @@ static void test_error_type_header(void **state)
     };
     char out[128];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        assert_true(lambda_error_type_header(cases[i][0], out, sizeof out) > 0);
+        assert_true(runtime_api_error_type_header(cases[i][0], out, sizeof out) > 0);
         assert_string_equal(out, cases[i][1]);
     }
-    assert_int_equal(lambda_error_type_header("InvalidEvent", out, 10), -1);
+    assert_int_equal(runtime_api_error_type_header("InvalidEvent", out, 10), -1);
 }
 
 /* The X-Ray error cause: aws-lambda-go's shape, one header line of ASCII. */
@@ -149,7 +149,7 @@ static void test_xray_cause(void **state)
     struct error err;
     error_set(&err, "NoSuchKey", "key c/\xc3\x9c\n\"x\" is missing");
     char out[16384];
-    int n = lambda_xray_cause(&err, "/var/task", out, sizeof out);
+    int n = runtime_api_xray_cause(&err, "/var/task", out, sizeof out);
     assert_true(n > 0);
     for (int i = 0; i < n; i++)
         assert_true(out[i] >= 0x20 && out[i] < 0x7f);
@@ -167,7 +167,7 @@ static void test_xray_cause(void **state)
     /* The location is X-Ray's one stack frame, its label; a key's bytes above
      * ASCII and control characters become '?'. */
     error_where(&err, "GetObject s3://b/c/\xc3\x9c\n.json");
-    n = lambda_xray_cause(&err, "/var/task", out, sizeof out);
+    n = runtime_api_xray_cause(&err, "/var/task", out, sizeof out);
     assert_true(n > 0);
     for (int i = 0; i < n; i++)
         assert_true(out[i] >= 0x20 && out[i] < 0x7f);
@@ -191,13 +191,13 @@ static void test_xray_cause(void **state)
     char path[400];
     memset(path, '\x01', sizeof path - 1);
     path[sizeof path - 1] = '\0';
-    n = lambda_xray_cause(&err, path, out, sizeof out);
+    n = runtime_api_xray_cause(&err, path, out, sizeof out);
     assert_true(n > 0 && n < 9 * 1024);
     char where[ERROR_WHERE_MAX + 100];
     memset(where, '\x02', sizeof where - 1);
     where[sizeof where - 1] = '\0';
     error_where(&err, "%s", where);
-    n = lambda_xray_cause(&err, path, out, sizeof out);
+    n = runtime_api_xray_cause(&err, path, out, sizeof out);
     assert_true(n > 0 && n < 12 * 1024);
 }
 
