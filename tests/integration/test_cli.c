@@ -1223,20 +1223,6 @@ static int run_output(struct fixture *f, const char *output, char *last, size_t 
     return status;
 }
 
-/* Nesting `depth` deep: arrays, or objects {"a": ...} around a 1. */
-static char *nested(int depth, bool objects)
-{
-    char *s = malloc((size_t)depth * 6 + 2), *p = s;
-    for (int i = 0; i < depth; i++)
-        p += sprintf(p, objects ? "{\"a\":" : "[");
-    if (objects)
-        *p++ = '1';
-    for (int i = 0; i < depth; i++)
-        *p++ = objects ? '}' : ']';
-    *p = '\0';
-    return s;
-}
-
 /* An Output Python's json.loads refuses is refused (InvalidOutput, with the
  * entry): nesting deeper than json.loads reads from a Lambda handler, an
  * integer longer than Python's int conversion limit. The bounds are the ones
@@ -1257,10 +1243,10 @@ static void test_outputs_python_refuses_are_refused(void **state)
 
     char last[8192];
     for (int objects = 0; objects < 2; objects++) {
-        char *ok = nested(JSON_OUTPUT_MAX_DEPTH, objects);
+        char *ok = harness_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
         assert_int_equal(run_output(f, ok, last, sizeof last), 0);
         free(ok);
-        char *deep = nested(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        char *deep = harness_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
         assert_int_equal(run_output(f, deep, last, sizeof last), 1);
         assert_non_null(strstr(last, "\"InvalidOutput\""));
         assert_non_null(strstr(last, "entry 0 at byte offset 1"));

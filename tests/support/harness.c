@@ -232,6 +232,21 @@ void harness_write_file(const char *path, const void *data, size_t len)
         die(path);
 }
 
+char *harness_nested_json(int depth, bool objects)
+{
+    char *s = malloc((size_t)depth * 6 + 2), *p = s;
+    if (!s)
+        abort();
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, objects ? "{\"a\":" : "[");
+    if (objects)
+        *p++ = '1';
+    for (int i = 0; i < depth; i++)
+        *p++ = objects ? '}' : ']';
+    *p = '\0';
+    return s;
+}
+
 char *harness_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

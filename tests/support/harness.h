@@ -63,6 +63,10 @@ void harness_rmtree(const char *path);
 void harness_write_file(const char *path, const void *data, size_t len);
 char *harness_read_file(const char *path, size_t *len);
 
+/* JSON nested `depth` deep: arrays, or objects {"a": ...} around a 1.
+ * Caller frees; aborts if memory runs out. */
+char *harness_nested_json(int depth, bool objects);
+
 /* Number of regular files below dir, recursively (to check nothing was written). */
 int harness_count_files(const char *dir);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chunked.h"
+#include "harness.h"
 #include "memsink.h"
 #include "json.h"
 
@@ -174,40 +175,26 @@ static void test_every_chunk_size_gives_the_same_result(void **state)
         }
 }
 
-/* Nesting `depth` deep: arrays, or objects {"a": ...} around a 1. */
-static char *nested(int depth, bool objects)
-{
-    char *s = malloc((size_t)depth * 6 + 2), *p = s;
-    for (int i = 0; i < depth; i++)
-        p += sprintf(p, objects ? "{\"a\":" : "[");
-    if (objects)
-        *p++ = '1';
-    for (int i = 0; i < depth; i++)
-        *p++ = objects ? '}' : ']';
-    *p = '\0';
-    return s;
-}
-
 /* An Output (a copy) is nested at most JSON_OUTPUT_MAX_DEPTH deep, what
  * json.loads reads from a Lambda handler; what is only read, JSON_MAX_DEPTH. */
 static void test_nesting_limit(void **state)
 {
     (void)state;
     for (int objects = 0; objects < 2; objects++) {
-        char *ok = nested(JSON_OUTPUT_MAX_DEPTH, objects);
+        char *ok = harness_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
         char *got = copy_doc(ok);
         assert_string_equal(got, ok);
         free(got);
         free(ok);
-        char *deep = nested(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        char *deep = harness_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
         got = copy_doc(deep);
         assert_non_null(strstr(got, "nested deeper than 990 levels"));
         free(got);
         struct error err = {0};
         assert_int_equal(json_check_document(deep, strlen(deep), "T", &err), 0);
         free(deep);
-        char *read_ok = nested(JSON_MAX_DEPTH, objects),
-             *too_deep = nested(JSON_MAX_DEPTH + 1, objects);
+        char *read_ok = harness_nested_json(JSON_MAX_DEPTH, objects),
+             *too_deep = harness_nested_json(JSON_MAX_DEPTH + 1, objects);
         assert_int_equal(json_check_document(read_ok, strlen(read_ok), "T", &err), 0);
         assert_int_not_equal(json_check_document(too_deep, strlen(too_deep), "T", &err), 0);
         assert_non_null(strstr(err.message, "nested deeper than 1024 levels"));
