@@ -87,7 +87,7 @@ class Result:
 
     @property
     def seconds(self):
-        return statistics.median(self.times)
+        return statistics.median(self.times) if self.times else None
 
 
 def generate(data, n, files=2):

@@ -174,25 +174,13 @@ class Front:
         self.p.wait(timeout=30)
 
 
-class Row:
+class Row(bench.Result):
     """One (delay, export, memory size, implementation): its runs, and how they ended."""
 
     def __init__(self, case, impl, entries, files, mb, delay):
-        self.case, self.impl, self.entries, self.files = case, impl, entries, files
-        self.mb, self.delay = mb, delay
-        self.times, self.user, self.sys, self.rss = [], [], [], 0
+        super().__init__(case, impl, entries, 0)
+        self.files, self.mb, self.delay = files, mb, delay
         self.fate = None  # None: completed; "killed (OOM)", "timeout (N s)", "failed"
-        self.in_bytes = self.out_bytes = 0
-
-    def add(self, seconds, rss, user, sys_):
-        self.times.append(seconds)
-        self.user.append(user)
-        self.sys.append(sys_)
-        self.rss = max(self.rss, rss)
-
-    @property
-    def seconds(self):
-        return statistics.median(self.times) if self.times else None
 
     def billed_ms(self):
         return math.ceil(self.seconds * 1000) if self.times else None
