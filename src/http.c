@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -89,17 +90,59 @@ int http_parse_content_range(const char *value, size_t len, int64_t *first, int6
     return 0;
 }
 
-/* Copies a header value into a fixed field; returns false if it does not fit. */
-static bool copy_value(char *out, size_t cap, const char *v, size_t len)
+int http_header_add(struct curl_slist **list, const char *name, const char *value)
 {
-    if (len >= cap) {
-        memcpy(out, v, cap - 1);
-        out[cap - 1] = '\0';
+    size_t name_len = strlen(name), value_len = strlen(value);
+    char *line = malloc(name_len + value_len + 3);
+    if (!line)
+        return -1;
+    memcpy(line, name, name_len);
+    line[name_len] = ':';
+    size_t n = name_len + 1;
+    if (value_len > 0)
+        line[n++] = ' ';
+    memcpy(line + n, value, value_len + 1);
+    struct curl_slist *longer = curl_slist_append(*list, line);
+    free(line);
+    if (!longer)
+        return -1;
+    *list = longer;
+    return 0;
+}
+
+bool http_header_split(const char *line, size_t len, struct http_header *h)
+{
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
         return false;
-    }
-    memcpy(out, v, len);
-    out[len] = '\0';
+    const char *v = colon + 1, *end = line + len;
+    while (v < end && is_blank(*v))
+        v++;
+    while (end > v && is_blank(end[-1]))
+        end--;
+    *h = (struct http_header){
+        .name = line,
+        .name_len = (size_t)(colon - line),
+        .value = v,
+        .value_len = (size_t)(end - v),
+    };
     return true;
+}
+
+bool http_header_is(const struct http_header *h, const char *name)
+{
+    return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+bool http_header_copy(const struct http_header *h, char *out, size_t cap)
+{
+    bool fits = h->value_len < cap;
+    size_t n = fits ? h->value_len : cap - 1;
+    memcpy(out, h->value, n);
+    out[n] = '\0';
+    return fits;
 }
 
 void http_response_header(struct http_response *r, const char *line, size_t len)
@@ -122,33 +165,24 @@ void http_response_header(struct http_response *r, const char *line, size_t len)
         r->status = status;
         return;
     }
-    const char *colon = memchr(line, ':', len);
-    if (!colon)
+    struct http_header h;
+    if (!http_header_split(line, len, &h))
         return;
-    size_t name_len = (size_t)(colon - line);
-    const char *v = colon + 1, *end = line + len;
-    while (v < end && is_blank(*v))
-        v++;
-    while (end > v && is_blank(end[-1]))
-        end--;
-    size_t vlen = (size_t)(end - v);
-#define IS(name) (name_len == sizeof name - 1 && strncasecmp(line, name, name_len) == 0)
-    if (IS("content-length")) {
-        if (http_parse_int64(v, vlen, &r->content_length) != 0)
+    if (http_header_is(&h, "content-length")) {
+        if (http_parse_int64(h.value, h.value_len, &r->content_length) != 0)
             r->content_length = -1;
-    } else if (IS("content-range")) {
-        r->has_content_range = http_parse_content_range(v, vlen, &r->range_first, &r->range_last,
-                                                        &r->range_total) == 0;
-    } else if (IS("etag")) {
-        r->etag_too_long = !copy_value(r->etag, sizeof r->etag, v, vlen);
-    } else if (IS("x-amz-request-id")) {
-        copy_value(r->request_id, sizeof r->request_id, v, vlen);
-    } else if (IS("x-amz-bucket-region")) {
-        copy_value(r->bucket_region, sizeof r->bucket_region, v, vlen);
-    } else if (IS("location")) {
-        copy_value(r->location, sizeof r->location, v, vlen);
+    } else if (http_header_is(&h, "content-range")) {
+        r->has_content_range = http_parse_content_range(h.value, h.value_len, &r->range_first,
+                                                        &r->range_last, &r->range_total) == 0;
+    } else if (http_header_is(&h, "etag")) {
+        r->etag_too_long = !http_header_copy(&h, r->etag, sizeof r->etag);
+    } else if (http_header_is(&h, "x-amz-request-id")) {
+        http_header_copy(&h, r->request_id, sizeof r->request_id);
+    } else if (http_header_is(&h, "x-amz-bucket-region")) {
+        http_header_copy(&h, r->bucket_region, sizeof r->bucket_region);
+    } else if (http_header_is(&h, "location")) {
+        http_header_copy(&h, r->location, sizeof r->location);
     }
-#undef IS
 }
 
 const char *http_reason(long status)

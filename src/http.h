@@ -1,6 +1,8 @@
-/* http: the parts of libcurl handling the S3 store shares and that can be tested
- * without a network: one-time global init, and capture of the response headers
- * S3 clients care about into fixed-size fields (no server-driven allocation). */
+/* http: the parts of libcurl handling the S3 store and the Lambda Runtime API
+ * client share and that can be tested without a network: one-time global
+ * init, request header lines, the parsing of response header lines, and
+ * capture of the response headers S3 clients care about into fixed-size
+ * fields (no server-driven allocation). */
 #ifndef BCR_HTTP_H
 #define BCR_HTTP_H
 
@@ -13,6 +15,37 @@
 /* Runs curl_global_init once per process, whoever calls first (thread-safe).
  * Returns 0, or -1 with err set if libcurl could not initialise. */
 int http_global_init(struct error *err);
+
+struct curl_slist;
+
+/* Appends the request header line "Name: value" to *list, or "Name:" when
+ * value is "" (which tells libcurl to send no such header, e.g. no Expect).
+ * Both strings are copied. Returns 0, or -1 if out of memory (*list is then
+ * unchanged, still the caller's to free). */
+int http_header_add(struct curl_slist **list, const char *name, const char *value);
+
+/* One response header line, split: the name before the first ':', and the
+ * value after it, without the line's CR/LF or the blanks around it. Both
+ * point into the line (borrowed, not NUL-terminated). */
+struct http_header {
+    const char *name, *value;
+    size_t name_len, value_len;
+};
+
+/* Splits a line as libcurl's header callback gives it ("Name: value", CRLF or
+ * LF, not NUL-terminated). Returns false for a line without a ':' (the blank
+ * line ending the headers; a status line may hold one, so callers look for
+ * "HTTP/" first). */
+bool http_header_split(const char *line, size_t len, struct http_header *h);
+
+/* Whether the header's name is `name`, ignoring case (only the whole name:
+ * "ETag" is not "ETag-Extra"). */
+bool http_header_is(const struct http_header *h, const char *name);
+
+/* Copies the value, NUL-terminated, into out (cap > 0 bytes). Returns true,
+ * or false if it does not fit: out then holds its first cap - 1 bytes, and
+ * the caller decides whether a cut value is any use. */
+bool http_header_copy(const struct http_header *h, char *out, size_t cap);
 
 enum {
     HTTP_ETAG_MAX = 256,

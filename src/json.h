@@ -21,7 +21,8 @@
  *
  * Errors are reported with the errorType the caller passes in (InvalidOutput
  * for an output, InvalidResultFile for the file around it) and the absolute
- * byte offset in the source. */
+ * byte offset in the source; an error from the source's fill or the output's
+ * flush comes back as they set it. */
 #ifndef BCR_JSON_H
 #define BCR_JSON_H
 
@@ -66,7 +67,16 @@ struct json_src {
     bool ended;
     /* Makes at least `need` bytes readable at pos, keeping those already there
      * (pos, end and start may move). Returns 0 (fewer than `need` only at end
-     * of input) or -1 with err set. NULL for a source that is all in memory. */
+     * of input) or -1 with err set. NULL for a source that is all in memory.
+     * `need` is at most 12 (a surrogate pair's two \u escapes, which
+     * json_decode_string reads together), so any window of 12 bytes or more
+     * serves. The scanner calls it from inside every function below that
+     * reads, after handing what it has copied so far to the output sink (whose
+     * flush may block too, sink.h). In the program it is result_reader's, over
+     * store_read: it may block on the network, retry with sleeping backoff and
+     * fail with any error the store or the reader's hooks give (Timeout at the
+     * invocation's deadline, Interrupted, NoSuchKey, an S3 or I/O error), and
+     * that error is what the scanning function returns. */
     int (*fill)(struct json_src *src, size_t need, struct error *err);
     void *ctx; /* for fill */
 };

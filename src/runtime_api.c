@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -28,7 +27,7 @@ enum {
 };
 
 #define API_VERSION "2018-06-01"
-#define USER_AGENT "User-Agent: backend-checks-results/" BCR_VERSION
+#define USER_AGENT "backend-checks-results/" BCR_VERSION
 
 int runtime_api_error_json(const struct error *err, char *out, size_t cap)
 {
@@ -96,53 +95,32 @@ static const char *curl_message(const struct runtime *rt, CURLcode rc)
     return rt->errbuf[0] ? rt->errbuf : curl_easy_strerror(rc);
 }
 
-/* Copies a header value, trimmed, into out; false if it does not fit. */
-static bool header_value(const char *v, size_t n, char *out, size_t cap)
-{
-    while (n && (*v == ' ' || *v == '\t'))
-        v++, n--;
-    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    if (n >= cap) {
-        out[0] = '\0';
-        return false;
-    }
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return true;
-}
-
-static bool header_is(const char *line, size_t len, const char *name, const char **value,
-                      size_t *value_len)
-{
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
-        return false;
-    *value = line + n + 1;
-    *value_len = len - n - 1;
-    return true;
-}
-
 static size_t on_next_header(char *line, size_t size, size_t count, void *ud)
 {
     struct next *nx = ud;
     size_t len = size * count;
-    const char *v;
-    size_t vn;
+    struct http_header h;
     char number[32];
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after a 1xx): forget the previous one's headers. */
         nx->request_id[0] = nx->trace_id[0] = '\0';
         nx->deadline_ms = 0;
         nx->trace_too_long = false;
-    } else if (header_is(line, len, "Lambda-Runtime-Aws-Request-Id", &v, &vn)) {
-        header_value(v, vn, nx->request_id, sizeof nx->request_id); /* "" if too long */
-    } else if (header_is(line, len, "Lambda-Runtime-Trace-Id", &v, &vn)) {
-        if (!header_value(v, vn, nx->trace_id, sizeof nx->trace_id))
+        return len;
+    }
+    if (!http_header_split(line, len, &h))
+        return len; /* the blank line */
+    if (http_header_is(&h, "Lambda-Runtime-Aws-Request-Id")) {
+        if (!http_header_copy(&h, nx->request_id, sizeof nx->request_id))
+            nx->request_id[0] = '\0'; /* a cut id would answer another invocation */
+    } else if (http_header_is(&h, "Lambda-Runtime-Trace-Id")) {
+        if (!http_header_copy(&h, nx->trace_id, sizeof nx->trace_id)) {
+            nx->trace_id[0] = '\0';
             nx->trace_too_long = true;
-    } else if (header_is(line, len, "Lambda-Runtime-Deadline-Ms", &v, &vn)) {
+        }
+    } else if (http_header_is(&h, "Lambda-Runtime-Deadline-Ms")) {
         int64_t ms;
-        if (header_value(v, vn, number, sizeof number) &&
+        if (http_header_copy(&h, number, sizeof number) &&
             http_parse_int64(number, strlen(number), &ms) == 0)
             nx->deadline_ms = ms;
     }
@@ -240,8 +218,8 @@ int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
 {
     char url[API_BASE_MAX + 32];
     snprintf(url, sizeof url, "%s/invocation/next", rt->base);
-    struct curl_slist *headers = curl_slist_append(NULL, USER_AGENT);
-    if (!headers)
+    struct curl_slist *headers = NULL;
+    if (http_header_add(&headers, "User-Agent", USER_AGENT) != 0)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory building a Runtime API request");
     int rc = -1;
     for (int attempt = 1; attempt <= NEXT_ATTEMPTS; attempt++) {
@@ -254,15 +232,6 @@ int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
     }
     curl_slist_free_all(headers);
     return rc;
-}
-
-/* Appends a header line; on failure keeps the list and sets *oom. */
-static struct curl_slist *add_header(struct curl_slist *list, const char *line, bool *oom)
-{
-    struct curl_slist *longer = curl_slist_append(list, line);
-    if (!longer)
-        *oom = true;
-    return longer ? longer : list;
 }
 
 int runtime_api_error_type_header(const char *type, char *out, size_t cap)
@@ -333,33 +302,27 @@ int runtime_post(struct runtime *rt, const char *path, const char *body,
                  const struct error *failure, bool *fatal, struct error *err)
 {
     char url[API_BASE_MAX + REQUEST_ID_MAX * 3 + 64];
-    static const char type_name[] = "Lambda-Runtime-Function-Error-Type: ";
-    static const char cause_name[] = "Lambda-Runtime-Function-XRay-Error-Cause: ";
-    char type_header[sizeof type_name + ERROR_TYPE_MAX + 16];
-    char cause_header[sizeof cause_name + XRAY_CAUSE_MAX];
+    char type_value[ERROR_TYPE_MAX + 16];
+    char cause_value[XRAY_CAUSE_MAX];
     struct answer a = {0, {0}, 0};
     struct curl_slist *headers = NULL;
-    bool oom = false;
     *fatal = true;
     snprintf(url, sizeof url, "%s%s", rt->base, path);
     runtime_prepare(rt, url);
-    headers = add_header(headers, USER_AGENT, &oom);
-    headers = add_header(headers, "Content-Type: application/json", &oom);
-    headers = add_header(headers, "Expect:", &oom); /* no 100-continue round trip */
-    if (failure) {
+    bool ok = http_header_add(&headers, "User-Agent", USER_AGENT) == 0 &&
+              http_header_add(&headers, "Content-Type", "application/json") == 0 &&
+              http_header_add(&headers, "Expect", "") == 0; /* no 100-continue round trip */
+    if (ok && failure) {
         char cwd[PATH_CAUSE_MAX];
-        memcpy(type_header, type_name, sizeof type_name);
-        memcpy(cause_header, cause_name, sizeof cause_name);
         /* Both always fit their buffers; were one not to, it is left out. */
-        if (runtime_api_error_type_header(failure->type, type_header + sizeof type_name - 1,
-                                          sizeof type_header - sizeof type_name + 1) >= 0)
-            headers = add_header(headers, type_header, &oom);
-        if (runtime_api_xray_cause(failure, getcwd(cwd, sizeof cwd) ? cwd : "",
-                                   cause_header + sizeof cause_name - 1,
-                                   sizeof cause_header - sizeof cause_name + 1) >= 0)
-            headers = add_header(headers, cause_header, &oom);
+        if (runtime_api_error_type_header(failure->type, type_value, sizeof type_value) >= 0)
+            ok = http_header_add(&headers, "Lambda-Runtime-Function-Error-Type", type_value) == 0;
+        if (ok && runtime_api_xray_cause(failure, getcwd(cwd, sizeof cwd) ? cwd : "", cause_value,
+                                         sizeof cause_value) >= 0)
+            ok = http_header_add(&headers, "Lambda-Runtime-Function-XRay-Error-Cause",
+                                 cause_value) == 0;
     }
-    if (oom) {
+    if (!ok) {
         curl_slist_free_all(headers);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory building a Runtime API request");
     }

@@ -30,7 +30,12 @@
 
 enum { WORKER_DEPTH_MAX = 8 };
 
-/* Runs one job. Returns 0, or non-zero with err set. */
+/* Runs one job, on the worker's thread (or inline in worker_submit). The
+ * owner's code: a store_dir chunk write, an S3 part upload on its own
+ * connection (which blocks, retries and sleeps), a batch of Outputs
+ * validated. Its error becomes the worker's first error, returned by the
+ * owner's next worker_submit or worker_wait_idle on the caller's thread.
+ * Returns 0, or non-zero with err set. */
 typedef int (*worker_fn)(void *ctx, void *job, struct error *err);
 
 struct worker {

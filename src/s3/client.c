@@ -187,19 +187,6 @@ void s3_xfer_stop(struct s3_xfer *x)
     x->headers = NULL;
 }
 
-static bool add_header(struct curl_slist **list, const char *name, const char *value)
-{
-    char line[2048];
-    int n = snprintf(line, sizeof line, "%s:%s%s", name, *value ? " " : "", value);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return false;
-    struct curl_slist *l = curl_slist_append(*list, line);
-    if (!l)
-        return false;
-    *list = l;
-    return true;
-}
-
 /* The request's headers, signed, as libcurl takes them; NULL with err set. */
 static struct curl_slist *signed_headers(struct s3_xfer *x, const struct s3_request *req,
                                          const struct s3_target *t, struct error *err)
@@ -232,15 +219,17 @@ static struct curl_slist *signed_headers(struct s3_xfer *x, const struct s3_requ
     snprintf(x->signature, sizeof x->signature, "%s", signature ? signature + 10 : "");
 
     struct curl_slist *h = NULL;
-    bool ok = add_header(&h, "Host", t->host) && add_header(&h, "x-amz-date", sig.amz_date) &&
-              add_header(&h, "x-amz-content-sha256", req->payload_hash) &&
+    bool ok = http_header_add(&h, "Host", t->host) == 0 &&
+              http_header_add(&h, "x-amz-date", sig.amz_date) == 0 &&
+              http_header_add(&h, "x-amz-content-sha256", req->payload_hash) == 0 &&
               (!c->creds->session_token ||
-               add_header(&h, "x-amz-security-token", c->creds->session_token)) &&
-              (!c->trace_id[0] || add_header(&h, "X-Amzn-Trace-Id", c->trace_id)) &&
-              add_header(&h, "Authorization", sig.authorization) && add_header(&h, "Expect", "") &&
-              add_header(&h, "Content-Type", req->content_type ? req->content_type : "");
+               http_header_add(&h, "x-amz-security-token", c->creds->session_token) == 0) &&
+              (!c->trace_id[0] || http_header_add(&h, "X-Amzn-Trace-Id", c->trace_id) == 0) &&
+              http_header_add(&h, "Authorization", sig.authorization) == 0 &&
+              http_header_add(&h, "Expect", "") == 0 &&
+              http_header_add(&h, "Content-Type", req->content_type ? req->content_type : "") == 0;
     for (size_t i = 0; ok && i < header_count; i++)
-        ok = add_header(&h, headers[i].name, headers[i].value);
+        ok = http_header_add(&h, headers[i].name, headers[i].value) == 0;
     if (!ok) {
         curl_slist_free_all(h);
         error_set(err, ERR_OUT_OF_MEMORY, "out of memory building %s headers for s3://%s/%s",

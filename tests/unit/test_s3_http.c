@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <string.h>
 
 #include "http.h"
@@ -122,6 +123,60 @@ static void test_int64_and_reason(void **state)
     assert_string_equal(http_reason(299), "");
 }
 
+/* The one header-line parser both clients use: names match whole and in any
+ * case, values lose the line ending and the blanks around them, and a value
+ * too long for its field is reported, its start kept. */
+static void test_header_split(void **state)
+{
+    (void)state;
+    struct http_header h;
+    static const char line[] = "ETag-Extra: \t \"abc\"  \t\r\n";
+    assert_true(http_header_split(line, sizeof line - 1, &h));
+    assert_false(http_header_is(&h, "ETag"));
+    assert_false(http_header_is(&h, "ETag-Extra-More"));
+    assert_true(http_header_is(&h, "etag-EXTRA"));
+    char out[8];
+    assert_true(http_header_copy(&h, out, sizeof out));
+    assert_string_equal(out, "\"abc\"");
+
+    static const char bare[] = "Lambda-Runtime-Trace-Id:Root=1\n";
+    assert_true(http_header_split(bare, sizeof bare - 1, &h));
+    assert_true(http_header_is(&h, "LAMBDA-RUNTIME-TRACE-ID"));
+    assert_false(http_header_copy(&h, out, 6)); /* 6 bytes and the NUL */
+    assert_string_equal(out, "Root=");
+    assert_true(http_header_copy(&h, out, 7));
+    assert_string_equal(out, "Root=1");
+
+    static const char empty[] = "Expect:  \r\n";
+    assert_true(http_header_split(empty, sizeof empty - 1, &h));
+    assert_int_equal(h.value_len, 0);
+    assert_true(http_header_copy(&h, out, 1));
+    assert_string_equal(out, "");
+
+    /* The first ':' ends the name; a line without one is no header. */
+    static const char url[] = "Location: https://h/k:1\r\n";
+    assert_true(http_header_split(url, sizeof url - 1, &h));
+    assert_true(http_header_is(&h, "location"));
+    assert_int_equal(h.value_len, strlen("https://h/k:1"));
+    assert_false(http_header_split("\r\n", 2, &h));
+    assert_false(http_header_split("no colon\r\n", 10, &h));
+}
+
+/* Request header lines as libcurl takes them: an empty value drops the
+ * header (no "Name: " with a trailing blank). */
+static void test_header_add(void **state)
+{
+    (void)state;
+    struct curl_slist *list = NULL;
+    assert_int_equal(http_header_add(&list, "Host", "b.s3.amazonaws.com"), 0);
+    assert_int_equal(http_header_add(&list, "Expect", ""), 0);
+    assert_non_null(list);
+    assert_string_equal(list->data, "Host: b.s3.amazonaws.com");
+    assert_string_equal(list->next->data, "Expect:");
+    assert_null(list->next->next);
+    curl_slist_free_all(list);
+}
+
 /* The trace id the S3 client sends as X-Amzn-Trace-Id (unsigned, so checked
  * nowhere else): one with a control byte is left out, not forwarded. */
 static void test_trace_id_with_control_bytes_is_dropped(void **state)
@@ -145,6 +200,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_id_with_control_bytes_is_dropped),
+        cmocka_unit_test(test_header_split),
+        cmocka_unit_test(test_header_add),
         cmocka_unit_test(test_response_headers),
         cmocka_unit_test(test_bounded_fields),
         cmocka_unit_test(test_content_range),
