@@ -9,12 +9,12 @@ cd "$(dirname "$0")/../src"
 
 layers=(
     "version simd textw utf8"            # base: text, bytes
-    "build_info"                         # base: what the program is made of (--version)
     "jsonw"                              # base: small JSON texts
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
     "json json_scan json_decode http"    # the streaming JSON scanner, its string decoder; HTTP headers
+    "build_info"                         # what the program is made of (--version; libcurl's from http)
     "s3/sigv4 s3/sigv4_canonical s3/credentials" # S3 protocol pieces: signing, what is signed
     "store"                              # the object-store interface
     "s3/config s3/operation s3/error_doc" # S3 configuration; the operation table; error documents, worded as the store's

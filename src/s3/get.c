@@ -39,7 +39,7 @@ struct s3_reader {
     uint8_t spill[SPILL_CAP];
 };
 
-/* ---- the stream hooks (s3/client.h) ------------------------------------- */
+/* ---- the stream hooks (s3/client_private.h) ----------------------------- */
 
 static void on_header_bytes(void *ctx, size_t n)
 {
