@@ -181,7 +181,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-void s3_xfer_init(struct s3_xfer *x, struct s3_client *c)
+/* Prepares x on the client's own easy handle; x owns a buffer from then on. */
+static void xfer_init(struct s3_xfer *x, struct s3_client *c)
 {
     memset(x, 0, sizeof *x);
     x->client = c;
@@ -192,7 +193,7 @@ void s3_xfer_init(struct s3_xfer *x, struct s3_client *c)
 
 int s3_xfer_open(struct s3_xfer *x, struct s3_client *c, struct error *err)
 {
-    s3_xfer_init(x, c);
+    xfer_init(x, c);
     x->easy = curl_easy_init();
     if (!x->easy)
         return error_set(err, ERR_OUT_OF_MEMORY, "cannot create a libcurl handle");
@@ -740,7 +741,7 @@ int s3_client_perform(struct s3_client *c, const struct s3_request *req, struct 
 {
     static const struct s3_attempt_ops ops = {.judge = perform_judge};
     struct s3_xfer x;
-    s3_xfer_init(&x, c);
+    xfer_init(&x, c);
     struct s3_attempts a = {.x = &x, .req = *req, .ops = &ops};
     int rc = s3_attempts_run(&a, NULL, err);
     out->resp = x.resp;

@@ -68,11 +68,10 @@ struct s3_xfer {
     char signature[65]; /* the request's, hidden from what the server sends back */
 };
 
-/* Prepares x on the client's own easy handle. x owns a buffer from then on:
- * s3_xfer_close. */
-void s3_xfer_init(struct s3_xfer *x, struct s3_client *c);
 /* Prepares x on an easy handle of its own (a reader's, kept across its
- * attempts), or returns -1 with err set. */
+ * attempts), or returns -1 with err set. x owns the handle and a buffer from
+ * then on, even on failure: s3_xfer_close. (s3_client_perform's exchanges use
+ * the client's own handle.) */
 int s3_xfer_open(struct s3_xfer *x, struct s3_client *c, struct error *err);
 /* Stops x and frees what it owns. */
 void s3_xfer_close(struct s3_xfer *x);
@@ -146,7 +145,12 @@ struct s3_attempts {
  * each), until the request is done (0), has failed for good (-1, err set;
  * nothing active), or ready(x) holds (1: the caller has what it waited for;
  * an attempt may still be active, and a later call goes on with it). ready
- * is also asked between attempts; NULL: never ready. */
+ * is also asked between attempts; NULL: never ready.
+ *
+ * A passed deadline, before an attempt, during one or instead of a backoff,
+ * is a Timeout naming ops->offset (quoting the failure being retried where
+ * there is one); a signal ends an interruptible operation's attempt as
+ * Interrupted (s3_xfer_drive). Every ended attempt is logged (DEBUG). */
 int s3_attempts_run(struct s3_attempts *a, bool (*ready)(const struct s3_xfer *x),
                     struct error *err);
 
