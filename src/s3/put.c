@@ -58,9 +58,9 @@ static void request_body(struct s3_request *req, const void *data, size_t len)
 /* Sends req on c and frees the exchange; the response is not needed. */
 static int perform(struct s3_client *c, const struct s3_request *req, struct error *err)
 {
-    struct s3_xfer x;
+    struct s3_response x;
     int rc = s3_client_perform(c, req, &x, err);
-    s3_xfer_free(&x);
+    s3_response_free(&x);
     return rc;
 }
 
@@ -68,7 +68,7 @@ static int put_object(struct s3_writer *w, struct error *err)
 {
     struct part *p = w->filling;
     struct s3_request req;
-    s3_request_init(&req, "PutObject", "PUT", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_PUT_OBJECT, w->bucket, w->key);
     request_body(&req, p->data.data, p->data.len);
     return perform(w->client, &req, err);
 }
@@ -78,9 +78,9 @@ static int put_object(struct s3_writer *w, struct error *err)
 static int create_upload(struct s3_writer *w, struct error *err)
 {
     struct s3_request req;
-    s3_request_init(&req, "CreateMultipartUpload", "POST", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_CREATE_MULTIPART_UPLOAD, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"uploads", ""};
-    struct s3_xfer x;
+    struct s3_response x;
     int rc = s3_client_perform(w->up, &req, &x, err);
     if (rc == 0 && !s3_xml_find_text((const char *)x.body.data, x.body.len, "UploadId",
                                      w->upload_id, sizeof w->upload_id)) {
@@ -89,8 +89,8 @@ static int create_upload(struct s3_writer *w, struct error *err)
         rc = error_set(err, ERR_IO, "The CreateMultipartUpload response has an empty UploadId.");
     }
     if (rc != 0 && !err->where[0])
-        s3_error_where(err, req.operation, w->bucket, w->key, -1, NULL);
-    s3_xfer_free(&x);
+        s3_error_where(err, s3_op_name(req.op), w->bucket, w->key, -1, NULL);
+    s3_response_free(&x);
     if (rc == 0)
         w->multipart = true;
     return rc;
@@ -111,7 +111,7 @@ static int upload_part(struct s3_writer *w, struct buf *data, struct error *err)
 {
     if (w->parts >= S3_MAX_PARTS) {
         error_set(err, ERR_IO, "The output needs more than %d parts of %zu bytes.", S3_MAX_PARTS,
-                  w->client->cfg->part_size);
+                  s3_client_config(w->client)->part_size);
         s3_error_where(err, "UploadPart", w->bucket, w->key, -1, NULL);
         return -1;
     }
@@ -119,18 +119,18 @@ static int upload_part(struct s3_writer *w, struct buf *data, struct error *err)
     char number_text[16];
     snprintf(number_text, sizeof number_text, "%d", number);
     struct s3_request req;
-    s3_request_init(&req, "UploadPart", "PUT", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_UPLOAD_PART, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"partNumber", number_text};
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     request_body(&req, data->data, data->len);
-    struct s3_xfer x;
+    struct s3_response x;
     int rc = s3_client_perform(w->up, &req, &x, err);
-    s3_xfer_free(&x);
+    s3_response_free(&x);
     if (rc != 0)
         return -1;
     if (!x.resp.etag[0] || x.resp.etag_too_long) {
         error_set(err, ERR_IO, "The response to part %d has no usable ETag.", number);
-        s3_error_where(err, req.operation, w->bucket, w->key, -1, NULL);
+        s3_error_where(err, s3_op_name(req.op), w->bucket, w->key, -1, NULL);
         return -1;
     }
     bool ok = buf_append(&w->xml, "<Part><ETag>", 12, NULL) == 0 &&
@@ -157,12 +157,12 @@ static bool completed_anyway(struct s3_writer *w)
     char suffix[16];
     snprintf(suffix, sizeof suffix, "-%d", w->parts);
     struct s3_request req;
-    s3_request_init(&req, "HeadObject", "HEAD", w->bucket, w->key);
-    struct s3_xfer x;
+    s3_request_init(&req, S3_OP_HEAD_OBJECT, w->bucket, w->key);
+    struct s3_response x;
     struct error err;
     error_clear(&err);
     bool ok = s3_client_perform(w->up, &req, &x, &err) == 0;
-    s3_xfer_free(&x);
+    s3_response_free(&x);
     char etag[HTTP_ETAG_MAX];
     const char *src = x.resp.etag + (x.resp.etag[0] == '"');
     size_t len = strnlen(src, sizeof etag - 1);
@@ -173,7 +173,7 @@ static bool completed_anyway(struct s3_writer *w)
     size_t suffix_len = strlen(suffix);
     ok = ok && len > suffix_len && strcmp(etag + len - suffix_len, suffix) == 0 &&
          x.resp.content_length >= 0 && (uint64_t)x.resp.content_length == w->written;
-    s3_xfer_redact(&x, etag); /* for the log below */
+    s3_response_redact(w->up, &x, etag); /* for the log below */
     log_fields(LOG_WARN,
                ok ? "CompleteMultipartUpload was retried after it had succeeded; the object "
                     "has our part count and length"
@@ -199,7 +199,7 @@ static int complete_upload(struct s3_writer *w, struct error *err)
                          w->key);
     }
     struct s3_request req;
-    s3_request_init(&req, "CompleteMultipartUpload", "POST", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_COMPLETE_MULTIPART_UPLOAD, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     req.body = body.data;
     req.body_len = body.len;
@@ -207,7 +207,7 @@ static int complete_upload(struct s3_writer *w, struct error *err)
     sha256_hex(body.data, body.len, req.payload_hash);
     int rc = perform(w->up, &req, err);
     buf_free(&body);
-    if (rc != 0 && strcmp(err->type, "NoSuchUpload") == 0 && completed_anyway(w))
+    if (rc != 0 && err->kind == ERROR_KIND_NO_SUCH_UPLOAD && completed_anyway(w))
         return 0;
     return rc;
 }
@@ -218,21 +218,19 @@ static void abort_upload(struct s3_writer *w)
     if (!w->multipart)
         return;
     struct s3_request req;
-    s3_request_init(&req, "AbortMultipartUpload", "DELETE", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_ABORT_MULTIPART_UPLOAD, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     struct error err;
     error_clear(&err);
     /* Cleaning up, often after the deadline itself cut a request short: the
      * abort gets a short grace past it so that no upload is left behind. */
     enum { ABORT_GRACE_MS = 500 }; /* within the second the Lambda loop keeps back */
-    int64_t deadline = w->client->deadline_ms;
-    if (deadline > 0)
-        w->up->deadline_ms = (wall_ms() > deadline ? wall_ms() : deadline) + ABORT_GRACE_MS;
-    else
-        w->up->deadline_ms = 0;
+    int64_t deadline = s3_client_deadline(w->client);
+    s3_client_set_deadline(
+        w->up, deadline > 0 ? (wall_ms() > deadline ? wall_ms() : deadline) + ABORT_GRACE_MS : 0);
     int rc = perform(w->up, &req, &err);
-    w->up->deadline_ms = deadline;
-    if (rc != 0 && strcmp(err.type, "NoSuchUpload") != 0)
+    s3_client_set_deadline(w->up, deadline);
+    if (rc != 0 && err.kind != ERROR_KIND_NO_SUCH_UPLOAD)
         log_fields(LOG_ERROR,
                    "s3 multipart upload not aborted; its parts remain until a "
                    "lifecycle rule removes them",
@@ -249,7 +247,7 @@ static int upload_job(void *ctx, void *job, struct error *err)
 {
     struct s3_writer *w = ctx;
     struct part *p = job;
-    w->up->deadline_ms = p->deadline_ms;
+    s3_client_set_deadline(w->up, p->deadline_ms);
     if (!w->multipart && create_upload(w, err) != 0)
         return -1;
     return upload_part(w, &p->data, err);
@@ -263,7 +261,7 @@ static struct s3_client *upload_client_take(struct s3_writer *w, struct error *e
     if (!u)
         return s3_client_new_sibling(w->client, err);
     *w->spare = NULL;
-    memcpy(u->trace_id, w->client->trace_id, sizeof u->trace_id);
+    s3_client_copy_trace_id(u, w->client);
     return u;
 }
 
@@ -280,7 +278,7 @@ static int hand_off(struct s3_writer *w, struct error *err)
         w->worker_started = true;
     }
     struct part *p = w->filling;
-    p->deadline_ms = w->client->deadline_ms;
+    p->deadline_ms = s3_client_deadline(w->client);
     if (worker_submit(&w->worker, p, err) != 0)
         return -1;
     /* Depth 1: the part before this one is done, so its buffer is free. */
@@ -310,7 +308,7 @@ int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucke
                 struct store_writer **out, struct error *err)
 {
     struct s3_target t;
-    if (s3_target_build(c->cfg, bucket, key, NULL, &t, err) != 0)
+    if (s3_target_build(s3_client_config(c), bucket, key, NULL, &t, err) != 0)
         return -1;
     struct s3_writer *w = calloc(1, sizeof *w);
     if (w) {
@@ -328,8 +326,8 @@ int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucke
     }
     w->client = c;
     w->spare = spare;
-    buf_init(&w->part[0].data, c->cfg->part_size);
-    buf_init(&w->part[1].data, c->cfg->part_size);
+    buf_init(&w->part[0].data, s3_client_config(c)->part_size);
+    buf_init(&w->part[1].data, s3_client_config(c)->part_size);
     w->filling = &w->part[0];
     buf_init(&w->xml, PART_XML_MAX);
     *out = (struct store_writer *)w;
@@ -343,7 +341,7 @@ int s3_put_write(struct store_writer *writer, const void *p, size_t n, struct er
         return error_set(err, ERR_IO, "writing s3://%s/%s after an earlier failure", w->bucket,
                          w->key);
     const uint8_t *bytes = p;
-    size_t part_size = w->client->cfg->part_size;
+    size_t part_size = s3_client_config(w->client)->part_size;
     while (n > 0) {
         struct buf *part = &w->filling->data;
         size_t room = part_size - part->len;
@@ -370,7 +368,7 @@ void s3_put_abort(struct store_writer *writer)
     struct s3_writer *w = (struct s3_writer *)writer;
     worker_stop(&w->worker);
     if (w->up) {
-        w->up->deadline_ms = w->client->deadline_ms;
+        s3_client_set_deadline(w->up, s3_client_deadline(w->client));
         abort_upload(w);
     }
     writer_free(w);
@@ -397,7 +395,7 @@ int s3_put_commit(struct store_writer *writer, struct error *err)
         }
         worker_stop(&w->worker);
         if (rc == 0) {
-            w->up->deadline_ms = w->client->deadline_ms;
+            s3_client_set_deadline(w->up, s3_client_deadline(w->client));
             rc = complete_upload(w, err);
         }
     }
