@@ -13,6 +13,7 @@ layers=(
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
+    "handoff"                            # base: the double-buffered writer of both stores
     "json json_scan json_decode http"    # the streaming JSON scanner, its string decoder; HTTP headers
     "build_info"                         # what the program is made of (--version; libcurl's from http)
     "s3/sigv4 s3/sigv4_canonical s3/credentials" # S3 protocol pieces: signing, what is signed
