@@ -24,7 +24,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "s3env.h"
 
 #define BUCKET "tdr-backend-checks-intg"
@@ -43,12 +45,12 @@ static const char *launcher; /* "qemu-aarch64", or NULL on an arm64 machine */
 
 static bool run_ok(char *const argv[])
 {
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 120, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 120, &res);
     bool ok = res.status == 0;
     if (!ok)
         fprintf(stderr, "test_arm64: %s failed: %s\n", argv[0], res.err);
-    run_result_free(&res);
+    proc_result_free(&res);
     return ok;
 }
 
@@ -63,7 +65,7 @@ static bool make_pki(char *cert, char *key, size_t cap)
     snprintf(csr, sizeof csr, "%s/server.csr", root);
     snprintf(ext, sizeof ext, "%s/server.ext", root);
     const char *text = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
-    harness_write_file(ext, text, strlen(text));
+    files_write(ext, text, strlen(text));
     char *mk_ca[] = {OPENSSL,
                      "req",
                      "-x509",
@@ -98,7 +100,7 @@ static int group_setup(void **state)
     s3env_isolate_environment();
     unsetenv("SSL_CERT_FILE");
     unsetenv("SSL_CERT_DIR");
-    const char *bin = harness_bin();
+    const char *bin = proc_bin();
     const char *slash = strrchr(bin, '/');
     int dir_len = slash ? (int)(slash - bin) : 1;
     const char *dir = slash ? bin : ".";
@@ -117,7 +119,7 @@ static int group_setup(void **state)
     launcher = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? NULL : "qemu-aarch64";
     if (!s3env_node_available())
         return 0;
-    root = harness_tmpdir();
+    root = files_tmpdir();
     snprintf(package_dir, sizeof package_dir, "%s/var", root);
     mkdir(package_dir, 0755);
     snprintf(package_dir, sizeof package_dir, "%s/var/task", root);
@@ -137,7 +139,7 @@ static int group_teardown(void **state)
     (void)state;
     s3env_stop(&env);
     if (root) {
-        harness_rmtree(root);
+        files_rmtree(root);
         free(root);
     }
     return 0;
@@ -145,15 +147,15 @@ static int group_teardown(void **state)
 
 struct fx {
     char *dir;
-    struct export_info info;
-    struct run_result res;
+    struct gen_export_info info;
+    struct proc_result res;
     json_t *plan, *doc;
 };
 
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    f->dir = harness_tmpdir();
+    f->dir = files_tmpdir();
     *state = f;
     return ready && (s3env_clear_faults(&env) || s3env_configure(&env, NULL, 5 * MIB)) ? -1 : 0;
 }
@@ -161,10 +163,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    run_result_free(&f->res);
+    proc_result_free(&f->res);
     json_decref(f->plan);
     json_decref(f->doc);
-    harness_rmtree(f->dir);
+    files_rmtree(f->dir);
     free(f->dir);
     free(f);
     return 0;
@@ -175,8 +177,9 @@ static void upload_export(struct fx *f, uint64_t entries, int files, uint32_t se
 {
     char store[4300];
     snprintf(store, sizeof store, "%s/store", f->dir);
-    struct export_spec spec = {.bucket = BUCKET, .entries = entries, .files = files, .seed = seed};
-    harness_generate_export(store, &spec, NULL, &f->info);
+    struct gen_export_spec spec = {
+        .bucket = BUCKET, .entries = entries, .files = files, .seed = seed};
+    gen_export(store, &spec, NULL, &f->info);
     assert_int_equal(s3env_upload_tree(&env, store), files + 1);
 }
 
@@ -220,7 +223,7 @@ static void run_plan(struct fx *f)
     char trust[4300]; /* for the requests strict.js makes to the server itself */
     snprintf(trust, sizeof trust, "NODE_EXTRA_CA_CERTS=%s", ca);
     char *extra[] = {trust, NULL};
-    harness_run(argv, NULL, extra, 600, &f->res);
+    proc_run(argv, NULL, extra, 600, &f->res);
     const char *doc = strstr(f->res.out, "{\"results\":");
     if (f->res.status != 0 || !doc)
         show(f);
@@ -261,18 +264,18 @@ static char *x86_results(struct fx *f, size_t *len)
 {
     char event_path[4300], trust[4300];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->dir);
-    harness_write_file(event_path, f->info.event, strlen(f->info.event));
+    files_write(event_path, f->info.event, strlen(f->info.event));
     snprintf(trust, sizeof trust, "SSL_CERT_FILE=%s", ca);
     char *extra[] = {trust, NULL};
     char *argv[] = {x86_bin, "--endpoint-url", env.endpoint, "--output", "-", event_path, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, extra), 300, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, extra), 300, &res);
     if (res.status != 0)
         fail_msg("the x86-64 package failed: %s", res.err);
     char *out = res.out;
     *len = res.out_len;
     res.out = NULL;
-    run_result_free(&res);
+    proc_result_free(&res);
     return out;
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "chunked.h"
-#include "harness.h"
+#include "gen.h"
 #include "memsink.h"
 #include "json.h"
 
@@ -181,20 +181,20 @@ static void test_nesting_limit(void **state)
 {
     (void)state;
     for (int objects = 0; objects < 2; objects++) {
-        char *ok = harness_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
+        char *ok = gen_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
         char *got = copy_doc(ok);
         assert_string_equal(got, ok);
         free(got);
         free(ok);
-        char *deep = harness_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        char *deep = gen_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
         got = copy_doc(deep);
         assert_non_null(strstr(got, "nested deeper than 990 levels"));
         free(got);
         struct error err = {0};
         assert_int_equal(json_check_document(deep, strlen(deep), "T", &err), 0);
         free(deep);
-        char *read_ok = harness_nested_json(JSON_MAX_DEPTH, objects),
-             *too_deep = harness_nested_json(JSON_MAX_DEPTH + 1, objects);
+        char *read_ok = gen_nested_json(JSON_MAX_DEPTH, objects),
+             *too_deep = gen_nested_json(JSON_MAX_DEPTH + 1, objects);
         assert_int_equal(json_check_document(read_ok, strlen(read_ok), "T", &err), 0);
         assert_int_not_equal(json_check_document(too_deep, strlen(too_deep), "T", &err), 0);
         assert_non_null(strstr(err.message, "nested deeper than 1024 levels"));
