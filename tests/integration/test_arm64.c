@@ -24,19 +24,20 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
 #include "s3env.h"
+#include "tlsenv.h"
 
 #define BUCKET "tdr-backend-checks-intg"
-#define OPENSSL "/usr/bin/openssl"
 #define MIB (1024L * 1024L)
 
 static struct s3env env;
 static bool ready;
 static char *root;               /* the CA, the server's certificate, the unpacked package */
-static char ca[4200];            /* the CA's certificate: the function's SSL_CERT_FILE */
+static struct tlsenv tls;        /* tls.ca: the function's SSL_CERT_FILE */
 static char package_dir[4200];   /* ROOT/var/task: function-arm64.zip unpacked */
 static char x86_bin[4200];       /* BCR_BIN's directory/package/bootstrap */
 static char strict_driver[4200]; /* tests/lambda/strict.js */
@@ -52,46 +53,6 @@ static bool run_ok(char *const argv[])
         fprintf(stderr, "test_arm64: %s failed: %s\n", argv[0], res.err);
     proc_result_free(&res);
     return ok;
-}
-
-/* A throwaway CA and a certificate for 127.0.0.1 signed by it, in ROOT. */
-static bool make_pki(char *cert, char *key, size_t cap)
-{
-    char ca_key[4200], csr[4200], ext[4200];
-    snprintf(ca, sizeof ca, "%s/ca.pem", root);
-    snprintf(ca_key, sizeof ca_key, "%s/ca.key", root);
-    snprintf(cert, cap, "%s/server.pem", root);
-    snprintf(key, cap, "%s/server.key", root);
-    snprintf(csr, sizeof csr, "%s/server.csr", root);
-    snprintf(ext, sizeof ext, "%s/server.ext", root);
-    const char *text = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
-    files_write(ext, text, strlen(text));
-    char *mk_ca[] = {OPENSSL,
-                     "req",
-                     "-x509",
-                     "-newkey",
-                     "ec",
-                     "-pkeyopt",
-                     "ec_paramgen_curve:P-256",
-                     "-nodes",
-                     "-keyout",
-                     ca_key,
-                     "-out",
-                     ca,
-                     "-days",
-                     "2",
-                     "-subj",
-                     "/CN=backend-checks-results arm64 test CA",
-                     "-addext",
-                     "basicConstraints=critical,CA:TRUE",
-                     NULL};
-    char *mk_req[] = {
-        OPENSSL,   "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", key,   "-out",    csr,  "-subj",    "/CN=127.0.0.1",           NULL};
-    char *sign[] = {
-        OPENSSL,           "x509", "-req", "-in",   csr, "-CA",      ca,  "-CAkey", ca_key,
-        "-CAcreateserial", "-out", cert,   "-days", "2", "-extfile", ext, NULL};
-    return run_ok(mk_ca) && run_ok(mk_req) && run_ok(sign);
 }
 
 static int group_setup(void **state)
@@ -124,11 +85,7 @@ static int group_setup(void **state)
     mkdir(package_dir, 0755);
     snprintf(package_dir, sizeof package_dir, "%s/var/task", root);
     char *unzip[] = {"/usr/bin/unzip", "-q", zip, "-d", package_dir, NULL};
-    char cert[4200], key[4200];
-    if (!run_ok(unzip) || !make_pki(cert, key, sizeof cert))
-        return -1;
-    struct s3env_options o = {.tls_cert = cert, .tls_key = key, .tls_ca = ca};
-    if (s3env_start(&env, &o) != 0)
+    if (!run_ok(unzip) || tlsenv_start(&tls, root, &env) != 0)
         return -1;
     ready = true;
     return 0;
@@ -154,7 +111,7 @@ struct fx {
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct fx *f = mem_check(calloc(1, sizeof *f));
     f->dir = files_tmpdir();
     *state = f;
     return ready && (s3env_clear_faults(&env) || s3env_configure(&env, NULL, 5 * MIB)) ? -1 : 0;
@@ -192,7 +149,7 @@ static void plan_new(struct fx *f, int timeout_s)
                   package_dir, "name", "tdr-backend-checks-results-arm64", "region", env.region,
                   "accessKeyId", env.access_key, "secretAccessKey", env.secret_key, "timeout",
                   timeout_s, "memory", 1024, "env", "AWS_ENDPOINT_URL_S3", env.endpoint,
-                  "SSL_CERT_FILE", ca, "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
+                  "SSL_CERT_FILE", tls.ca, "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
     assert_non_null(f->plan);
     if (launcher)
         json_object_set_new(f->plan, "launcher", json_pack("[s]", launcher));
@@ -221,7 +178,7 @@ static void run_plan(struct fx *f)
     assert_int_equal(json_dump_file(f->plan, path, JSON_COMPACT), 0);
     char *argv[] = {node, strict_driver, path, NULL};
     char trust[4300]; /* for the requests strict.js makes to the server itself */
-    snprintf(trust, sizeof trust, "NODE_EXTRA_CA_CERTS=%s", ca);
+    snprintf(trust, sizeof trust, "NODE_EXTRA_CA_CERTS=%s", tls.ca);
     char *extra[] = {trust, NULL};
     proc_run(argv, NULL, extra, 600, &f->res);
     const char *doc = strstr(f->res.out, "{\"results\":");
@@ -265,7 +222,7 @@ static char *x86_results(struct fx *f, size_t *len)
     char event_path[4300], trust[4300];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->dir);
     files_write(event_path, f->info.event, strlen(f->info.event));
-    snprintf(trust, sizeof trust, "SSL_CERT_FILE=%s", ca);
+    snprintf(trust, sizeof trust, "SSL_CERT_FILE=%s", tls.ca);
     char *extra[] = {trust, NULL};
     char *argv[] = {x86_bin, "--endpoint-url", env.endpoint, "--output", "-", event_path, NULL};
     struct proc_result res;

@@ -26,100 +26,18 @@
 #include "files.h"
 #include "gen.h"
 #include "s3env.h"
+#include "tlsenv.h"
 
 #define BUCKET "tdr-backend-checks-intg"
-#define OPENSSL "/usr/bin/openssl"
 
 static struct s3env env;
 static bool server_up;
-static char *pki;                          /* the CAs, the server's key and certificate */
-static char ca[4200], other[4200];         /* the signing CA; a CA that signed nothing */
+static struct tlsenv tls;                  /* the signing CA, the server's key and certificate */
+static char *pki;                          /* their directory, and the files below */
+static char other[4200];                   /* a CA that signed nothing */
 static char ca_dir[4200], other_dir[4200]; /* hashed directories holding one of them */
 static char package_bin[4200];             /* BCR_BIN's directory/package/bootstrap */
 static char bad_conf[4300];                /* OPENSSL_CONF=an openssl.cnf that fails to load */
-
-static bool openssl(const char *const args[])
-{
-    char *argv[32] = {OPENSSL};
-    int n = 1;
-    for (; args[n - 1] && n < 31; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    struct proc_result res;
-    proc_run(argv, NULL, NULL, 60, &res);
-    bool ok = res.status == 0;
-    if (!ok)
-        fprintf(stderr, "test_tls: openssl %s failed: %s\n", args[0], res.err);
-    proc_result_free(&res);
-    return ok;
-}
-
-/* A self-signed CA (P-256) in DIR/NAME.pem and DIR/NAME.key. */
-static bool make_ca(const char *name, char *pem, size_t cap)
-{
-    char key[4200];
-    snprintf(pem, cap, "%s/%s.pem", pki, name);
-    snprintf(key, sizeof key, "%s/%s.key", pki, name);
-    const char *args[] = {"req",
-                          "-x509",
-                          "-newkey",
-                          "ec",
-                          "-pkeyopt",
-                          "ec_paramgen_curve:P-256",
-                          "-nodes",
-                          "-keyout",
-                          key,
-                          "-out",
-                          pem,
-                          "-days",
-                          "2",
-                          "-subj",
-                          "/CN=backend-checks-results test CA",
-                          "-addext",
-                          "basicConstraints=critical,CA:TRUE",
-                          "-addext",
-                          "keyUsage=critical,keyCertSign,cRLSign",
-                          NULL};
-    return openssl(args);
-}
-
-/* A hashed CA directory DIR/NAME holding a copy of the certificate pem
- * (openssl rehash makes its HASH.0 link). */
-static bool make_ca_dir(const char *name, const char *pem, char *dir, size_t cap)
-{
-    char copy[4300];
-    snprintf(dir, cap, "%s/%s", pki, name);
-    snprintf(copy, sizeof copy, "%s/ca.pem", dir);
-    if (mkdir(dir, 0700) != 0)
-        return false;
-    size_t len = 0;
-    char *text = files_read(pem, &len);
-    files_write(copy, text, len);
-    free(text);
-    const char *args[] = {"rehash", dir, NULL};
-    return openssl(args);
-}
-
-/* The server's certificate for 127.0.0.1, signed by the CA. */
-static bool make_server_cert(char *cert, char *key, size_t cap)
-{
-    char csr[4200], ext[4200], ca_key[4200];
-    snprintf(cert, cap, "%s/server.pem", pki);
-    snprintf(key, cap, "%s/server.key", pki);
-    snprintf(csr, sizeof csr, "%s/server.csr", pki);
-    snprintf(ext, sizeof ext, "%s/server.ext", pki);
-    snprintf(ca_key, sizeof ca_key, "%s/ca.key", pki);
-    const char *text = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                       "extendedKeyUsage=serverAuth\n";
-    files_write(ext, text, strlen(text));
-    const char *req[] = {"req",    "-newkey",       "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                         "-nodes", "-keyout",       key,  "-out",     csr,
-                         "-subj",  "/CN=127.0.0.1", NULL};
-    const char *sign[] = {
-        "x509", "-req", "-in",   csr, "-CA",      ca,  "-CAkey", ca_key, "-CAcreateserial",
-        "-out", cert,   "-days", "2", "-extfile", ext, NULL};
-    return openssl(req) && openssl(sign);
-}
 
 static int group_setup(void **state)
 {
@@ -134,16 +52,12 @@ static int group_setup(void **state)
              slash ? (int)(slash - bin) : 1, slash ? bin : ".");
     if (!s3env_node_available())
         return 0;
-    if (access(OPENSSL, X_OK) != 0) {
-        fprintf(stderr, "test_tls: %s is not installed (scripts/install-deps.sh)\n", OPENSSL);
+    if (!tlsenv_openssl_available())
         return 0;
-    }
     pki = files_tmpdir();
-    char cert[4200], key[4200];
-    if (!make_ca("ca", ca, sizeof ca) || !make_ca("other", other, sizeof other) ||
-        !make_server_cert(cert, key, sizeof cert) ||
-        !make_ca_dir("ca-dir", ca, ca_dir, sizeof ca_dir) ||
-        !make_ca_dir("other-dir", other, other_dir, sizeof other_dir))
+    if (tlsenv_start(&tls, pki, &env) != 0 || !tlsenv_make_ca(pki, "other", other, sizeof other) ||
+        !tlsenv_make_ca_dir(pki, "ca-dir", tls.ca, ca_dir, sizeof ca_dir) ||
+        !tlsenv_make_ca_dir(pki, "other-dir", other, other_dir, sizeof other_dir))
         return -1;
     /* A provider section without a module: loading this file is an error,
      * reported (config_diagnostics) rather than ignored. */
@@ -151,9 +65,6 @@ static int group_setup(void **state)
                        "[prov]\nnosuch = nosuch_sect\n[nosuch_sect]\nactivate = 1\n";
     snprintf(bad_conf, sizeof bad_conf, "OPENSSL_CONF=%s/bad.cnf", pki);
     files_write(bad_conf + strlen("OPENSSL_CONF="), conf, strlen(conf));
-    struct s3env_options o = {.tls_cert = cert, .tls_key = key, .tls_ca = ca};
-    if (s3env_start(&env, &o) != 0)
-        return -1;
     server_up = true;
     return 0;
 }
@@ -251,7 +162,7 @@ static void test_command_line_over_https(void **state)
     (void)state;
     if (!server_up)
         skip();
-    https_round_trip(proc_bin(), "SSL_CERT_FILE", ca, other);
+    https_round_trip(proc_bin(), "SSL_CERT_FILE", tls.ca, other);
     https_round_trip(proc_bin(), "SSL_CERT_DIR", ca_dir, other_dir);
 }
 
@@ -264,7 +175,7 @@ static void test_package_program_over_https(void **state)
         fprintf(stderr, "test_tls: %s is missing (make package)\n", package_bin);
         skip();
     }
-    https_round_trip(package_bin, "SSL_CERT_FILE", ca, other);
+    https_round_trip(package_bin, "SSL_CERT_FILE", tls.ca, other);
     https_round_trip(package_bin, "SSL_CERT_DIR", ca_dir, other_dir);
 }
 
