@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
@@ -37,7 +38,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
+    struct fixture *f = mem_check(calloc(1, sizeof *f));
     f->root = files_tmpdir();
     char keep[4200];
     snprintf(keep, sizeof keep, "%s/" BUCKET "/.keep", f->root); /* makes the bucket */
@@ -173,7 +174,7 @@ static void assert_results(json_t *doc, const char *expected_json)
     json_t *expected = json_loads(expected_json, 0, NULL);
     assert_non_null(expected);
     if (!json_equal(json_object_get(doc, "results"), expected)) {
-        char *got = json_dumps(json_object_get(doc, "results"), JSON_COMPACT);
+        char *got = mem_check(json_dumps(json_object_get(doc, "results"), JSON_COMPACT));
         fail_msg("results %s, expected %s", got, expected_json);
     }
     json_decref(expected);
@@ -522,7 +523,7 @@ static void test_error_output_too_large(void **state)
     struct fixture *f = *state;
     put_manifest(f, (const char *const[]){"r/big.json", NULL});
     size_t n = 2 * 1024 * 1024;
-    char *text = malloc(n + 64);
+    char *text = mem_check(malloc(n + 64));
     strcpy(text, "[{\"Output\": \"\\\"");
     size_t len = strlen(text);
     memset(text + len, 'x', n);
@@ -537,7 +538,7 @@ static void test_error_deep_nesting(void **state)
     struct fixture *f = *state;
     put_manifest(f, (const char *const[]){"r/deep.json", NULL});
     size_t depth = 200000;
-    char *text = malloc(depth + 16);
+    char *text = mem_check(malloc(depth + 16));
     text[0] = '[';
     memset(text + 1, '[', depth);
     text[depth + 1] = '\0';
@@ -945,7 +946,7 @@ static void test_output_to_nonblocking_pipe(void **state)
     struct timespec pause = {0, 300 * 1000 * 1000};
     nanosleep(&pause, NULL);
     size_t cap = strlen(stored) + 65536, len = 0;
-    char *got = malloc(cap);
+    char *got = mem_check(malloc(cap));
     ssize_t n;
     while (len < cap && (n = read(fds[0], got + len, cap - len)) > 0)
         len += (size_t)n;
@@ -1038,7 +1039,7 @@ static void test_output_to_terminal_failure(void **state)
         _exit(127);
     }
     size_t cap = 4 * 1024 * 1024, len = 0;
-    char *screen = malloc(cap);
+    char *screen = mem_check(malloc(cap));
     ssize_t n;
     while (len < cap - 1 && (n = read(terminal, screen + len, cap - 1 - len)) > 0)
         len += (size_t)n;
@@ -1135,7 +1136,7 @@ static void test_generated_unicode_export_matches_python(void **state)
     }
     if (res.status != 0)
         fail_msg("generator failed: %s", res.err);
-    char *event = strdup(res.out);
+    char *event = mem_check(strdup(res.out));
     proc_result_free(&res);
 
     char *argv[] = {(char *)proc_bin(), "--store", f->root, "-", NULL};
@@ -1143,7 +1144,7 @@ static void test_generated_unicode_export_matches_python(void **state)
     free(event);
     assert_int_equal(res.status, 0);
     json_t *reply = json_loads(res.out, 0, NULL);
-    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    char *key = mem_check(strdup(json_string_value(json_object_get(reply, "key"))));
     json_decref(reply);
     proc_result_free(&res);
 
@@ -1172,7 +1173,7 @@ static char *python_json(char *const args[])
     }
     if (res.status != 0)
         fail_msg("python_json.py %s failed: %s", args[0], res.err);
-    char *out = strdup(res.out);
+    char *out = mem_check(strdup(res.out));
     proc_result_free(&res);
     return out;
 }
@@ -1194,7 +1195,7 @@ static void test_python_json_export_matches_python(void **state)
     if (res.status != 0)
         fail_msg("the run failed: %s", res.err);
     json_t *reply = json_loads(res.out, 0, NULL);
-    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    char *key = mem_check(strdup(json_string_value(json_object_get(reply, "key"))));
     json_decref(reply);
     proc_result_free(&res);
     free(python_json((char *[]){"check", f->root, BUCKET, key, NULL}));
@@ -1206,7 +1207,7 @@ static void test_python_json_export_matches_python(void **state)
 static int run_output(struct fixture *f, const char *output, char *last, size_t cap)
 {
     size_t n = strlen(output);
-    char *file = malloc(2 * n + 64), *p = file;
+    char *file = mem_check(malloc(2 * n + 64)), *p = file;
     p += sprintf(p, "[{\"Output\": \"");
     for (size_t i = 0; i < n; i++) {
         if (output[i] == '"' || output[i] == '\\')

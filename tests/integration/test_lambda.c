@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
@@ -146,7 +147,7 @@ struct fx {
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct fx *f = mem_check(calloc(1, sizeof *f));
     f->root = files_tmpdir();
     snprintf(f->store, sizeof f->store, "%s/store", f->root);
     snprintf(f->expected_path, sizeof f->expected_path, "%s/expected.jsonl", f->root);
@@ -472,7 +473,7 @@ static void test_cold_then_warm_in_one_process(void **state)
              "\"Key\":\"%s/nothing-here/manifest.json\"}}}",
              f->info.consignment_id);
     size_t big_len = 6 * MIB + 100;
-    char *big = malloc(big_len + 1);
+    char *big = mem_check(malloc(big_len + 1));
     memset(big, ' ', big_len);
     memcpy(big, "{\"pad\": \"", 9);
     memcpy(big + big_len - 2, "\"}", 2);
@@ -541,7 +542,7 @@ static void test_cold_then_warm_in_one_process(void **state)
     json_t *last = json_object_get(result(f, 7), "sockets");
     if (json_array_size(first) == 0 || !json_equal(first, last)) {
         show(f);
-        char *a = json_dumps(first, 0), *b = json_dumps(last, 0);
+        char *a = mem_check(json_dumps(first, 0)), *b = mem_check(json_dumps(last, 0));
         fail_msg("S3 connections (local ports) after the cold invocation %s, after the last %s", a,
                  b);
     }
@@ -952,7 +953,7 @@ static void test_strict_runtime_api(void **state)
 
     json_t *rejected = json_object_get(f->doc, "rejected");
     if (json_array_size(rejected) != 0) {
-        char *text = json_dumps(rejected, 0);
+        char *text = mem_check(json_dumps(rejected, 0));
         fail_msg("the Runtime API refused requests: %s", text);
     }
     json_t *agents = json_object_get(f->doc, "userAgents");

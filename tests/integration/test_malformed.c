@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 
@@ -69,7 +70,7 @@ struct malformed_case {
 static char *repeat(const char *head, char c, size_t n, const char *tail, size_t *len)
 {
     size_t h = strlen(head), t = strlen(tail);
-    char *s = malloc(h + n + t + 1);
+    char *s = mem_check(malloc(h + n + t + 1));
     memcpy(s, head, h);
     memset(s + h, c, n);
     memcpy(s + h + n, tail, t + 1);
@@ -107,7 +108,7 @@ static char *deep_output(size_t *len)
     /* 991 levels inside an Output string: one over the limit. */
     char *open = repeat("[{\"Name\": \"deep\", \"Output\": \"", '[', 991, "", len);
     size_t n = *len;
-    char *s = realloc(open, n + 991 + 8);
+    char *s = mem_check(realloc(open, n + 991 + 8));
     memset(s + n, ']', 991);
     strcpy(s + n + 991, "\"}]");
     *len = n + 991 + 3;

@@ -24,6 +24,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 
@@ -68,7 +69,7 @@ static char *elf_section(const char *path, const char *name, size_t *len)
             if (names.sh_offset + sh.sh_name >= size || sh.sh_offset + sh.sh_size > size)
                 continue;
             if (strcmp((const char *)elf + names.sh_offset + sh.sh_name, name) == 0) {
-                out = malloc(sh.sh_size + 1);
+                out = mem_check(malloc(sh.sh_size + 1));
                 memcpy(out, elf + sh.sh_offset, sh.sh_size);
                 out[sh.sh_size] = '\0';
                 *len = sh.sh_size;

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
@@ -61,7 +62,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
+    struct fixture *f = mem_check(calloc(1, sizeof *f));
     f->root = files_tmpdir();
     *state = f;
     return 0;
@@ -80,7 +81,7 @@ static int teardown(void **state)
  * (store subdirectory `name`); writes the event to a file. Returns the store. */
 static char *make_export(struct fixture *f, const char *name, uint64_t entries)
 {
-    char *store = malloc(4200);
+    char *store = mem_check(malloc(4200));
     snprintf(store, 4200, "%s/%s", f->root, name);
     struct gen_export_spec spec = {BUCKET, entries, 2, false, 7};
     struct gen_export_info info;
@@ -161,7 +162,7 @@ static void test_worst_manifest_memory(void **state)
     const size_t max = 16u * 1024 * 1024;
     size_t n = (max - (sizeof head - 1) - (sizeof tail - 1)) / (sizeof entry - 1);
     size_t len = (sizeof head - 1) + n * (sizeof entry - 1) + (sizeof tail - 1);
-    char *text = malloc(len), *p = text;
+    char *text = mem_check(malloc(len)), *p = text;
     memcpy(p, head, sizeof head - 1);
     p += sizeof head - 1;
     for (size_t i = 0; i < n; i++, p += sizeof entry - 1)

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
@@ -66,7 +67,7 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct fx *f = mem_check(calloc(1, sizeof *f));
     f->root = files_tmpdir();
     *state = f;
     if (server_up) {
@@ -383,7 +384,7 @@ static void rekey_export(struct fx *f, const char *const keys[], int files)
         free(data);
         json_object_set_new(entry, "Key", json_string(keys[1 + i]));
     }
-    char *text = json_dumps(manifest, JSON_COMPACT);
+    char *text = mem_check(json_dumps(manifest, JSON_COMPACT));
     assert_int_equal(s3env_put(&env, BUCKET, keys[0], text, strlen(text)), 0);
     free(text);
     json_decref(manifest);
@@ -391,7 +392,7 @@ static void rekey_export(struct fx *f, const char *const keys[], int files)
     json_t *event = json_pack("{s:{s:s, s:{s:s, s:s}}}", "results", "MapRunArn",
                               "arn:aws:states:eu-west-2:123456789012:mapRun:sm/Map:x",
                               "ResultWriterDetails", "Bucket", BUCKET, "Key", keys[0]);
-    text = json_dumps(event, JSON_COMPACT);
+    text = mem_check(json_dumps(event, JSON_COMPACT));
     write_event(f, text);
     free(text);
     json_decref(event);
@@ -733,7 +734,7 @@ static void test_server_text_in_errors(void **state)
     proc_result_free(&res);
 
     size_t long_len = 100000;
-    char *rules = malloc(long_len + 512);
+    char *rules = mem_check(malloc(long_len + 512));
     int n = snprintf(rules, 512,
                      "[{\"op\":\"GetObject\",\"key\":\"manifest\",\"action\":\"error\","
                      "\"status\":403,\"code\":\"AccessDenied\",\"message\":\"A long story: ");

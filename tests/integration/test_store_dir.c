@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
@@ -41,7 +42,7 @@ struct fx {
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct fx *f = mem_check(calloc(1, sizeof *f));
     f->root = files_tmpdir();
     snprintf(f->store, sizeof f->store, "%s/store", f->root);
     mkdir(f->store, 0777);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "proc.h"
 #include "files.h"
 #include "gen.h"
@@ -58,7 +59,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
+    struct fixture *f = mem_check(calloc(1, sizeof *f));
     f->root = files_tmpdir();
     *state = f;
     return 0;

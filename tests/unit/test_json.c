@@ -12,6 +12,7 @@
 
 #include "chunked.h"
 #include "gen.h"
+#include "mem.h"
 #include "memsink.h"
 #include "json.h"
 
@@ -23,9 +24,9 @@ static char *copy_doc(const char *text)
     struct error err = {0};
     char *result;
     if (json_copy_document(text, strlen(text), &c.sink, "T", &err) == 0) {
-        result = strdup(memsink_text(&c));
+        result = mem_check(strdup(memsink_text(&c)));
     } else {
-        result = malloc(strlen(err.message) + 8);
+        result = mem_check(malloc(strlen(err.message) + 8));
         sprintf(result, "ERR %s", err.message);
     }
     memsink_free(&c);
@@ -42,9 +43,9 @@ static char *copy_chunked(const char *text, size_t chunk)
     struct error err = {0};
     char *result;
     if (json_copy_value(&src.src, &c.sink, "T", &err) == 0 && json_peek(&src.src, &err) == -1) {
-        result = strdup(memsink_text(&c));
+        result = mem_check(strdup(memsink_text(&c)));
     } else {
-        result = strdup("ERR");
+        result = mem_check(strdup("ERR"));
     }
     memsink_free(&c);
     chunked_free(&src);
@@ -366,7 +367,7 @@ static char *decode(const char *token, size_t max, size_t chunk, bool *overflowe
     struct error err = {0};
     char *result = NULL;
     if (json_decode_string(&src.src, &b, overflowed, "T", &err) == 0) {
-        result = malloc(b.len + 1);
+        result = mem_check(malloc(b.len + 1));
         if (b.len)
             memcpy(result, b.data, b.len);
         result[b.len] = '\0';
