@@ -38,15 +38,18 @@ running_test() {
 passed=0 failed=0 failures=()
 for t in "$@"; do
     echo "== $t"
-    # timeout puts itself and the test in a process group of their own, led
-    # by timeout ($!). tee shows the output as it comes and keeps it.
+    # tee shows the output as it comes and keeps it; timeout puts itself and
+    # the test in a process group of their own, led by timeout ($group).
+    exec 3> >(tee "$log")
+    tee_pid=$!
     start=$SECONDS
-    timeout --kill-after=10 "$limit" "$t" > >(tee "$log") 2>&1 &
+    timeout --kill-after=10 "$limit" "$t" >&3 2>&1 3>&- &
     group=$!
-    wait "$group" 2>/dev/null # (not "Killed": the line below says what happened)
+    wait "$group" 2>/dev/null # (not "Killed": the lines below say what happened)
     rc=$?
     kill -KILL -- "-$group" 2>/dev/null
-    wait # for tee, so that $log is complete
+    exec 3>&-
+    wait "$tee_pid" # $log is complete once every writer is gone
     if ((rc == 124 || (rc == 137 && SECONDS - start >= limit))); then
         echo "timeout: $t ran past TEST_TIMEOUT=${limit}s in $(running_test)"
         rc=1
