@@ -44,17 +44,6 @@ static char strict_driver[4200]; /* tests/lambda/strict.js */
 static char node[] = "/usr/bin/node";
 static const char *launcher; /* "qemu-aarch64", or NULL on an arm64 machine */
 
-static bool run_ok(char *const argv[])
-{
-    struct proc_result res;
-    proc_run(argv, NULL, NULL, 120, &res);
-    bool ok = res.status == 0;
-    if (!ok)
-        fprintf(stderr, "test_arm64: %s failed: %s\n", argv[0], res.err);
-    proc_result_free(&res);
-    return ok;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
@@ -85,7 +74,7 @@ static int group_setup(void **state)
     mkdir(package_dir, 0755);
     snprintf(package_dir, sizeof package_dir, "%s/var/task", root);
     char *unzip[] = {"/usr/bin/unzip", "-q", zip, "-d", package_dir, NULL};
-    if (!run_ok(unzip) || tlsenv_start(&tls, root, &env) != 0)
+    if (!proc_run_ok(unzip, 120, "test_arm64") || tlsenv_start(&tls, root, &env) != 0)
         return -1;
     ready = true;
     return 0;

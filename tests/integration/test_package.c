@@ -158,13 +158,7 @@ static bool load_package(struct package *p, const char *build_dir, const char *s
     snprintf(p->sbom, sizeof p->sbom, "%s/function%s.cdx.json", build_dir, suffix);
     snprintf(p->dir, sizeof p->dir, "%s/%s", tmp, arch);
     char *unzip[] = {"/usr/bin/unzip", "-q", p->zip, "-d", p->dir, NULL};
-    struct proc_result res;
-    proc_run(unzip, NULL, NULL, 60, &res);
-    bool ok = res.status == 0;
-    if (!ok)
-        fprintf(stderr, "test_package: unzip %s: %s\n", p->zip, res.err);
-    proc_result_free(&res);
-    if (!ok)
+    if (!proc_run_ok(unzip, 60, "test_package"))
         return false;
     p->bom = json_load_file(p->sbom, 0, NULL);
     char bootstrap[4300];
@@ -180,6 +174,7 @@ static bool load_package(struct package *p, const char *build_dir, const char *s
     char *direct[] = {bootstrap, "--version", NULL};
     char *qemu[] = {strcmp(arch, "arm64") == 0 ? "/usr/bin/qemu-aarch64" : "/usr/bin/qemu-x86_64",
                     bootstrap, "--version", NULL};
+    struct proc_result res;
     proc_run(native ? direct : qemu, NULL, NULL, 60, &res);
     if (res.status != 0)
         fprintf(stderr, "test_package: %s --version: exit %d: %s\n", bootstrap, res.status,

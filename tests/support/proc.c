@@ -139,6 +139,18 @@ void proc_result_free(struct proc_result *res)
     memset(res, 0, sizeof *res);
 }
 
+bool proc_run_ok(char *const argv[], int timeout_s, const char *who)
+{
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, timeout_s, &res);
+    bool ok = res.status == 0;
+    if (!ok)
+        fprintf(stderr, "%s: %s %s failed (exit %d): %s\n", who, argv[0], argv[1] ? argv[1] : "",
+                res.status, res.err);
+    proc_result_free(&res);
+    return ok;
+}
+
 void proc_last_line(const char *text, char *out, size_t cap)
 {
     size_t len = strlen(text);

@@ -48,6 +48,11 @@ void proc_run(char *const argv[], const char *input, char *const env[], int time
 /* Frees res's buffers and zeroes it: safe to call twice. */
 void proc_result_free(struct proc_result *res);
 
+/* proc_run without input or extra environment, for a tool that must work
+ * (openssl, unzip): true if it exits 0, else false after printing
+ * "who: ARGV0 ARGV1 failed (exit N): STDERR" on stderr. */
+bool proc_run_ok(char *const argv[], int timeout_s, const char *who);
+
 /* proc_run without input, sending signo to the program once ready(ctx)
  * returns true (asked every 20 ms while it runs). sig is borrowed. */
 struct proc_signal {

@@ -18,13 +18,7 @@ static bool openssl(const char *const args[])
     for (; args[n - 1] && n < 31; n++)
         argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
-    struct proc_result res;
-    proc_run(argv, NULL, NULL, 60, &res);
-    bool ok = res.status == 0;
-    if (!ok)
-        fprintf(stderr, "tlsenv: openssl %s failed: %s\n", args[0], res.err);
-    proc_result_free(&res);
-    return ok;
+    return proc_run_ok(argv, 60, "tlsenv");
 }
 
 bool tlsenv_openssl_available(void)
