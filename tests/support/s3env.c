@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proc.h"
 #include "files.h"
 #include "mem.h"
+#include "proc.h"
 
 static int64_t now_ms(void)
 {
