@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "mem.h"
 #include "s3/error_doc.h"
 #include "store.h"
 
@@ -123,7 +124,7 @@ static void test_long_message_cut_short(void **state)
 {
     (void)state;
     enum { LEN = 70000 };
-    char *doc = malloc(LEN + 1);
+    char *doc = mem_check(malloc(LEN + 1));
     int n = snprintf(doc, LEN, "<Error><Code>AccessDenied</Code><Message>Start of a long story ");
     memset(doc + n, 'x', LEN - (size_t)n);
     doc[LEN] = '\0';
