@@ -157,6 +157,47 @@ static int scan_escape_utf8(struct scan *s, size_t len)
     return 0;
 }
 
+/* Validates the escape at pos (its backslash) and consumes it. */
+static inline int scan_escape(struct scan *s)
+{
+    struct json_src *src = s->src;
+    ptrdiff_t avail = json_scan_ensure(s, 2);
+    if (avail < 0)
+        return -1;
+    const uint8_t *p = src->pos;
+    if (avail < 2)
+        return json_scan_cut(s, "unterminated string (it ends inside an escape)");
+    if (p[1] == 'u') {
+        avail = json_scan_ensure(s, 6);
+        if (avail < 0)
+            return -1;
+        p = src->pos;
+        if (avail < 6)
+            return json_scan_cut(s, "unterminated string (it ends inside an escape)");
+        if (hex4(p + 2) < 0)
+            return json_scan_fail(s, "\\u must be followed by 4 hex digits");
+        src->pos += 6;
+    } else if (escape_value[p[1]]) {
+        src->pos += 2;
+    } else {
+        return json_scan_fail(s, "invalid escape sequence");
+    }
+    return 0;
+}
+
+/* Validates DEL or the non-ASCII sequence at pos and consumes it, writing it
+ * as its escape when there is a copy. */
+static inline int scan_non_ascii(struct scan *s, bool del)
+{
+    ptrdiff_t len = del ? 1 : json_scan_utf8(s);
+    if (len < 0)
+        return -1;
+    if (s->out)
+        return scan_escape_utf8(s, (size_t)len);
+    s->src->pos += len;
+    return 0;
+}
+
 /* Validates a string (pos at its opening quote), copying it verbatim except
  * for non-ASCII characters and DEL, which are written as escapes. */
 static int scan_string(struct scan *s)
@@ -178,51 +219,19 @@ static int scan_string(struct scan *s)
         case BYTE_QUOTE:
             src->pos++;
             return 0;
-        case BYTE_BACKSLASH: {
-            ptrdiff_t avail = json_scan_ensure(s, 2);
-            if (avail < 0)
+        case BYTE_BACKSLASH:
+            if (scan_escape(s) != 0)
                 return -1;
-            p = src->pos;
-            if (avail < 2)
-                return json_scan_cut(s, "unterminated string (it ends inside an escape)");
-            if (p[1] == 'u') {
-                avail = json_scan_ensure(s, 6);
-                if (avail < 0)
-                    return -1;
-                p = src->pos;
-                if (avail < 6)
-                    return json_scan_cut(s, "unterminated string (it ends inside an escape)");
-                if (hex4(p + 2) < 0)
-                    return json_scan_fail(s, "\\u must be followed by 4 hex digits");
-                src->pos += 6;
-            } else if (escape_value[p[1]]) {
-                src->pos += 2;
-            } else {
-                return json_scan_fail(s, "invalid escape sequence");
-            }
             break;
-        }
         case BYTE_CONTROL:
             return json_scan_fail(s, "unescaped control character in string");
         case BYTE_DEL:
-            if (s->out) {
-                if (scan_escape_utf8(s, 1) != 0)
-                    return -1;
-            } else {
-                src->pos++;
-            }
-            break;
-        default: {
-            ptrdiff_t len = json_scan_utf8(s);
-            if (len < 0)
+            if (scan_non_ascii(s, true) != 0)
                 return -1;
-            if (s->out) {
-                if (scan_escape_utf8(s, (size_t)len) != 0)
-                    return -1;
-            } else {
-                src->pos += len;
-            }
-        }
+            break;
+        default:
+            if (scan_non_ascii(s, false) != 0)
+                return -1;
         }
     }
 }
