@@ -493,7 +493,8 @@ static inline enum scan_next scan_after_value(struct scan *s, struct nesting *n)
     return SCAN_ERROR;
 }
 
-/* Validates (and copies, with s->out) one value, a value at a time. */
+/* Validates (and copies, with s->out) one value, containers and all: each
+ * turn reads a value, then what follows it until the next value starts. */
 static int scan_value(struct scan *s)
 {
     struct nesting n = {0, {0}};
