@@ -14,6 +14,7 @@ layers=(
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
+    "settings"                           # base: every flag and environment variable, one table
     "json json_scan json_decode http"    # the streaming JSON scanner, its string decoder; HTTP headers
     "s3/sigv4 s3/sigv4_canonical s3/credentials" # S3 protocol pieces: signing, what is signed
     "store"                              # the object-store interface
