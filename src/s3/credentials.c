@@ -426,14 +426,11 @@ static void kill_and_reap(pid_t pid)
 enum { SIGNAL_CHECK_MS = 100 };
 static const char STOPPED[] = "was stopped by a signal";
 
-/* Runs command under /bin/sh with stdout into buf (at most cap bytes), stdin
- * from /dev/null and stderr inherited (where the AWS CLI says "run aws sso
- * login"). Returns the exit status (0..255), or -1 with err set: cannot start,
- * killed by a signal, output over cap, or not done by the deadline (then its
- * process group is killed); SIGTERM or SIGINT to this process ends the wait
- * at once, kills the process group too, and is an Interrupted error. */
-static int run_process(const char *command, const char *profile, int timeout_ms, char *buf,
-                       size_t cap, size_t *len, struct error *err)
+/* Starts command under /bin/sh in a process group of its own, stdin from
+ * /dev/null, stdout into a pipe whose read end is *out_fd, stderr inherited
+ * (where the AWS CLI says "run aws sso login"). Returns its pid, or -1 with
+ * err set. */
+static pid_t start_process(const char *command, const char *profile, int *out_fd, struct error *err)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -460,54 +457,75 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
         _exit(127);
     }
     close(fds[1]);
-    int64_t deadline = monotonic_ms() + timeout_ms;
-    const char *failure = NULL;
+    *out_fd = fds[0];
+    return pid;
+}
+
+/* Reads fd into buf (at most cap bytes, *len of them) until its end. Returns
+ * NULL, or why the process must be ended: STOPPED (SIGTERM or SIGINT), the
+ * deadline passed, or more output than cap. */
+static const char *read_output(int fd, int64_t deadline, char *buf, size_t cap, size_t *len)
+{
     *len = 0;
     for (;;) {
         int64_t left = deadline - monotonic_ms();
-        if (interrupt_signal()) {
-            failure = STOPPED;
-            break;
-        }
-        if (left <= 0) {
-            failure = "did not finish in time";
-            break;
-        }
+        if (interrupt_signal())
+            return STOPPED;
+        if (left <= 0)
+            return "did not finish in time";
         /* In slices: a signal that comes just before poll is noticed soon. */
-        struct pollfd p = {fds[0], POLLIN, 0};
+        struct pollfd p = {fd, POLLIN, 0};
         int ready = poll(&p, 1, left < SIGNAL_CHECK_MS ? (int)left : SIGNAL_CHECK_MS);
-        if (ready < 0 && errno == EINTR)
-            continue;
         if (ready <= 0)
-            continue; /* the deadline check above ends it */
-        if (*len == cap) {
-            failure = "printed more than the credentials document allows";
-            break;
-        }
-        ssize_t n = read(fds[0], buf + *len, cap - *len);
+            continue; /* EINTR, or nothing yet: the checks above end it */
+        if (*len == cap)
+            return "printed more than the credentials document allows";
+        ssize_t n = read(fd, buf + *len, cap - *len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break; /* end of output (or an error, which the exit status will tell) */
+            return NULL; /* end of output (or an error, which the exit status will tell) */
         *len += (size_t)n;
     }
-    close(fds[0]);
-    int status = 0;
-    while (!failure) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
+}
+
+/* Waits for the process to exit, into *status. Returns NULL, or why it must
+ * be ended, as read_output. */
+static const char *wait_exit(pid_t pid, int64_t deadline, int *status)
+{
+    for (;;) {
+        pid_t done = waitpid(pid, status, WNOHANG);
         if (done == pid)
-            break;
-        if (done < 0 && errno != EINTR) {
-            failure = "could not be waited for";
-        } else if (interrupt_signal()) {
-            failure = STOPPED;
-        } else if (monotonic_ms() >= deadline) {
-            failure = "did not finish in time";
-        } else {
-            struct timespec pause = {0, 10 * 1000 * 1000};
-            nanosleep(&pause, NULL);
-        }
+            return NULL;
+        if (done < 0 && errno != EINTR)
+            return "could not be waited for";
+        if (interrupt_signal())
+            return STOPPED;
+        if (monotonic_ms() >= deadline)
+            return "did not finish in time";
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
+}
+
+/* Runs command (start_process) with its stdout into buf (at most cap bytes).
+ * Returns the exit status (0..255), or -1 with err set: cannot start, killed
+ * by a signal, output over cap, or not done by the deadline (then its process
+ * group is killed); SIGTERM or SIGINT to this process ends the wait at once,
+ * kills the process group too, and is an Interrupted error. */
+static int run_process(const char *command, const char *profile, int timeout_ms, char *buf,
+                       size_t cap, size_t *len, struct error *err)
+{
+    int fd = -1;
+    pid_t pid = start_process(command, profile, &fd, err);
+    if (pid < 0)
+        return -1;
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    const char *failure = read_output(fd, deadline, buf, cap, len);
+    close(fd);
+    int status = 0;
+    if (!failure)
+        failure = wait_exit(pid, deadline, &status);
     if (failure) {
         kill_and_reap(pid);
         if (failure == STOPPED)
