@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One macro per shape of row, so that each row reads as a line of the table;
+ * every field is still named. */
 #define FLAG(id, flag, ty, val, def, text)                                                         \
     [id] = {.name = flag,                                                                          \
             .kind = SETTING_FLAG,                                                                  \

@@ -1,6 +1,7 @@
 /* s3/credentials: AWS credentials (and a profile's region) as the AWS CLI finds
  * them: the environment, the shared credentials file, the config file and its
- * credential_process.
+ * credential_process. The environment's values come in a struct aws_env, read
+ * by the configuration (s3/config.h): this module reads no variable itself.
  *
  * Lambda puts the execution role's temporary credentials in the environment;
  * the files are for running the step by hand (an SSO sign-in reaches us through
@@ -58,7 +59,8 @@ struct aws_credentials {
  *
  * *out is overwritten (its old contents are not freed): on success the caller
  * owns the strings and releases them with credentials_clear(); on failure it is
- * left zeroed. Returns 0, or -1 with err set (ERR_CONFIG, or ERR_OUT_OF_MEMORY). */
+ * left zeroed. env is borrowed for the call. Returns 0, or -1 with err set
+ * (ERR_CONFIG, or ERR_OUT_OF_MEMORY). */
 int credentials_load(const struct aws_env *env, struct aws_credentials *out, struct error *err);
 
 /* Runs command (with /bin/sh -c; stdin /dev/null, stderr inherited) and reads
@@ -76,7 +78,7 @@ int credentials_load(const struct aws_env *env, struct aws_credentials *out, str
 int credentials_from_process(const char *command, const char *profile, int timeout_ms,
                              struct aws_credentials *out, struct error *err);
 
-/* The region of profile AWS_PROFILE (default "default") in the config file,
+/* The region of profile env->profile (default "default") in the config file,
  * copied into out (cap bytes); "" when there is none (no file, no profile, no
  * region). Returns 0, or -1 with a ConfigurationError for a file that exists
  * but cannot be read, or a region that does not fit. */
