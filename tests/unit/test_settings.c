@@ -32,6 +32,18 @@ static char *squeeze(char *text)
     return text;
 }
 
+/* What write writes, in a heap string (the caller frees it). */
+static char *written_by(void (*write)(FILE *))
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    write(f);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
 static void test_every_row_is_complete(void **state)
 {
     (void)state;
@@ -74,12 +86,7 @@ static void test_help_comes_from_the_table(void **state)
     harness_run(help, NULL, NULL, 10, &res);
     assert_int_equal(res.status, 0);
 
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    cli_write_help(f);
-    assert_int_equal(fclose(f), 0);
+    char *text = written_by(cli_write_help);
     assert_string_equal(res.out, text);
 
     squeeze(text);
@@ -169,12 +176,7 @@ static void test_env_integer(void **state)
 static void test_markdown(void **state)
 {
     (void)state;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    settings_write_markdown(f);
-    assert_int_equal(fclose(f), 0);
+    char *text = written_by(settings_write_markdown);
     int lines = 0;
     for (const char *p = text; *p; p++)
         lines += *p == '\n';
