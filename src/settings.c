@@ -5,42 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One macro per shape of row, so that each row reads as a line of the table;
- * every field is still named. */
-#define FLAG(id, flag, ty, val, def, text)                                                         \
-    [id] = {.name = flag,                                                                          \
-            .kind = SETTING_FLAG,                                                                  \
+/* A row, every field named; the shapes below fill in what their kind fixes,
+ * so that each row reads as a line of the table. */
+#define ROW(id, nm, al, kd, ty, val, def, lo, hi, who, text)                                       \
+    [id] = {.name = nm,                                                                            \
+            .alias = al,                                                                           \
+            .kind = kd,                                                                            \
             .type = ty,                                                                            \
             .value = val,                                                                          \
-            .fallback = def,                                                                       \
-            .reader = "cli",                                                                       \
-            .help = text}
-#define ENV(id, var, ty, val, def, who, text)                                                      \
-    [id] = {.name = var,                                                                           \
-            .kind = SETTING_ENV,                                                                   \
-            .type = ty,                                                                            \
-            .value = val,                                                                          \
-            .fallback = def,                                                                       \
-            .reader = who,                                                                         \
-            .help = text}
-#define ENV_INTEGER(id, var, lo, hi, def, text)                                                    \
-    [id] = {.name = var,                                                                           \
-            .kind = SETTING_ENV,                                                                   \
-            .type = SETTING_INTEGER,                                                               \
-            .value = "integer",                                                                    \
             .fallback = def,                                                                       \
             .min = lo,                                                                             \
             .max = hi,                                                                             \
-            .reader = "s3/config",                                                                 \
+            .reader = who,                                                                         \
             .help = text}
+#define FLAG(id, flag, ty, val, def, text)                                                         \
+    ROW(id, flag, NULL, SETTING_FLAG, ty, val, def, 0, 0, "cli", text)
+#define ENV(id, var, ty, val, def, who, text)                                                      \
+    ROW(id, var, NULL, SETTING_ENV, ty, val, def, 0, 0, who, text)
+#define ENV_INTEGER(id, var, lo, hi, def, text)                                                    \
+    ROW(id, var, NULL, SETTING_ENV, SETTING_INTEGER, "integer", def, lo, hi, "s3/config", text)
 #define PROXY(id, var, other, val, text)                                                           \
-    [id] = {.name = var,                                                                           \
-            .alias = other,                                                                        \
-            .kind = SETTING_ENV,                                                                   \
-            .type = SETTING_TEXT,                                                                  \
-            .value = val,                                                                          \
-            .reader = "libcurl",                                                                   \
-            .help = text}
+    ROW(id, var, other, SETTING_ENV, SETTING_TEXT, val, NULL, 0, 0, "libcurl", text)
 
 /* Grouped by who reads them: the command line, Lambda and logging, the S3
  * store's credentials, region, endpoint, trust store and tunables, and the
@@ -71,13 +56,8 @@ const struct setting settings_table[SETTING_COUNT] = {
     FLAG(SETTING_OPT_HELP, "--help", SETTING_SWITCH, NULL, NULL, "print this help and exit"),
     FLAG(SETTING_OPT_VERSION, "--version", SETTING_SWITCH, NULL, NULL,
          "print the version and the versions of the libraries built in, and exit"),
-    [SETTING_EVENT_FILE] = {.name = "EVENT_FILE",
-                            .kind = SETTING_OPERAND,
-                            .type = SETTING_TEXT,
-                            .value = "path or -",
-                            .fallback = "stdin",
-                            .reader = "cli",
-                            .help = "the event, the Map state's output; '-' reads stdin"},
+    ROW(SETTING_EVENT_FILE, "EVENT_FILE", NULL, SETTING_OPERAND, SETTING_TEXT, "path or -", "stdin",
+        0, 0, "cli", "the event, the Map state's output; '-' reads stdin"),
 
     ENV(SETTING_AWS_LAMBDA_RUNTIME_API, "AWS_LAMBDA_RUNTIME_API", SETTING_TEXT, "host:port", NULL,
         "main",
