@@ -159,10 +159,20 @@ check-format:
 
 # lint: cppcheck on src/, and the GitHub Actions workflows parsed and checked
 # (scripts/check-workflows.py, with Debian's python3-yaml).
-lint:
+# It also fails when README.md's table of settings is not the one written from
+# src/settings.c (scripts/readme-settings.sh; `make readme-settings` rewrites it).
+lint: $(BUILD)/settings-markdown
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr --std=c11 -Isrc src
 	@scripts/check-workflows.py .github/workflows/*.yml
+	@scripts/readme-settings.sh --check $(BUILD)/settings-markdown README.md
+
+.PHONY: readme-settings
+readme-settings: $(BUILD)/settings-markdown
+	@scripts/readme-settings.sh $(BUILD)/settings-markdown README.md
+
+$(BUILD)/settings-markdown: scripts/settings-markdown.c $(BUILD)/libbcr.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbcr.a $(LDLIBS)
 
 clean:
 	rm -rf $(BUILD)

@@ -217,9 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *log_stream = open_memstream(&logs, &logs_len);
     if (!log_stream)
         abort();
-    setenv("AWS_LAMBDA_LOG_FORMAT", json_logs ? "JSON" : "Text", 1);
-    setenv("AWS_LAMBDA_LOG_LEVEL", "TRACE", 1);
-    log_init_from_env();
+    log_configure(json_logs ? "JSON" : "Text", "TRACE");
     log_set_stream(log_stream);
 
     int deadline = (flags & 0x80) ? (int)(flags >> 4 & 3) : -1;

@@ -14,6 +14,7 @@ layers=(
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
     "handoff"                            # base: the double-buffered writer of both stores
+    "settings"                           # base: every flag and environment variable, one table
     "json json_scan json_decode http"    # the streaming JSON scanner, its string decoder; HTTP headers
     "build_info"                         # what the program is made of (--version; libcurl's from http)
     "s3/sigv4 s3/sigv4_canonical s3/credentials" # S3 protocol pieces: signing, what is signed
@@ -76,5 +77,22 @@ while IFS= read -r file; do
     done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
 done < <(find . -name '*.[ch]' -printf '%P\n' | sort)
 
-((status == 0)) && echo "check-layers: every include of src/ points down (${#layers[@]} layers)"
+# The environment, too, is read in named places only (docs/architecture.md):
+# getenv in settings.c alone, whose table names every variable, and the
+# table's readers (settings_env, settings_env_integer) called only by the
+# shells and the configuration modules below.
+env_readers="settings main cli lambda options s3/config"
+while IFS=: read -r file line _; do
+    echo "check-layers: src/$file:$line calls getenv: read the environment with settings_env (settings.h)" >&2
+    status=1
+done < <(grep -rnE '\b(secure_)?getenv *\(' --include='*.[ch]' . | sed 's|^\./||' | grep -v '^settings\.c:')
+while IFS=: read -r file line _; do
+    mod=${file%.*}
+    if [[ " $env_readers " != *" $mod "* ]]; then
+        echo "check-layers: src/$file:$line reads the environment; only $env_readers do (pass the value down)" >&2
+        status=1
+    fi
+done < <(grep -rnE '\bsettings_env(_integer)?\(' --include='*.c' . | sed 's|^\./||')
+
+((status == 0)) && echo "check-layers: every include of src/ points down (${#layers[@]} layers); only $env_readers read the environment"
 exit $status

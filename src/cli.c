@@ -1,9 +1,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,37 +18,18 @@
 #include "interrupt.h"
 #include "jsonw.h"
 #include "log.h"
+#include "settings.h"
 #include "step.h"
 #include "util.h"
 
-static const char usage[] =
-    "usage: backend-checks-results [--store DIR] [--transformation NONE|COMPACT|FLATTEN]\n"
-    "                              [--require-complete] [--region REGION]\n"
-    "                              [--endpoint-url URL] [--output -]\n"
-    "                              [--manifest s3://BUCKET/KEY | EVENT_FILE|-]\n"
+/* The prose around the table's rows in --help. */
+static const char about[] =
     "\n"
     "Aggregates the results of a Step Functions Distributed Map (the manifest named by the\n"
     "event, and every SUCCEEDED result file) into {consignment_id}/{uuid}/results.json.\n"
     "The event is read from EVENT_FILE, or stdin when it is '-' or absent.\n"
-    "\n"
-    "  --manifest URL        replay a Map Run by hand: the event is built from the manifest's\n"
-    "                        s3://BUCKET/KEY (with --store, BUCKET/KEY also does); the\n"
-    "                        consignment id is the first '/'-segment of KEY\n"
-    "  --output -            write results.json to stdout instead of the store, and the reply\n"
-    "                        to stderr. On failure stdout holds at most an incomplete document\n"
-    "                        (never its closing byte; a redirected file is cut back to empty),\n"
-    "                        the error document is the last line of stderr, and the exit is 1\n"
-    "  --store DIR           directory object store: object BUCKET/KEY is DIR/BUCKET/KEY\n"
-    "                        (default: S3, with credentials and region from the environment)\n"
-    "  --transformation T    the ResultWriter's Transformation: NONE (default), COMPACT, FLATTEN\n"
-    "  --require-complete    fail (IncompleteMapRun) when the manifest lists FAILED or PENDING\n"
-    "                        result files (default: read the SUCCEEDED ones and warn;\n"
-    "                        BCR_REQUIRE_COMPLETE=true in Lambda)\n"
-    "  --region REGION       S3 region (default: AWS_REGION, then AWS_DEFAULT_REGION, then\n"
-    "                        the profile's region in AWS_CONFIG_FILE or ~/.aws/config)\n"
-    "  --endpoint-url URL    S3 endpoint, path-style (default: AWS_ENDPOINT_URL_S3,\n"
-    "                        then AWS_ENDPOINT_URL, then AWS)\n"
-    "  --help, --version\n"
+    "\n";
+static const char outcome[] =
     "\n"
     "Credentials as the AWS CLI finds them: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else\n"
     "the AWS_PROFILE profile (default \"default\"): its keys in the shared credentials file,\n"
@@ -59,100 +42,120 @@ static const char usage[] =
     "at an object of the store.\n"
     "When AWS_LAMBDA_RUNTIME_API is set and no EVENT_FILE is given, serves Lambda invocations.\n";
 
+void cli_write_help(FILE *f)
+{
+    settings_write_usage(f, "backend-checks-results");
+    fputs(about, f);
+    settings_write_help(f, SETTING_FLAG);
+    settings_write_help(f, SETTING_OPERAND);
+    fputs("\nEnvironment (an empty variable counts as unset):\n", f);
+    settings_write_help(f, SETTING_ENV);
+    fputs(outcome, f);
+}
+
+/* Prints "backend-checks-results: MESSAGE" and the help to stderr; returns
+ * CLI_USAGE. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("backend-checks-results: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    cli_write_help(stderr);
+    return CLI_USAGE;
+}
+
+/* getopt's options, one for each flag of the settings table: an option's
+ * value is OPT_BASE + its setting id. out holds SETTING_COUNT + 1. */
+enum { OPT_BASE = 256 };
+static void flag_options(struct option *out)
+{
+    size_t n = 0;
+    for (int id = 0; id < SETTING_COUNT; id++) {
+        const struct setting *s = &settings_table[id];
+        if (s->kind == SETTING_FLAG)
+            out[n++] = (struct option){s->name + 2,
+                                       s->type == SETTING_SWITCH ? no_argument : required_argument,
+                                       NULL, OPT_BASE + id};
+    }
+    out[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* Applies one flag (its value in arg) to opts: CLI_OK, CLI_USAGE or CLI_EXIT. */
+static int apply_flag(enum setting_id id, const char *arg, struct cli_options *opts)
+{
+    switch (id) {
+    case SETTING_OPT_STORE:
+        opts->run.store_dir = arg;
+        break;
+    case SETTING_OPT_TRANSFORMATION:
+        if (transformation_parse(arg, &opts->run.transformation) != 0)
+            return usage_error("unknown transformation '%s'", arg);
+        break;
+    case SETTING_OPT_REQUIRE_COMPLETE:
+        opts->run.require_complete = true;
+        break;
+    case SETTING_OPT_REGION:
+        opts->run.region = arg;
+        break;
+    case SETTING_OPT_ENDPOINT_URL:
+        opts->run.endpoint_url = arg;
+        break;
+    case SETTING_OPT_MANIFEST:
+        opts->manifest = arg;
+        break;
+    case SETTING_OPT_OUTPUT:
+        if (strcmp(arg, "-") != 0)
+            return usage_error("--output takes only '-' (stdout), not '%s'", arg);
+        opts->run.output_stdout = true;
+        break;
+    case SETTING_OPT_HELP:
+        cli_write_help(stdout);
+        return CLI_EXIT;
+    case SETTING_OPT_VERSION:
+        build_info_print(stdout);
+        return CLI_EXIT;
+    default:
+        assert(!"a flag of the settings table that cli does not apply");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* What is left after the flags: at most one event file, and not with --manifest. */
+static int check_operands(int argc, char **argv, struct cli_options *opts)
+{
+    if (argc - optind > 1)
+        return usage_error("more than one event file given");
+    opts->event_path = optind < argc ? argv[optind] : NULL;
+    if (opts->manifest && opts->event_path)
+        return usage_error("--manifest and an event file (%s) are mutually exclusive: the event "
+                           "is built from the manifest",
+                           opts->event_path);
+    if (opts->manifest && strncmp(opts->manifest, "s3://", 5) != 0 && !opts->run.store_dir)
+        return usage_error(
+            "--manifest %s is not s3://BUCKET/KEY (a plain BUCKET/KEY needs --store)",
+            opts->manifest);
+    return CLI_OK;
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *opts)
 {
-    enum {
-        OPT_STORE = 256,
-        OPT_TRANSFORMATION,
-        OPT_REQUIRE_COMPLETE,
-        OPT_REGION,
-        OPT_ENDPOINT,
-        OPT_MANIFEST,
-        OPT_OUTPUT,
-        OPT_HELP,
-        OPT_VERSION
-    };
-    static const struct option longopts[] = {
-        {"store", required_argument, NULL, OPT_STORE},
-        {"transformation", required_argument, NULL, OPT_TRANSFORMATION},
-        {"require-complete", no_argument, NULL, OPT_REQUIRE_COMPLETE},
-        {"region", required_argument, NULL, OPT_REGION},
-        {"endpoint-url", required_argument, NULL, OPT_ENDPOINT},
-        {"manifest", required_argument, NULL, OPT_MANIFEST},
-        {"output", required_argument, NULL, OPT_OUTPUT},
-        {"help", no_argument, NULL, OPT_HELP},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
-    };
+    struct option longopts[SETTING_COUNT + 1];
+    flag_options(longopts);
     memset(opts, 0, sizeof *opts);
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_STORE:
-            opts->run.store_dir = optarg;
-            break;
-        case OPT_TRANSFORMATION:
-            if (transformation_parse(optarg, &opts->run.transformation) != 0) {
-                fprintf(stderr, "backend-checks-results: unknown transformation '%s'\n%s", optarg,
-                        usage);
-                return CLI_USAGE;
-            }
-            break;
-        case OPT_REQUIRE_COMPLETE:
-            opts->run.require_complete = true;
-            break;
-        case OPT_REGION:
-            opts->run.region = optarg;
-            break;
-        case OPT_ENDPOINT:
-            opts->run.endpoint_url = optarg;
-            break;
-        case OPT_MANIFEST:
-            opts->manifest = optarg;
-            break;
-        case OPT_OUTPUT:
-            if (strcmp(optarg, "-") != 0) {
-                fprintf(stderr,
-                        "backend-checks-results: --output takes only '-' (stdout), not '%s'\n%s",
-                        optarg, usage);
-                return CLI_USAGE;
-            }
-            opts->run.output_stdout = true;
-            break;
-        case OPT_HELP:
-            fputs(usage, stdout);
-            return CLI_EXIT;
-        case OPT_VERSION:
-            build_info_print(stdout);
-            return CLI_EXIT;
-        default:
-            fprintf(stderr, "backend-checks-results: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage);
-            return CLI_USAGE;
-        }
+        int rc = c >= OPT_BASE ? apply_flag((enum setting_id)(c - OPT_BASE), optarg, opts)
+                               : usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        if (rc != CLI_OK)
+            return rc;
     }
-    if (argc - optind > 1) {
-        fprintf(stderr, "backend-checks-results: more than one event file given\n%s", usage);
-        return CLI_USAGE;
-    }
-    opts->event_path = optind < argc ? argv[optind] : NULL;
-    if (opts->manifest && opts->event_path) {
-        fprintf(stderr,
-                "backend-checks-results: --manifest and an event file (%s) are mutually "
-                "exclusive: the event is built from the manifest\n%s",
-                opts->event_path, usage);
-        return CLI_USAGE;
-    }
-    if (opts->manifest && strncmp(opts->manifest, "s3://", 5) != 0 && !opts->run.store_dir) {
-        fprintf(stderr,
-                "backend-checks-results: --manifest %s is not s3://BUCKET/KEY (a plain "
-                "BUCKET/KEY needs --store)\n%s",
-                opts->manifest, usage);
-        return CLI_USAGE;
-    }
-    return CLI_OK;
+    return check_operands(argc, argv, opts);
 }
 
 int cli_read_event(const char *path, char **data, size_t *len, struct error *err)

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "error.h"
 #include "options.h"
@@ -39,6 +40,10 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_EXIT = 3 /* --help, --vers
 /* Parses argv into opts (pointers borrow from argv). Returns CLI_OK, CLI_USAGE
  * (message printed) or CLI_EXIT (help or version printed). */
 int cli_parse(int argc, char **argv, struct cli_options *opts);
+
+/* Writes --help: the synopsis, then the flags, the operand and the
+ * environment variables of the settings table (settings.h), in prose. */
+void cli_write_help(FILE *f);
 
 /* Runs the step once as the command line does; returns the exit status. */
 int cli_run(const struct cli_options *opts);

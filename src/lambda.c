@@ -12,6 +12,7 @@
 #include "event.h"
 #include "interrupt.h"
 #include "log.h"
+#include "settings.h"
 #include "step.h"
 #include "util.h"
 #include "version.h"
@@ -142,7 +143,7 @@ static void begin_invocation(struct service *svc, const struct next *nx, struct 
     log_fields(LOG_INFO, "invocation started", LOG_U64("invocation", svc->invocations),
                LOG_I64("pid", getpid()),
                LOG_I64("remaining_ms", timed ? nx->deadline_ms - now : -1),
-               LOG_STR("traceId", env_get("_X_AMZN_TRACE_ID")), LOG_END);
+               LOG_STR("traceId", settings_env(SETTING_X_AMZN_TRACE_ID)), LOG_END);
 }
 
 /* Runs the step on the event, unless the event could not be taken whole or
@@ -241,15 +242,15 @@ static int serve(struct service *svc, struct next *nx)
 static int configure(struct service *svc, const struct run_options *opts, struct error *err)
 {
     svc->transformation = opts->transformation;
-    const char *t = env_get("BCR_TRANSFORMATION");
+    const char *t = settings_env(SETTING_BCR_TRANSFORMATION);
     if (t && transformation_parse(t, &svc->transformation) != 0)
         return error_set(err, ERR_CONFIG,
                          "BCR_TRANSFORMATION \"%s\" is not one of NONE, COMPACT, FLATTEN", t);
-    const char *rc = env_get("BCR_REQUIRE_COMPLETE");
+    const char *rc = settings_env(SETTING_BCR_REQUIRE_COMPLETE);
     if (rc && strcmp(rc, "true") != 0 && strcmp(rc, "false") != 0)
         return error_set(err, ERR_CONFIG, "BCR_REQUIRE_COMPLETE \"%s\" is not true or false", rc);
     svc->require_complete = opts->require_complete || (rc && strcmp(rc, "true") == 0);
-    const char *name = env_get("AWS_LAMBDA_FUNCTION_NAME");
+    const char *name = settings_env(SETTING_AWS_LAMBDA_FUNCTION_NAME);
     snprintf(svc->function_name, sizeof svc->function_name, "%s", name ? name : "");
     svc->store = options_open_store(opts, err);
     svc->store_kind = options_store_kind(opts);

@@ -23,12 +23,10 @@ static struct {
     char request_id[128];
 } state = {LOG_INFO, false, NULL, ""};
 
-void log_init_from_env(void)
+void log_configure(const char *format, const char *level)
 {
-    const char *format = env_get("AWS_LAMBDA_LOG_FORMAT");
     state.json = format && strcasecmp(format, "JSON") == 0;
     state.min_level = LOG_INFO;
-    const char *level = env_get("AWS_LAMBDA_LOG_LEVEL");
     for (size_t i = 0; level && i < sizeof level_names / sizeof *level_names; i++)
         if (strcasecmp(level, level_names[i]) == 0)
             state.min_level = (enum log_level)i;

@@ -16,8 +16,9 @@
 
 enum log_level { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
 
-/* Reads the two variables above. Safe to call again (tests do). */
-void log_init_from_env(void);
+/* Sets the format and level from the values of the two variables above (NULL
+ * when unset; the shell reads them: settings.h). Safe to call again (tests do). */
+void log_configure(const char *format, const char *level);
 /* Where lines go (default stderr). The stream is borrowed. */
 void log_set_stream(FILE *stream);
 /* The invocation's request id, put on every line until cleared with NULL. Copied. */

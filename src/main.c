@@ -10,7 +10,7 @@
 #include "interrupt.h"
 #include "lambda.h"
 #include "log.h"
-#include "util.h"
+#include "settings.h"
 
 /* Opens each of descriptors 0, 1 and 2 that is closed on /dev/null, before
  * anything else opens a descriptor: a library's own (libcurl's socket pair)
@@ -36,7 +36,8 @@ int main(int argc, char **argv)
     int closed = open_standard_descriptors();
     if (closed < 0)
         return CLI_FAILED;
-    log_init_from_env();
+    log_configure(settings_env(SETTING_AWS_LAMBDA_LOG_FORMAT),
+                  settings_env(SETTING_AWS_LAMBDA_LOG_LEVEL));
     struct cli_options opts;
     int rc = cli_parse(argc, argv, &opts);
     if (rc == CLI_EXIT)
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "backend-checks-results: %s\n", err.message);
         return CLI_FAILED;
     }
-    const char *runtime_api = env_get("AWS_LAMBDA_RUNTIME_API");
+    const char *runtime_api = settings_env(SETTING_AWS_LAMBDA_RUNTIME_API);
     if (runtime_api && !opts.event_path && !opts.manifest && !opts.run.output_stdout)
         rc = lambda_run(runtime_api, &opts.run);
     else

@@ -5,12 +5,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *env_get(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
 static int64_t clock_ms(clockid_t id)
 {
     struct timespec ts;

@@ -7,10 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The variable's value, or NULL when it is unset or empty: the AWS SDKs and
- * CLI treat an empty setting as no setting. Borrowed from the environment. */
-const char *env_get(const char *name);
-
 /* Milliseconds since the Unix epoch: for deadlines the Lambda Runtime API
  * gives in wall-clock time, and for timestamps in logs and metrics. */
 int64_t wall_ms(void);

@@ -12,7 +12,7 @@
 
 #include "s3/credentials.h"
 #include "s3/sigv4.h"
-#include "util.h"
+#include "settings.h"
 
 const char *const s3_ca_bundle_candidates[] = {
     "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu */
@@ -28,20 +28,17 @@ const char *const s3_ca_dir_candidates[] = {
     NULL,
 };
 
-/* Reads an integer variable in [min, max]; absent leaves *out as is. */
-static int env_long(const char *name, long long min, long long max, long long *out,
-                    struct error *err)
+void s3_config_aws_env(struct aws_env *out)
 {
-    const char *v = env_get(name);
-    if (!v)
-        return 0;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || *end || n < min || n > max)
-        return error_set(err, ERR_CONFIG, "%s=%s is not an integer from %lld to %lld", name, v, min,
-                         max);
-    *out = n;
-    return 0;
+    *out = (struct aws_env){
+        .access_key_id = settings_env(SETTING_AWS_ACCESS_KEY_ID),
+        .secret_access_key = settings_env(SETTING_AWS_SECRET_ACCESS_KEY),
+        .session_token = settings_env(SETTING_AWS_SESSION_TOKEN),
+        .profile = settings_env(SETTING_AWS_PROFILE),
+        .shared_credentials_file = settings_env(SETTING_AWS_SHARED_CREDENTIALS_FILE),
+        .config_file = settings_env(SETTING_AWS_CONFIG_FILE),
+        .home = settings_env(SETTING_HOME),
+    };
 }
 
 static int parse_endpoint(struct s3_config *c, const char *url, struct error *err)
@@ -80,12 +77,14 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
 {
     memset(c, 0, sizeof *c);
     if (!region || !*region)
-        region = env_get("AWS_REGION");
+        region = settings_env(SETTING_AWS_REGION);
     if (!region)
-        region = env_get("AWS_DEFAULT_REGION");
+        region = settings_env(SETTING_AWS_DEFAULT_REGION);
     char profile_region[S3_REGION_MAX];
     if (!region) {
-        if (credentials_profile_region(profile_region, sizeof profile_region, err) != 0)
+        struct aws_env env;
+        s3_config_aws_env(&env);
+        if (credentials_profile_region(&env, profile_region, sizeof profile_region, err) != 0)
             return -1;
         region = profile_region[0] ? profile_region : NULL;
     }
@@ -99,31 +98,30 @@ int s3_config_resolve(struct s3_config *c, const char *region, const char *endpo
     strcpy(c->region, region);
 
     if (!endpoint_url || !*endpoint_url)
-        endpoint_url = env_get("AWS_ENDPOINT_URL_S3");
+        endpoint_url = settings_env(SETTING_AWS_ENDPOINT_URL_S3);
     if (!endpoint_url)
-        endpoint_url = env_get("AWS_ENDPOINT_URL");
+        endpoint_url = settings_env(SETTING_AWS_ENDPOINT_URL);
     if (endpoint_url && parse_endpoint(c, endpoint_url, err) != 0)
         return -1;
     if (!endpoint_url)
         c->https = true;
 
-    const char *ssl_cert_file = env_get("SSL_CERT_FILE");
-    if (!ssl_cert_file && s3_ca_dir_select(env_get("SSL_CERT_DIR"), s3_ca_dir_candidates, c->ca_dir,
-                                           sizeof c->ca_dir, err) != 0)
+    const char *ssl_cert_file = settings_env(SETTING_SSL_CERT_FILE);
+    if (!ssl_cert_file && s3_ca_dir_select(settings_env(SETTING_SSL_CERT_DIR), s3_ca_dir_candidates,
+                                           c->ca_dir, sizeof c->ca_dir, err) != 0)
         return -1;
     if (!c->ca_dir[0] && s3_ca_bundle_select(ssl_cert_file, s3_ca_bundle_candidates, c->ca_bundle,
                                              sizeof c->ca_bundle, err) != 0)
         return -1;
 
-    long long attempts = 3, part = (long long)S3_DEFAULT_PART_SIZE, limit = 1024, time_s = 10,
-              connect_ms = 5000;
-    if (env_long("AWS_MAX_ATTEMPTS", 1, 100, &attempts, err) != 0 ||
-        env_long("BCR_S3_PART_SIZE", 1, (long long)S3_MAX_PART_SIZE, &part, err) != 0 ||
-        env_long("BCR_S3_LOW_SPEED_LIMIT", 1, 1LL << 30, &limit, err) != 0 ||
-        env_long("BCR_S3_LOW_SPEED_TIME", 1, 3600, &time_s, err) != 0 ||
-        env_long("BCR_S3_CONNECT_TIMEOUT_MS", 1, 600000, &connect_ms, err) != 0)
+    long long attempts, part, limit, time_s, connect_ms;
+    if (settings_env_integer(SETTING_AWS_MAX_ATTEMPTS, &attempts, err) != 0 ||
+        settings_env_integer(SETTING_BCR_S3_PART_SIZE, &part, err) != 0 ||
+        settings_env_integer(SETTING_BCR_S3_LOW_SPEED_LIMIT, &limit, err) != 0 ||
+        settings_env_integer(SETTING_BCR_S3_LOW_SPEED_TIME, &time_s, err) != 0 ||
+        settings_env_integer(SETTING_BCR_S3_CONNECT_TIMEOUT_MS, &connect_ms, err) != 0)
         return -1;
-    const char *owner = env_get("BCR_EXPECTED_BUCKET_OWNER");
+    const char *owner = settings_env(SETTING_BCR_EXPECTED_BUCKET_OWNER);
     if (owner) {
         if (strlen(owner) != 12 || strspn(owner, "0123456789") != 12)
             return error_set(err, ERR_CONFIG,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "s3/credentials.h"
 
 enum {
     S3_REGION_MAX = 64,
@@ -21,7 +22,6 @@ enum {
     S3_URL_MAX = S3_PATH_MAX + 2048,
 };
 
-#define S3_DEFAULT_PART_SIZE ((size_t)8 << 20)
 #define S3_MIN_PART_SIZE ((size_t)5 << 20) /* S3's minimum for every part but the last */
 #define S3_MAX_PART_SIZE ((size_t)5 << 30)
 #define S3_MAX_PARTS 10000
@@ -34,16 +34,21 @@ struct s3_config {
     char base_path[S3_BASE_PATH_MAX]; /* "" or "/prefix" of a custom endpoint, no trailing '/' */
     char ca_dir[S3_CA_PATH_MAX];      /* a hashed CA directory, or "": use ca_bundle */
     char ca_bundle[S3_CA_PATH_MAX];   /* "" means libcurl's built-in default; unused with ca_dir */
-    int max_attempts;                 /* AWS_MAX_ATTEMPTS, default 3 */
-    size_t part_size;                 /* BCR_S3_PART_SIZE, default 8 MiB */
-    long low_speed_limit;             /* bytes/s; BCR_S3_LOW_SPEED_LIMIT, default 1024 */
-    long low_speed_time;              /* seconds; BCR_S3_LOW_SPEED_TIME, default 10 */
-    long connect_timeout_ms;          /* BCR_S3_CONNECT_TIMEOUT_MS, default 5000 */
+    /* The tunables; their defaults and bounds are the settings table's (settings.h). */
+    int max_attempts;        /* AWS_MAX_ATTEMPTS, default 3 */
+    size_t part_size;        /* BCR_S3_PART_SIZE, default 8 MiB */
+    long low_speed_limit;    /* bytes/s; BCR_S3_LOW_SPEED_LIMIT, default 1024 */
+    long low_speed_time;     /* seconds; BCR_S3_LOW_SPEED_TIME, default 10 */
+    long connect_timeout_ms; /* BCR_S3_CONNECT_TIMEOUT_MS, default 5000 */
     /* BCR_EXPECTED_BUCKET_OWNER: 12 digits, or "" for none. When set, every
      * request carries it (signed) as x-amz-expected-bucket-owner, so S3 refuses
      * (AccessDenied) a bucket that another account owns. */
     char expected_bucket_owner[13];
 };
+
+/* What the credentials chain needs of the environment, read now (settings.h):
+ * for credentials_load and credentials_profile_region. */
+void s3_config_aws_env(struct aws_env *out);
 
 /* Fills c from the two options (either may be NULL) and the environment:
  *   region:   region, else AWS_REGION, else AWS_DEFAULT_REGION (empty counts as

@@ -193,14 +193,30 @@ static void aws_file_free(struct aws_file *f)
     memset(f, 0, sizeof *f);
 }
 
-/* The path in variable `var` (a leading "~/" meaning $HOME), else
- * $HOME/`home_rest`, in a heap string; NULL (with the reason in f->absent)
+/* One of the two AWS files: the variable naming it, its value in the
+ * environment (NULL: unset), and its place under $HOME by default. */
+struct aws_file_name {
+    const char *var, *set, *home_rest;
+};
+
+static struct aws_file_name credentials_file(const struct aws_env *env)
+{
+    return (struct aws_file_name){"AWS_SHARED_CREDENTIALS_FILE", env->shared_credentials_file,
+                                  "/.aws/credentials"};
+}
+
+static struct aws_file_name config_file(const struct aws_env *env)
+{
+    return (struct aws_file_name){"AWS_CONFIG_FILE", env->config_file, "/.aws/config"};
+}
+
+/* The path the variable gives (a leading "~/" meaning home), else
+ * home/`home_rest`, in a heap string; NULL (with the reason in f->absent)
  * when neither is set. */
-static char *aws_file_path(const char *var, const char *home_rest, struct aws_file *f,
+static char *aws_file_path(struct aws_file_name name, const char *home, struct aws_file *f,
                            struct error *err)
 {
-    const char *set = env_get(var);
-    const char *home = env_get("HOME");
+    const char *var = name.var, *set = name.set, *home_rest = name.home_rest;
     const char *prefix = "", *rest = set;
     if (set && set[0] == '~' && (set[1] == '/' || set[1] == '\0')) {
         prefix = home;
@@ -227,14 +243,14 @@ static char *aws_file_path(const char *var, const char *home_rest, struct aws_fi
     return path;
 }
 
-/* Reads the file named by var (default ~/home_rest). A file that is not there
- * (or has no path) is not an error: f->text stays NULL and f->absent says why.
- * One that exists but cannot be read whole, or is too big, is. */
-static int aws_file_load(const char *var, const char *home_rest, struct aws_file *f,
+/* Reads the file named by its variable (default ~/home_rest). A file that is
+ * not there (or has no path) is not an error: f->text stays NULL and f->absent
+ * says why. One that exists but cannot be read whole, or is too big, is. */
+static int aws_file_load(struct aws_file_name name, const char *home, struct aws_file *f,
                          struct error *err)
 {
     memset(f, 0, sizeof *f);
-    f->path = aws_file_path(var, home_rest, f, err);
+    f->path = aws_file_path(name, home, f, err);
     if (!f->path)
         return f->absent[0] ? 0 : -1;
     /* Non-blocking, so that a FIFO is refused rather than waited on for ever. */
@@ -279,10 +295,9 @@ static int aws_file_load(const char *var, const char *home_rest, struct aws_file
     return 0;
 }
 
-static const char *profile_name(void)
+static const char *profile_name(const struct aws_env *env)
 {
-    const char *profile = env_get("AWS_PROFILE");
-    return profile ? profile : "default";
+    return env->profile ? env->profile : "default";
 }
 
 /* Static keys of a profile section that has at least one of the pair. */
@@ -312,17 +327,17 @@ static void describe(const struct aws_file *f, const struct profile_values *v, c
 /* The profile's credentials, in the AWS CLI's order: static keys in the
  * credentials file, then credential_process, then static keys in the config
  * file. */
-static int load_profile(struct aws_credentials *out, struct error *err)
+static int load_profile(const struct aws_env *env, struct aws_credentials *out, struct error *err)
 {
-    const char *profile = profile_name();
+    const char *profile = profile_name(env);
     struct aws_file creds, config;
     struct profile_values cv = {0}, fv = {0};
     int rc = -1;
-    if (aws_file_load("AWS_SHARED_CREDENTIALS_FILE", "/.aws/credentials", &creds, err) != 0) {
+    if (aws_file_load(credentials_file(env), env->home, &creds, err) != 0) {
         aws_file_free(&creds);
         return -1;
     }
-    if (aws_file_load("AWS_CONFIG_FILE", "/.aws/config", &config, err) != 0)
+    if (aws_file_load(config_file(env), env->home, &config, err) != 0)
         goto done;
     if (creds.text)
         scan_profile(creds.text, creds.len, profile, false, &cv);
@@ -357,21 +372,21 @@ done:
     return rc;
 }
 
-int credentials_profile_region(char *out, size_t cap, struct error *err)
+int credentials_profile_region(const struct aws_env *env, char *out, size_t cap, struct error *err)
 {
     out[0] = '\0';
     struct aws_file config;
-    if (aws_file_load("AWS_CONFIG_FILE", "/.aws/config", &config, err) != 0) {
+    if (aws_file_load(config_file(env), env->home, &config, err) != 0) {
         aws_file_free(&config);
         return -1;
     }
     int rc = 0;
     struct profile_values v;
     if (config.text) {
-        scan_profile(config.text, config.len, profile_name(), true, &v);
+        scan_profile(config.text, config.len, profile_name(env), true, &v);
         if (v.has_region && v.region.n >= cap)
             rc = error_set(err, ERR_CONFIG, "the region of profile [%s] in %s is too long",
-                           profile_name(), config.path);
+                           profile_name(env), config.path);
         else if (v.has_region)
             snprintf(out, cap, "%.*s", (int)v.region.n, v.region.p);
     }
@@ -379,13 +394,13 @@ int credentials_profile_region(char *out, size_t cap, struct error *err)
     return rc;
 }
 
-int credentials_load(struct aws_credentials *out, struct error *err)
+int credentials_load(const struct aws_env *env, struct aws_credentials *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
-    const char *id = env_get("AWS_ACCESS_KEY_ID");
-    const char *secret = env_get("AWS_SECRET_ACCESS_KEY");
+    const char *id = env->access_key_id;
+    const char *secret = env->secret_access_key;
     if (id && secret) {
-        const char *token = env_get("AWS_SESSION_TOKEN");
+        const char *token = env->session_token;
         return set_all(out, id, strlen(id), secret, strlen(secret), token,
                        token ? strlen(token) : 0, err);
     }
@@ -396,7 +411,7 @@ int credentials_load(struct aws_credentials *out, struct error *err)
                          "incomplete AWS credentials in the environment: %s is set but %s is not",
                          id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                          id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-    return load_profile(out, err);
+    return load_profile(env, out, err);
 }
 
 /* Kills the process group the child leads and reaps the child. */
@@ -411,14 +426,11 @@ static void kill_and_reap(pid_t pid)
 enum { SIGNAL_CHECK_MS = 100 };
 static const char STOPPED[] = "was stopped by a signal";
 
-/* Runs command under /bin/sh with stdout into buf (at most cap bytes), stdin
- * from /dev/null and stderr inherited (where the AWS CLI says "run aws sso
- * login"). Returns the exit status (0..255), or -1 with err set: cannot start,
- * killed by a signal, output over cap, or not done by the deadline (then its
- * process group is killed); SIGTERM or SIGINT to this process ends the wait
- * at once, kills the process group too, and is an Interrupted error. */
-static int run_process(const char *command, const char *profile, int timeout_ms, char *buf,
-                       size_t cap, size_t *len, struct error *err)
+/* Starts command under /bin/sh in a process group of its own, stdin from
+ * /dev/null, stdout into a pipe whose read end is *out_fd, stderr inherited
+ * (where the AWS CLI says "run aws sso login"). Returns its pid, or -1 with
+ * err set. */
+static pid_t start_process(const char *command, const char *profile, int *out_fd, struct error *err)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -445,54 +457,75 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
         _exit(127);
     }
     close(fds[1]);
-    int64_t deadline = monotonic_ms() + timeout_ms;
-    const char *failure = NULL;
+    *out_fd = fds[0];
+    return pid;
+}
+
+/* Reads fd into buf (at most cap bytes, *len of them) until its end. Returns
+ * NULL, or why the process must be ended: STOPPED (SIGTERM or SIGINT), the
+ * deadline passed, or more output than cap. */
+static const char *read_output(int fd, int64_t deadline, char *buf, size_t cap, size_t *len)
+{
     *len = 0;
     for (;;) {
         int64_t left = deadline - monotonic_ms();
-        if (interrupt_signal()) {
-            failure = STOPPED;
-            break;
-        }
-        if (left <= 0) {
-            failure = "did not finish in time";
-            break;
-        }
+        if (interrupt_signal())
+            return STOPPED;
+        if (left <= 0)
+            return "did not finish in time";
         /* In slices: a signal that comes just before poll is noticed soon. */
-        struct pollfd p = {fds[0], POLLIN, 0};
+        struct pollfd p = {fd, POLLIN, 0};
         int ready = poll(&p, 1, left < SIGNAL_CHECK_MS ? (int)left : SIGNAL_CHECK_MS);
-        if (ready < 0 && errno == EINTR)
-            continue;
         if (ready <= 0)
-            continue; /* the deadline check above ends it */
-        if (*len == cap) {
-            failure = "printed more than the credentials document allows";
-            break;
-        }
-        ssize_t n = read(fds[0], buf + *len, cap - *len);
+            continue; /* EINTR, or nothing yet: the checks above end it */
+        if (*len == cap)
+            return "printed more than the credentials document allows";
+        ssize_t n = read(fd, buf + *len, cap - *len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break; /* end of output (or an error, which the exit status will tell) */
+            return NULL; /* end of output (or an error, which the exit status will tell) */
         *len += (size_t)n;
     }
-    close(fds[0]);
-    int status = 0;
-    while (!failure) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
+}
+
+/* Waits for the process to exit, into *status. Returns NULL, or why it must
+ * be ended, as read_output. */
+static const char *wait_exit(pid_t pid, int64_t deadline, int *status)
+{
+    for (;;) {
+        pid_t done = waitpid(pid, status, WNOHANG);
         if (done == pid)
-            break;
-        if (done < 0 && errno != EINTR) {
-            failure = "could not be waited for";
-        } else if (interrupt_signal()) {
-            failure = STOPPED;
-        } else if (monotonic_ms() >= deadline) {
-            failure = "did not finish in time";
-        } else {
-            struct timespec pause = {0, 10 * 1000 * 1000};
-            nanosleep(&pause, NULL);
-        }
+            return NULL;
+        if (done < 0 && errno != EINTR)
+            return "could not be waited for";
+        if (interrupt_signal())
+            return STOPPED;
+        if (monotonic_ms() >= deadline)
+            return "did not finish in time";
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
+}
+
+/* Runs command (start_process) with its stdout into buf (at most cap bytes).
+ * Returns the exit status (0..255), or -1 with err set: cannot start, killed
+ * by a signal, output over cap, or not done by the deadline (then its process
+ * group is killed); SIGTERM or SIGINT to this process ends the wait at once,
+ * kills the process group too, and is an Interrupted error. */
+static int run_process(const char *command, const char *profile, int timeout_ms, char *buf,
+                       size_t cap, size_t *len, struct error *err)
+{
+    int fd = -1;
+    pid_t pid = start_process(command, profile, &fd, err);
+    if (pid < 0)
+        return -1;
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    const char *failure = read_output(fd, deadline, buf, cap, len);
+    close(fd);
+    int status = 0;
+    if (!failure)
+        failure = wait_exit(pid, deadline, &status);
     if (failure) {
         kill_and_reap(pid);
         if (failure == STOPPED)

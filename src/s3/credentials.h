@@ -1,6 +1,7 @@
 /* s3/credentials: AWS credentials (and a profile's region) as the AWS CLI finds
  * them: the environment, the shared credentials file, the config file and its
- * credential_process.
+ * credential_process. The environment's values come in a struct aws_env, read
+ * by the configuration (s3/config.h): this module reads no variable itself.
  *
  * Lambda puts the execution role's temporary credentials in the environment;
  * the files are for running the step by hand (an SSO sign-in reaches us through
@@ -13,6 +14,19 @@
 #include <stddef.h>
 
 #include "error.h"
+
+/* What the credentials chain reads of the environment, read once by the
+ * configuration (s3_config_aws_env): each pointer borrowed, NULL when the
+ * variable is unset or empty. */
+struct aws_env {
+    const char *access_key_id;           /* AWS_ACCESS_KEY_ID */
+    const char *secret_access_key;       /* AWS_SECRET_ACCESS_KEY */
+    const char *session_token;           /* AWS_SESSION_TOKEN */
+    const char *profile;                 /* AWS_PROFILE; NULL: "default" */
+    const char *shared_credentials_file; /* AWS_SHARED_CREDENTIALS_FILE */
+    const char *config_file;             /* AWS_CONFIG_FILE */
+    const char *home;                    /* HOME */
+};
 
 struct aws_credentials {
     char *access_key_id;     /* owned, never NULL after a successful load */
@@ -27,10 +41,9 @@ struct aws_credentials {
 #define CREDENTIAL_PROCESS_OUTPUT_MAX (64 * 1024)
 #define CREDENTIAL_PROCESS_TIMEOUT_MS (60 * 1000)
 
-/* Loads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN from the
- * environment (empty counts as unset; one of the pair without the other is an
- * error, not a fall-back). If both are unset, profile AWS_PROFILE (default
- * "default"), in the AWS CLI's order:
+/* Loads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN from env
+ * (one of the pair without the other is an error, not a fall-back). If both
+ * are unset, profile AWS_PROFILE (default "default"), in the AWS CLI's order:
  *   1. the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, default
  *      ~/.aws/credentials), section [NAME]: aws_access_key_id,
  *      aws_secret_access_key, aws_session_token;
@@ -46,8 +59,9 @@ struct aws_credentials {
  *
  * *out is overwritten (its old contents are not freed): on success the caller
  * owns the strings and releases them with credentials_clear(); on failure it is
- * left zeroed. Returns 0, or -1 with err set (ERR_CONFIG, or ERR_OUT_OF_MEMORY). */
-int credentials_load(struct aws_credentials *out, struct error *err);
+ * left zeroed. env is borrowed for the call. Returns 0, or -1 with err set
+ * (ERR_CONFIG, or ERR_OUT_OF_MEMORY). */
+int credentials_load(const struct aws_env *env, struct aws_credentials *out, struct error *err);
 
 /* Runs command (with /bin/sh -c; stdin /dev/null, stderr inherited) and reads
  * its stdout, at most CREDENTIAL_PROCESS_OUTPUT_MAX bytes within timeout_ms
@@ -64,11 +78,11 @@ int credentials_load(struct aws_credentials *out, struct error *err);
 int credentials_from_process(const char *command, const char *profile, int timeout_ms,
                              struct aws_credentials *out, struct error *err);
 
-/* The region of profile AWS_PROFILE (default "default") in the config file,
+/* The region of profile env->profile (default "default") in the config file,
  * copied into out (cap bytes); "" when there is none (no file, no profile, no
  * region). Returns 0, or -1 with a ConfigurationError for a file that exists
  * but cannot be read, or a region that does not fit. */
-int credentials_profile_region(char *out, size_t cap, struct error *err);
+int credentials_profile_region(const struct aws_env *env, char *out, size_t cap, struct error *err);
 
 /* Overwrites the secrets with zeros, frees them, and NULLs the fields. Safe on
  * a zeroed struct and on NULL. */

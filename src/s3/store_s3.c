@@ -77,7 +77,9 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
         free(s);
         return NULL;
     }
-    if (credentials_load(&s->creds, err) != 0) {
+    struct aws_env env;
+    s3_config_aws_env(&env);
+    if (credentials_load(&env, &s->creds, err) != 0) {
         free(s);
         return NULL;
     }

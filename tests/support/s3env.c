@@ -21,6 +21,7 @@
 #include "files.h"
 #include "mem.h"
 #include "proc.h"
+#include "settings.h"
 
 static int64_t now_ms(void)
 {
@@ -31,33 +32,14 @@ static int64_t now_ms(void)
 
 void s3env_isolate_environment(void)
 {
-    static const char *const vars[] = {
-        "AWS_PROFILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "AWS_CONFIG_FILE",
-        "BCR_EXPECTED_BUCKET_OWNER",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_DEFAULT_REGION",
-        "AWS_MAX_ATTEMPTS",
-        "AWS_SESSION_TOKEN",
-        "BCR_S3_PART_SIZE",
-        "BCR_S3_LOW_SPEED_LIMIT",
-        "BCR_S3_LOW_SPEED_TIME",
-        "BCR_S3_CONNECT_TIMEOUT_MS",
-        "BCR_TRANSFORMATION",
-        "AWS_LAMBDA_LOG_FORMAT",
-        "AWS_LAMBDA_LOG_LEVEL",
-        "AWS_LAMBDA_RUNTIME_API",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    };
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
-        unsetenv(vars[i]);
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings_table[i];
+        if (s->kind != SETTING_ENV)
+            continue;
+        unsetenv(s->name);
+        if (s->alias)
+            unsetenv(s->alias);
+    }
 }
 
 bool s3env_node_available(void)

@@ -60,9 +60,10 @@ struct s3env {
     char env_text[8192];
 };
 
-/* Unsets every variable of the caller's environment that could steer the
- * program under test elsewhere (profiles, endpoints, region, retries, tunables,
- * log settings, the Runtime API, HTTP proxies). Call in group setup. */
+/* Unsets every environment variable of the settings table (settings.h), and
+ * so every one the program under test reads (profiles, endpoints, region,
+ * credentials, retries, tunables, the trust store, log settings, the Runtime
+ * API, HTTP proxies, HOME). Call in group setup. */
 void s3env_isolate_environment(void);
 
 /* True if `node` runs; otherwise prints why (once) on stderr. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "interrupt.h"
+#include "s3/config.h"
 #include "s3/credentials.h"
 
 static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -70,11 +71,19 @@ static void write_file(const char *path, const char *text)
     assert_int_equal(fclose(fp), 0);
 }
 
+/* credentials_load with the environment as it is now, as the S3 store calls it. */
+static int load(struct aws_credentials *c, struct error *err)
+{
+    struct aws_env env;
+    s3_config_aws_env(&env);
+    return credentials_load(&env, c, err);
+}
+
 static void expect_loaded(const char *id, const char *secret, const char *token)
 {
     struct aws_credentials c;
     struct error err = {0};
-    if (credentials_load(&c, &err) != 0)
+    if (load(&c, &err) != 0)
         fail_msg("credentials_load failed: %s: %s", err.type, err.message);
     assert_string_equal(c.access_key_id, id);
     assert_string_equal(c.secret_access_key, secret);
@@ -94,7 +103,7 @@ static void expect_error(const char *const *must, const char *const *secrets)
 {
     struct aws_credentials c = {(char *)"stale", (char *)"stale", (char *)"stale"};
     struct error err = {0};
-    assert_int_equal(credentials_load(&c, &err), -1);
+    assert_int_equal(load(&c, &err), -1);
     assert_string_equal(err.type, ERR_CONFIG);
     for (; must && *must; must++)
         if (!strstr(err.message, *must))
@@ -489,7 +498,7 @@ static void test_clear_is_safe_to_repeat(void **state)
     setenv("AWS_SESSION_TOKEN", "cleartoken", 1);
     struct aws_credentials c;
     struct error err = {0};
-    assert_int_equal(credentials_load(&c, &err), 0);
+    assert_int_equal(load(&c, &err), 0);
     /* The strings are copies: changing the environment does not touch them. */
     setenv("AWS_SECRET_ACCESS_KEY", "changed", 1);
     assert_string_equal(c.secret_access_key, "clearsecret");

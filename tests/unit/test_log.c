@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "settings.h"
 
 struct capture {
     char *text;
@@ -32,7 +33,8 @@ static void start(struct capture *c, const char *format, const char *level)
         setenv("AWS_LAMBDA_LOG_LEVEL", level, 1);
     else
         unsetenv("AWS_LAMBDA_LOG_LEVEL");
-    log_init_from_env();
+    log_configure(settings_env(SETTING_AWS_LAMBDA_LOG_FORMAT),
+                  settings_env(SETTING_AWS_LAMBDA_LOG_LEVEL));
     log_set_request_id(NULL);
     c->text = NULL;
     c->len = 0;
