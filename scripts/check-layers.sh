@@ -9,15 +9,16 @@ cd "$(dirname "$0")/../src"
 
 layers=(
     "version simd textw utf8 crc32c"     # base: text, bytes, checksums
-    "build_info"                         # base: what the program is made of (--version)
     "jsonw"                              # base: small JSON texts
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging
     "interrupt"                          # base: SIGTERM and SIGINT, noticed by every loop
+    "handoff"                            # base: the double-buffered writer of both stores
     "json json_scan json_decode http"    # the streaming JSON scanner, its string decoder; HTTP headers
+    "build_info"                         # what the program is made of (--version; libcurl's from http)
     "s3/sigv4 s3/sigv4_canonical s3/credentials" # S3 protocol pieces: signing, what is signed
     "store"                              # the object-store interface
-    "s3/config s3/error_doc"             # S3 configuration; error documents, worded as the store's
+    "s3/config s3/operation s3/error_doc" # S3 configuration; the operation table; error documents, worded as the store's
     "store_dir store_fd s3/client"       # the directory and stdout stores; the S3 transfer engine
     "s3/get s3/put"                      # S3 requests, one file per kind
     "s3/store_s3"                        # the S3 store: constructor and vtable
@@ -30,6 +31,12 @@ layers=(
     "main"
 )
 
+# A module's private header (NAME_private.h: its internals) sits in the
+# module's layer and may be included only by the modules listed here.
+declare -A private_users=(
+    [s3/client]="s3/client s3/get" # the request engine; the streaming GetObject drives exchanges
+)
+
 declare -A level
 for i in "${!layers[@]}"; do
     for m in ${layers[$i]}; do level[$m]=$i; done
@@ -38,6 +45,7 @@ done
 status=0
 while IFS= read -r file; do
     mod=${file%.*}
+    mod=${mod%_private}
     if [[ -z ${level[$mod]+x} ]]; then
         echo "check-layers: src/$file: module '$mod' has no layer (add it to scripts/check-layers.sh)" >&2
         status=1
@@ -47,7 +55,17 @@ while IFS= read -r file; do
         # Includes are written relative to src/ ("s3/client.h") or, inside
         # a subdirectory, to the including file's own directory.
         target=${inc%.h}
+        private=
+        if [[ $target == *_private ]]; then
+            target=${target%_private}
+            private=1
+        fi
         if [[ -z ${level[$target]+x} && $mod == */* ]]; then target=${mod%/*}/$target; fi
+        if [[ -n $private && " ${private_users[$target]-} " != *" $mod "* ]]; then
+            echo "check-layers: src/$file includes \"$inc\", private to ${private_users[$target]:-$target} (scripts/check-layers.sh)" >&2
+            status=1
+            continue
+        fi
         if [[ -z ${level[$target]+x} ]]; then
             echo "check-layers: src/$file includes \"$inc\", which is no module of src/" >&2
             status=1

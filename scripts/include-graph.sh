@@ -20,8 +20,10 @@ cd src
 declare -A seen
 while IFS= read -r file; do
     mod=${file%.*}
+    mod=${mod%_private} # a module's private header is part of it
     while IFS= read -r inc; do
         target=${inc%.h}
+        target=${target%_private}
         if [[ -z ${known[$target]+x} && $mod == */* ]]; then target=${mod%/*}/$target; fi
         [[ -n ${known[$target]+x} && $target != "$mod" ]] || continue
         edge="\"$mod\" -> \"$target\""

@@ -121,8 +121,7 @@ bool batches_failed(const struct batches *r)
 
 static bool is_content_error(const struct error *err)
 {
-    return strcmp(err->type, ERR_INVALID_RESULT_FILE) == 0 ||
-           strcmp(err->type, ERR_INVALID_OUTPUT) == 0;
+    return err->kind == ERROR_KIND_INVALID_RESULT_FILE || err->kind == ERROR_KIND_INVALID_OUTPUT;
 }
 
 void entry_place_prefix(struct error *err, const struct entry_place *at)
@@ -173,7 +172,7 @@ static int retire_oldest(struct batches *r, bool wait, struct output *out, uint6
         struct entry_place at = {r->where, e->index, e->offset, &name};
         if (i == b->failed) {
             *err = b->err;
-            if (strcmp(err->type, ERR_INVALID_OUTPUT) == 0)
+            if (err->kind == ERROR_KIND_INVALID_OUTPUT)
                 error_prefix(err, "Output is not one valid JSON document: ");
             entry_place_prefix(err, &at);
             return -1;

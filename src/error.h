@@ -30,18 +30,49 @@
 #define ERR_CONFIG "ConfigurationError"
 #define ERR_TIMEOUT "Timeout"
 #define ERR_INTERRUPTED "Interrupted" /* SIGTERM or SIGINT */
+/* S3 codes the program steers on (the others are ERROR_KIND_S3). */
+#define ERR_NO_SUCH_UPLOAD "NoSuchUpload"
+#define ERR_PRECONDITION_FAILED "PreconditionFailed"
+
+/* What control flow tests: the type as an enum, derived from the type string
+ * when the error is set (one table, error.c), so that setters name a type
+ * once and the strings stay at the edges (messages, Runtime API, CLI). */
+enum error_kind {
+    ERROR_KIND_NONE = 0, /* no error set */
+    ERROR_KIND_INVALID_EVENT,
+    ERROR_KIND_INVALID_MANIFEST,
+    ERROR_KIND_INCOMPLETE_MAP_RUN,
+    ERROR_KIND_INVALID_RESULT_FILE,
+    ERROR_KIND_INVALID_OUTPUT,
+    ERROR_KIND_INVALID_KEY,
+    ERROR_KIND_NO_SUCH_BUCKET,
+    ERROR_KIND_NO_SUCH_KEY,
+    ERROR_KIND_IO,
+    ERROR_KIND_OUT_OF_MEMORY,
+    ERROR_KIND_CONFIG,
+    ERROR_KIND_TIMEOUT,
+    ERROR_KIND_INTERRUPTED,
+    ERROR_KIND_NO_SUCH_UPLOAD,
+    ERROR_KIND_PRECONDITION_FAILED,
+    ERROR_KIND_S3, /* any other type: an S3 code passed through (AccessDenied, ...) */
+};
 
 /* A location holds an operation, a bucket of up to 255 bytes, a key of up to
  * 1024 and a byte offset. */
 enum { ERROR_TYPE_MAX = 64, ERROR_MESSAGE_MAX = 1024, ERROR_WHERE_MAX = 1400 };
 
 struct error {
+    enum error_kind kind;            /* type's kind (error_kind_of) */
     char type[ERROR_TYPE_MAX];       /* empty when no error is set */
     char message[ERROR_MESSAGE_MAX]; /* truncated with "..." if longer */
     char where[ERROR_WHERE_MAX];     /* "" if the message says where, or nobody knows */
 };
 
-/* Sets type and a printf-formatted message, and clears where. Returns -1, so
+/* The kind of an errorType string: one of the types above, ERROR_KIND_S3 for
+ * any other, ERROR_KIND_NONE for "" or NULL. */
+enum error_kind error_kind_of(const char *type);
+
+/* Sets type (and its kind) and a printf-formatted message, and clears where. Returns -1, so
  * callers can write `return error_set(err, ...);`. `err` may be NULL (the
  * error is dropped). */
 int error_set(struct error *err, const char *type, const char *fmt, ...)

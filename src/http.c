@@ -30,6 +30,13 @@ int http_global_init(struct error *err)
     return 0;
 }
 
+void http_libcurl_version(const char **curl, const char **ares)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    *curl = v->version;
+    *ares = v->ares;
+}
+
 void http_response_reset(struct http_response *r)
 {
     memset(r, 0, sizeof *r);

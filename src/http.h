@@ -2,7 +2,10 @@
  * client share and that can be tested without a network: one-time global
  * init, request header lines, the parsing of response header lines, and
  * capture of the response headers S3 clients care about into fixed-size
- * fields (no server-driven allocation). */
+ * fields (no server-driven allocation).
+ *
+ * The shared libcurl helper: libcurl is called only here, in s3/client (the
+ * S3 request engine) and in runtime_api (the Lambda Runtime API client). */
 #ifndef BCR_HTTP_H
 #define BCR_HTTP_H
 
@@ -15,6 +18,10 @@
 /* Runs curl_global_init once per process, whoever calls first (thread-safe).
  * Returns 0, or -1 with err set if libcurl could not initialise. */
 int http_global_init(struct error *err);
+
+/* The libcurl linked in: its version, and c-ares's when it is libcurl's
+ * resolver (NULL otherwise); static strings. */
+void http_libcurl_version(const char **curl, const char **ares);
 
 struct curl_slist;
 

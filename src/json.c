@@ -157,6 +157,47 @@ static int scan_escape_utf8(struct scan *s, size_t len)
     return 0;
 }
 
+/* Validates the escape at pos (its backslash) and consumes it. */
+static inline int scan_escape(struct scan *s)
+{
+    struct json_src *src = s->src;
+    ptrdiff_t avail = json_scan_ensure(s, 2);
+    if (avail < 0)
+        return -1;
+    const uint8_t *p = src->pos;
+    if (avail < 2)
+        return json_scan_cut(s, "unterminated string (it ends inside an escape)");
+    if (p[1] == 'u') {
+        avail = json_scan_ensure(s, 6);
+        if (avail < 0)
+            return -1;
+        p = src->pos;
+        if (avail < 6)
+            return json_scan_cut(s, "unterminated string (it ends inside an escape)");
+        if (hex4(p + 2) < 0)
+            return json_scan_fail(s, "\\u must be followed by 4 hex digits");
+        src->pos += 6;
+    } else if (escape_value[p[1]]) {
+        src->pos += 2;
+    } else {
+        return json_scan_fail(s, "invalid escape sequence");
+    }
+    return 0;
+}
+
+/* Validates DEL or the non-ASCII sequence at pos and consumes it, writing it
+ * as its escape when there is a copy. */
+static inline int scan_non_ascii(struct scan *s, bool del)
+{
+    ptrdiff_t len = del ? 1 : json_scan_utf8(s);
+    if (len < 0)
+        return -1;
+    if (s->out)
+        return scan_escape_utf8(s, (size_t)len);
+    s->src->pos += len;
+    return 0;
+}
+
 /* Validates a string (pos at its opening quote), copying it verbatim except
  * for non-ASCII characters and DEL, which are written as escapes. */
 static int scan_string(struct scan *s)
@@ -178,51 +219,19 @@ static int scan_string(struct scan *s)
         case BYTE_QUOTE:
             src->pos++;
             return 0;
-        case BYTE_BACKSLASH: {
-            ptrdiff_t avail = json_scan_ensure(s, 2);
-            if (avail < 0)
+        case BYTE_BACKSLASH:
+            if (scan_escape(s) != 0)
                 return -1;
-            p = src->pos;
-            if (avail < 2)
-                return json_scan_cut(s, "unterminated string (it ends inside an escape)");
-            if (p[1] == 'u') {
-                avail = json_scan_ensure(s, 6);
-                if (avail < 0)
-                    return -1;
-                p = src->pos;
-                if (avail < 6)
-                    return json_scan_cut(s, "unterminated string (it ends inside an escape)");
-                if (hex4(p + 2) < 0)
-                    return json_scan_fail(s, "\\u must be followed by 4 hex digits");
-                src->pos += 6;
-            } else if (escape_value[p[1]]) {
-                src->pos += 2;
-            } else {
-                return json_scan_fail(s, "invalid escape sequence");
-            }
             break;
-        }
         case BYTE_CONTROL:
             return json_scan_fail(s, "unescaped control character in string");
         case BYTE_DEL:
-            if (s->out) {
-                if (scan_escape_utf8(s, 1) != 0)
-                    return -1;
-            } else {
-                src->pos++;
-            }
-            break;
-        default: {
-            ptrdiff_t len = json_scan_utf8(s);
-            if (len < 0)
+            if (scan_non_ascii(s, true) != 0)
                 return -1;
-            if (s->out) {
-                if (scan_escape_utf8(s, (size_t)len) != 0)
-                    return -1;
-            } else {
-                src->pos += len;
-            }
-        }
+            break;
+        default:
+            if (scan_non_ascii(s, false) != 0)
+                return -1;
         }
     }
 }
@@ -362,75 +371,65 @@ static int scan_literal(struct scan *s, const char *word)
     return 0;
 }
 
-static int scan_value(struct scan *s)
-{
-    uint8_t in_object[JSON_MAX_DEPTH / 8] = {0}; /* bit set: object, clear: array */
-    const int max_depth = s->python ? JSON_MAX_DEPTH : JSON_OUTPUT_MAX_DEPTH;
-    int depth = 0;
-    int b;
+/* The containers around the value being scanned, innermost last: their
+ * number, and a bit a level, set for an object, clear for an array.
+ * scan_value keeps this stack instead of recursing, so that a deep document
+ * costs no C stack. (Unsigned: the bit arithmetic is then shifts and masks.) */
+struct nesting {
+    unsigned depth;
+    uint8_t in_object[JSON_MAX_DEPTH / 8];
+};
 
-value:
-    b = json_scan_peek(s);
+static inline void nesting_push(struct nesting *n, bool object)
+{
+    if (object)
+        n->in_object[n->depth / 8] |= (uint8_t)(1u << (n->depth % 8));
+    else
+        n->in_object[n->depth / 8] &= (uint8_t) ~(1u << (n->depth % 8));
+    n->depth++;
+}
+
+static inline bool nesting_in_object(const struct nesting *n)
+{
+    return n->in_object[(n->depth - 1) / 8] >> ((n->depth - 1) % 8) & 1;
+}
+
+/* What scan_value reads after a step: a value, or what follows a complete
+ * one (a ',' or the bracket that closes its container). */
+enum scan_next { SCAN_ERROR = -1, SCAN_VALUE, SCAN_AFTER_VALUE };
+
+/* A value that is not a container, b its first byte (json_scan_peek's): a
+ * string, a literal or a number. */
+static inline int scan_scalar(struct scan *s, int b)
+{
     switch (b) {
-    case '{':
-    case '[': {
-        if (depth == max_depth)
-            return error_set(s->err, s->type,
-                             "invalid JSON at byte offset %llu: nested deeper than %d levels",
-                             (unsigned long long)json_src_offset(s->src), max_depth);
-        bool object = b == '{';
-        if (object)
-            in_object[depth / 8] |= (uint8_t)(1u << (depth % 8));
-        else
-            in_object[depth / 8] &= (uint8_t) ~(1u << (depth % 8));
-        depth++;
-        s->src->pos++;
-        b = json_scan_peek(s);
-        if (b == (object ? '}' : ']')) {
-            s->src->pos++;
-            depth--;
-            goto after;
-        }
-        if (object)
-            goto key;
-        goto value;
-    }
     case '"':
-        if (!scan_short_string(s) && scan_string(s) != 0)
-            return -1;
-        goto after;
+        return scan_short_string(s) ? 0 : scan_string(s);
     case 't':
-        if (scan_literal(s, "true") != 0)
-            return -1;
-        goto after;
+        return scan_literal(s, "true");
     case 'f':
-        if (scan_literal(s, "false") != 0)
-            return -1;
-        goto after;
+        return scan_literal(s, "false");
     case 'n':
-        if (scan_literal(s, "null") != 0)
-            return -1;
-        goto after;
+        return scan_literal(s, "null");
     case 'N':
     case 'I':
         if (!s->python)
             break;
-        if (scan_literal(s, b == 'N' ? "NaN" : "Infinity") != 0)
-            return -1;
-        goto after;
+        return scan_literal(s, b == 'N' ? "NaN" : "Infinity");
     case JSON_ERROR:
         return -1;
     default:
-        if (b == '-' || is_digit(b)) {
-            if (scan_number(s) != 0)
-                return -1;
-            goto after;
-        }
+        if (b == '-' || is_digit(b))
+            return scan_number(s);
         break;
     }
     return json_scan_unexpected(s, b, "a value");
+}
 
-key:
+/* A member's name and its ':' (b the name's first byte, json_scan_peek's),
+ * leaving pos before the member's value. */
+static inline int scan_member_name(struct scan *s, int b)
+{
     if (b == JSON_ERROR)
         return -1;
     if (b != '"')
@@ -443,37 +442,79 @@ key:
     if (b != ':')
         return json_scan_unexpected(s, b, "':'");
     s->src->pos++;
-    goto value;
+    return 0;
+}
 
-after:
-    if (depth == 0)
-        return scan_flush(s);
-    b = json_scan_peek(s);
-    if (b == JSON_ERROR)
-        return -1;
-    if (in_object[(depth - 1) / 8] >> ((depth - 1) % 8) & 1) {
-        if (b == ',') {
-            s->src->pos++;
-            b = json_scan_peek(s);
-            goto key;
-        }
-        if (b == '}') {
-            s->src->pos++;
-            depth--;
-            goto after;
-        }
-        return json_scan_unexpected(s, b, "',' or '}'");
+/* Opens the container whose bracket b is at pos and reads up to its first
+ * value (in an object, past the first member's name). An empty container is
+ * a complete value. */
+static inline enum scan_next scan_open(struct scan *s, struct nesting *n, int b, unsigned max_depth)
+{
+    if (n->depth == max_depth) {
+        error_set(s->err, s->type, "invalid JSON at byte offset %llu: nested deeper than %u levels",
+                  (unsigned long long)json_src_offset(s->src), max_depth);
+        return SCAN_ERROR;
     }
+    bool object = b == '{';
+    nesting_push(n, object);
+    s->src->pos++;
+    b = json_scan_peek(s);
+    if (b == (object ? '}' : ']')) {
+        s->src->pos++;
+        n->depth--;
+        return SCAN_AFTER_VALUE;
+    }
+    if (object && scan_member_name(s, b) != 0)
+        return SCAN_ERROR;
+    return SCAN_VALUE;
+}
+
+/* After a complete value inside a container: a ',' and the next value (in an
+ * object, past the next member's name: SCAN_VALUE), or the container's
+ * closing bracket, which completes the container (SCAN_AFTER_VALUE). */
+static inline enum scan_next scan_after_value(struct scan *s, struct nesting *n)
+{
+    int b = json_scan_peek(s);
+    if (b == JSON_ERROR)
+        return SCAN_ERROR;
+    bool object = nesting_in_object(n);
     if (b == ',') {
         s->src->pos++;
-        goto value;
+        if (object && scan_member_name(s, json_scan_peek(s)) != 0)
+            return SCAN_ERROR;
+        return SCAN_VALUE;
     }
-    if (b == ']') {
+    if (b == (object ? '}' : ']')) {
         s->src->pos++;
-        depth--;
-        goto after;
+        n->depth--;
+        return SCAN_AFTER_VALUE;
     }
-    return json_scan_unexpected(s, b, "',' or ']'");
+    json_scan_unexpected(s, b, object ? "',' or '}'" : "',' or ']'");
+    return SCAN_ERROR;
+}
+
+/* Validates (and copies, with s->out) one value, containers and all: each
+ * turn reads a value, then what follows it until the next value starts. */
+static int scan_value(struct scan *s)
+{
+    struct nesting n = {0, {0}};
+    const unsigned max_depth = s->python ? JSON_MAX_DEPTH : JSON_OUTPUT_MAX_DEPTH;
+    for (;;) {
+        int b = json_scan_peek(s);
+        enum scan_next next;
+        if (b == '{' || b == '[')
+            next = scan_open(s, &n, b, max_depth);
+        else
+            next = scan_scalar(s, b) == 0 ? SCAN_AFTER_VALUE : SCAN_ERROR;
+        /* A complete value may complete the containers around it too. */
+        while (next == SCAN_AFTER_VALUE) {
+            if (n.depth == 0)
+                return scan_flush(s);
+            next = scan_after_value(s, &n);
+        }
+        if (next == SCAN_ERROR)
+            return -1;
+    }
 }
 
 int json_copy_value(struct json_src *src, struct sink *out, const char *type, struct error *err)

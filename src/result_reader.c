@@ -199,6 +199,76 @@ static int entry_raw_copy(struct json_src *src, enum transformation transformati
     }
 }
 
+/* Reads one entry, at its first byte, and emits its output(s); on failure,
+ * err says which entry (at: index, byte offset, Name). */
+static int stream_entry(struct result_reader *r, struct json_src *src, struct entry_place *at,
+                        enum transformation transformation, struct output *out,
+                        struct read_stats *stats, struct error *err)
+{
+    if (json_peek(src, err) == JSON_ERROR)
+        return -1;
+    at->offset = json_src_offset(src); /* where the entry itself starts */
+    uint64_t before = out->count;
+    int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, at, out, stats, err)
+                                              : entry_raw(src, transformation, out, err);
+    if (rc != 0) {
+        if (batches_failed(r->batches)) /* err is an earlier entry's, placed */
+            return -1;
+        /* Wherever the file is cut, that is the file's fault, not the
+         * Output's that happens to be cut. */
+        if (src->ended)
+            error_set(err, ERR_INVALID_RESULT_FILE,
+                      "the file ends at byte offset %" PRIu64
+                      ", before the entry does (truncated?)",
+                      json_src_offset(src) + (uint64_t)(src->end - src->pos));
+        entry_place_prefix(err, at);
+        return -1;
+    }
+    if (transformation != TRANSFORM_NONE) /* NONE: counted as batches are retired */
+        stats->entries += out->count - before;
+    at->index++;
+    at->name = NULL;
+    return 0;
+}
+
+/* Reads what follows an entry (at->index entries read): 1 when another entry
+ * follows, 0 at the end of the entries, with *b the next byte (JSON_EOF if
+ * none), or -1 on error. In an array that is ',' or the closing ']'; in JSON
+ * Lines a newline, or the end of the file. */
+static int next_entry(struct json_src *src, const char *where, bool array,
+                      const struct entry_place *at, int *b, struct error *err)
+{
+    bool newline;
+    *b = json_peek_line(src, &newline, err);
+    if (!array) {
+        if (*b >= 0 && !newline)
+            return error_set(err, ERR_INVALID_RESULT_FILE,
+                             "%s: entry %" PRIu64 " at byte offset %" PRIu64
+                             " starts on the line of entry %" PRIu64
+                             " (JSON Lines holds one entry per line)",
+                             where, at->index, json_src_offset(src), at->index - 1);
+        return *b != JSON_EOF && *b != JSON_ERROR;
+    }
+    if (*b == ',') {
+        src->pos++;
+        return 1;
+    }
+    if (*b == ']') {
+        src->pos++;
+        *b = json_peek(src, err);
+        return 0;
+    }
+    if (*b == JSON_ERROR)
+        return -1;
+    return error_set(err, ERR_INVALID_RESULT_FILE,
+                     "%s: after entry %" PRIu64 " at byte offset %" PRIu64
+                     ": expected ',' or ']'%s",
+                     where, at->index - 1, json_src_offset(src),
+                     *b == JSON_EOF ? " but the file ends (truncated?)" : "");
+}
+
+/* Streams a result file's entries: a JSON array, or JSON Lines (told apart
+ * by the first byte), and nothing after them. */
 static int stream_entries(struct result_reader *r, struct json_src *src, const char *where,
                           enum transformation transformation, struct output *out,
                           struct read_stats *stats, struct error *err)
@@ -212,69 +282,23 @@ static int stream_entries(struct result_reader *r, struct json_src *src, const c
                          "%s is empty (expected a JSON array or JSON Lines)", where);
     /* A JSON array file starts with '['; JSON Lines starts with the first entry. */
     bool array = b == '[';
+    bool more = true; /* entries to read */
     if (array) {
         src->pos++;
-        b = json_peek(src, err);
-        if (b == ']') {
+        if (json_peek(src, err) == ']') {
             src->pos++;
             b = json_peek(src, err);
-            goto end;
+            more = false;
         }
     }
-    for (;;) {
-        if (json_peek(src, err) == JSON_ERROR)
+    while (more) {
+        if (stream_entry(r, src, &at, transformation, out, stats, err) != 0)
             return -1;
-        at.offset = json_src_offset(src); /* where the entry itself starts */
-        uint64_t before = out->count;
-        int rc = transformation == TRANSFORM_NONE ? entry_none(r, src, &at, out, stats, err)
-                                                  : entry_raw(src, transformation, out, err);
-        if (rc != 0) {
-            if (batches_failed(r->batches)) /* err is an earlier entry's, placed */
-                return -1;
-            /* Wherever the file is cut, that is the file's fault, not the
-             * Output's that happens to be cut. */
-            if (src->ended)
-                error_set(err, ERR_INVALID_RESULT_FILE,
-                          "the file ends at byte offset %" PRIu64
-                          ", before the entry does (truncated?)",
-                          json_src_offset(src) + (uint64_t)(src->end - src->pos));
-            entry_place_prefix(err, &at);
+        int next = next_entry(src, where, array, &at, &b, err);
+        if (next < 0)
             return -1;
-        }
-        if (transformation != TRANSFORM_NONE) /* NONE: counted as batches are retired */
-            stats->entries += out->count - before;
-        at.index++;
-        at.name = NULL;
-        bool newline;
-        b = json_peek_line(src, &newline, err);
-        if (!array && b >= 0 && !newline)
-            return error_set(err, ERR_INVALID_RESULT_FILE,
-                             "%s: entry %" PRIu64 " at byte offset %" PRIu64
-                             " starts on the line of entry %" PRIu64
-                             " (JSON Lines holds one entry per line)",
-                             where, at.index, json_src_offset(src), at.index - 1);
-        if (array) {
-            if (b == ',') {
-                src->pos++;
-                continue;
-            }
-            if (b == ']') {
-                src->pos++;
-                b = json_peek(src, err);
-                break;
-            }
-            if (b == JSON_ERROR)
-                return -1;
-            return error_set(err, ERR_INVALID_RESULT_FILE,
-                             "%s: after entry %" PRIu64 " at byte offset %" PRIu64
-                             ": expected ',' or ']'%s",
-                             where, at.index - 1, json_src_offset(src),
-                             b == JSON_EOF ? " but the file ends (truncated?)" : "");
-        }
-        if (b == JSON_EOF || b == JSON_ERROR)
-            break;
+        more = next == 1;
     }
-end:
     if (b == JSON_ERROR)
         return -1;
     if (b != JSON_EOF)

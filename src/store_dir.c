@@ -2,7 +2,6 @@
 #include "store_dir.h"
 
 #include <dirent.h>
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +15,7 @@
 
 #include "util.h"
 #include "uuid.h"
+#include "handoff.h"
 #include "worker.h"
 
 /* S3's own limit on a key's length; it also bounds the work of a path walk. */
@@ -41,10 +41,11 @@ struct dir_reader {
     char where[PATH_MAX]; /* "bucket/key", for messages */
 };
 
-/* Writes are double-buffered: the caller fills one buffer while a writer
- * thread hands the other to write(2), so the kernel's copy into the page cache
- * runs on the other core instead of the parsing one. The thread also starts
- * writeback every few MiB, so the fsync at commit has little left to wait for. */
+/* Writes are double-buffered (handoff.h): the caller fills one buffer while a
+ * writer thread hands the other to write(2), so the kernel's copy into the
+ * page cache runs on the other core instead of the parsing one. The thread
+ * also starts writeback every few MiB, so the fsync at commit has little left
+ * to wait for. */
 enum { WRITE_BUFFER = 512 * 1024, WRITEBACK_EVERY = 8 * 1024 * 1024 };
 
 /* A key split at '/' into non-empty segments (pointers into buf). */
@@ -62,13 +63,7 @@ struct dir_writer {
     char *bucket, *key; /* owned copies, for messages */
     struct key_path kp;
 
-    /* The caller fills chunks[fill] while the worker writes the other. */
-    struct chunk {
-        uint8_t *data;
-        size_t len;
-    } chunks[2];
-    int fill;
-    struct worker worker;
+    struct handoff out;
     uint64_t written, synced; /* by the worker: bytes written, and handed to writeback */
 };
 
@@ -353,14 +348,13 @@ static void dir_close_read(struct store_reader *reader)
 }
 
 /* The worker's job: writes one chunk, and starts writeback every few MiB. */
-static int write_chunk(void *ctx, void *job, struct error *err)
+static int write_chunk(void *ctx, struct handoff_chunk *c, struct error *err)
 {
     struct dir_writer *w = ctx;
-    const struct chunk *c = job;
-    int e = write_all(w->fd, c->data, c->len, NULL, NULL, NULL);
+    int e = write_all(w->fd, c->data.data, c->data.len, NULL, NULL, NULL);
     if (e)
         return error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key, strerror(e));
-    w->written += c->len;
+    w->written += c->data.len;
 #ifdef __linux__
     if (w->written - w->synced >= WRITEBACK_EVERY) {
         /* Start writing these pages to disk now (no waiting). */
@@ -372,31 +366,15 @@ static int write_chunk(void *ctx, void *job, struct error *err)
     return 0;
 }
 
-/* Hands the filled chunk to the worker, once the previous one is written;
- * fails with the worker's first error. */
-static int hand_off(struct dir_writer *w, struct error *err)
-{
-    struct chunk *c = &w->chunks[w->fill];
-    if (c->len == 0)
-        return 0;
-    if (worker_submit(&w->worker, c, err) != 0)
-        return -1;
-    w->fill ^= 1;
-    w->chunks[w->fill].len = 0;
-    return 0;
-}
-
 static void free_writer(struct dir_writer *w)
 {
-    worker_stop(&w->worker);
+    handoff_free(&w->out);
     if (w->fd >= 0)
         close(w->fd);
     if (w->tmp_dir_fd >= 0)
         close(w->tmp_dir_fd);
     if (w->bucket_fd >= 0)
         close(w->bucket_fd);
-    free(w->chunks[0].data);
-    free(w->chunks[1].data);
     free(w->bucket);
     free(w->key);
     free(w);
@@ -405,28 +383,14 @@ static void free_writer(struct dir_writer *w)
 static int dir_write(struct store_writer *writer, const void *p, size_t n, struct error *err)
 {
     struct dir_writer *w = (struct dir_writer *)writer;
-    const uint8_t *bytes = p;
-    while (n > 0) {
-        struct chunk *c = &w->chunks[w->fill];
-        if (c->len == WRITE_BUFFER) {
-            if (hand_off(w, err) != 0)
-                return located(err, "PutObject", w->bucket, w->key);
-            c = &w->chunks[w->fill];
-        }
-        assert(c->len < WRITE_BUFFER);
-        size_t room = WRITE_BUFFER - c->len;
-        size_t take = n < room ? n : room;
-        memcpy(c->data + c->len, bytes, take);
-        c->len += take;
-        bytes += take;
-        n -= take;
-    }
+    if (handoff_write(&w->out, p, n, err) != 0)
+        return located(err, "PutObject", w->bucket, w->key);
     return 0;
 }
 
 static void abort_writer(struct dir_writer *w)
 {
-    worker_stop(&w->worker);
+    handoff_stop(&w->out);
     if (w->fd >= 0)
         unlinkat(w->tmp_dir_fd, w->tmp_name, 0);
     free_writer(w);
@@ -484,9 +448,10 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     w->fd = w->bucket_fd = w->tmp_dir_fd = -1;
     w->bucket = strdup(bucket);
     w->key = strdup(key);
-    w->chunks[0].data = malloc(WRITE_BUFFER);
-    w->chunks[1].data = malloc(WRITE_BUFFER);
-    if (!w->chunks[0].data || !w->chunks[1].data || !w->bucket || !w->key) {
+    /* One chunk in flight: the kernel's copy runs on the other core, if
+     * there is one (worker_parallel); else the writes are made inline. */
+    handoff_init(&w->out, WRITE_BUFFER, worker_parallel(), write_chunk, NULL, w);
+    if (!w->bucket || !w->key) {
         free_writer(w);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening %s for writing", key);
     }
@@ -508,12 +473,6 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
         free_writer(w);
         return located(err, "PutObject", bucket, key);
     }
-    /* One chunk in flight: the kernel's copy runs on the other core, if
-     * there is one (worker_parallel); else the writes are made inline. */
-    if (worker_start(&w->worker, 1, worker_parallel(), write_chunk, w, err) != 0) {
-        abort_writer(w);
-        return located(err, "PutObject", bucket, key);
-    }
     *out = (struct store_writer *)w;
     return 0;
 }
@@ -524,8 +483,7 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
 static int dir_commit(struct store_writer *writer, struct error *err)
 {
     struct dir_writer *w = (struct dir_writer *)writer;
-    int rc = hand_off(w, err) != 0 || worker_wait_idle(&w->worker, err) != 0 ? -1 : 0;
-    worker_stop(&w->worker);
+    int rc = handoff_finish(&w->out, err);
     if (rc == 0 && fsync(w->fd) != 0)
         rc = error_set(err, ERR_IO, "fsync of s3://%s/%s: %s", w->bucket, w->key, strerror(errno));
     if (rc != 0) {

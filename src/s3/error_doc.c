@@ -282,7 +282,7 @@ bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out)
     return found && out->code[0];
 }
 
-void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap)
+void s3_error_code_for_status(long status, enum s3_op op, char *out, size_t cap)
 {
     const char *code = NULL;
     switch (status) {
@@ -302,7 +302,7 @@ void s3_error_code_for_status(long status, const char *operation, char *out, siz
         code = "AccessDenied";
         break;
     case 404:
-        code = strcmp(operation, "GetObject") == 0 ? "NoSuchKey" : "NotFound";
+        code = s3_op_info(op)->not_found;
         break;
     case 405:
         code = "MethodNotAllowed";

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "s3/operation.h"
 
 enum { S3_ERROR_CODE_MAX = 64, S3_ERROR_MESSAGE_MAX = 512 };
 
@@ -41,11 +42,12 @@ bool s3_xml_find_text(const char *doc, size_t len, const char *name, char *out, 
 bool s3_error_parse(const char *doc, size_t len, struct s3_error_doc *out);
 
 /* The code botocore-style clients give a response with no error document,
- * from its status: 404 is NoSuchKey for GetObject and NotFound otherwise, 403
+ * from its status: 404 is the operation's not_found (s3/operation.h:
+ * NoSuchKey for GetObject, NotFound otherwise), 403
  * AccessDenied, 503 SlowDown, 301/308 PermanentRedirect, 302/303/307
  * TemporaryRedirect, ...; an unknown status gives its number ("418").
  * Writes into out (cap >= 8). */
-void s3_error_code_for_status(long status, const char *operation, char *out, size_t cap);
+void s3_error_code_for_status(long status, enum s3_op op, char *out, size_t cap);
 
 /* Sets err to type `type` and botocore's ClientError text, byte for byte:
  *   "An error occurred (CODE) when calling the OPERATION operation: MESSAGE"

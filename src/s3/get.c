@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s3/client_private.h"
 #include "s3/error_doc.h"
 #include "util.h"
 
@@ -15,14 +16,13 @@ enum { SPILL_CAP = 128 * 1024 }; /* bytes received beyond what the caller asked 
 struct s3_reader {
     struct s3_client *client; /* borrowed */
     struct s3_xfer x;
+    struct s3_attempts run; /* the GETs sent, on x */
     char *bucket, *key;
     int64_t total;            /* the object's size from the first response; -1 unknown */
     char etag[HTTP_ETAG_MAX]; /* the first response's, for If-Match on resumes */
     uint64_t offset;          /* bytes received (handed out or spilled) */
     uint64_t attempt_offset;  /* offset when the current GET started */
-    int failures;             /* consecutive GETs that failed without progress */
-    int attempts;             /* GETs sent, for logs */
-    int64_t attempt_start_ms; /* monotonic_ms */
+    char range[48];           /* the current GET's Range */
     /* The minimum rate, enforced here because curl_easy_pause restarts
      * libcurl's own speed check: bytes received in a window of
      * low_speed_time seconds during which the reader waited for the server
@@ -30,7 +30,7 @@ struct s3_reader {
     int64_t window_ms;
     uint64_t window_bytes;
     int64_t attempt_wait_ms; /* the same waiting, over the whole attempt */
-    bool active, paused, eof, failed, header_bad, too_slow;
+    bool paused, eof, failed, header_bad, too_slow;
     struct error failure;    /* returned again by every read after a failure */
     struct error header_err; /* why a response's headers were refused */
     uint8_t *target;         /* the caller's buffer during a read */
@@ -39,7 +39,7 @@ struct s3_reader {
     uint8_t spill[SPILL_CAP];
 };
 
-/* ---- the stream hooks (s3/client.h) ------------------------------------- */
+/* ---- the stream hooks (s3/client_private.h) ----------------------------- */
 
 static void on_header_bytes(void *ctx, size_t n)
 {
@@ -61,7 +61,7 @@ static size_t on_body(void *ctx, const char *p, size_t len)
     }
     if (len > room + (SPILL_CAP - r->spill_len)) {
         r->paused = true;
-        return CURL_WRITEFUNC_PAUSE;
+        return S3_STREAM_PAUSE;
     }
     size_t direct = len < room ? len : room;
     if (direct) {
@@ -159,7 +159,7 @@ static int on_headers_done(void *ctx, const struct http_response *h)
             memcpy(now, h->etag, sizeof now);
             s3_xfer_redact(&r->x, was);
             s3_xfer_redact(&r->x, now);
-            return header_error(r, "PreconditionFailed",
+            return header_error(r, ERR_PRECONDITION_FAILED,
                                 "The object changed while it was being read: ETag %s became %s.",
                                 was, now);
         }
@@ -179,138 +179,139 @@ static const struct s3_stream reader_stream = {
     .too_slow = on_too_slow,
 };
 
-/* ---- attempts ----------------------------------------------------------- */
+/* ---- attempts (s3_attempts_run's hooks) --------------------------------- */
 
-/* The GET that starts at byte `from`: If-Match once an ETag is known, Range
- * past the first byte. range (range_cap bytes) holds the header's value. */
-static void reader_request(const struct s3_reader *r, uint64_t from, struct s3_request *req,
-                           char *range, size_t range_cap)
+/* The GET that starts at the byte reached: If-Match once an ETag is known,
+ * Range past the first byte. */
+static void reader_prepare(void *ctx, struct s3_request *req)
 {
-    s3_request_init(req, "GetObject", "GET", r->bucket, r->key);
+    struct s3_reader *r = ctx;
+    s3_request_init(req, S3_OP_GET_OBJECT, r->bucket, r->key);
     if (r->etag[0])
         req->headers[req->header_count++] = (struct sigv4_param){"if-match", r->etag};
-    if (from > 0) {
-        snprintf(range, range_cap, "bytes=%llu-", (unsigned long long)from);
-        req->headers[req->header_count++] = (struct sigv4_param){"range", range};
+    if (r->offset > 0) {
+        snprintf(r->range, sizeof r->range, "bytes=%llu-", (unsigned long long)r->offset);
+        req->headers[req->header_count++] = (struct sigv4_param){"range", r->range};
     }
-}
-
-static int reader_start(struct s3_reader *r, struct error *err)
-{
-    struct s3_request req;
-    char range[48];
-    reader_request(r, r->offset, &req, range, sizeof range);
-    if (s3_client_deadline_passed(r->client))
-        return s3_deadline_error(&req, (int64_t)r->offset, NULL, err);
     r->header_bad = false;
     r->paused = false;
     r->too_slow = false;
     r->window_ms = r->attempt_wait_ms = 0;
     r->window_bytes = 0;
-    if (s3_xfer_start(&r->x, &req, err) != 0)
-        return -1;
-    r->active = true;
-    r->attempts++;
     r->attempt_offset = r->offset;
-    r->attempt_start_ms = monotonic_ms();
-    return 0;
 }
 
-/* The current GET has ended (or was cut short by the deadline). Returns 1 at
- * the end of the object, 0 if another attempt should follow (after backoff),
- * -1 with err set if reading has failed for good. */
-static int reader_finish(struct s3_reader *r, bool timed_out, struct error *err)
+static uint64_t reader_moved(void *ctx)
 {
-    struct s3_xfer *x = &r->x;
-    struct s3_request req; /* as it was sent, for messages */
-    char range[48];
-    reader_request(r, r->attempt_offset, &req, range, sizeof range);
+    const struct s3_reader *r = ctx;
+    return r->offset - r->attempt_offset;
+}
 
-    s3_xfer_stop(x);
-    r->active = false;
+static int64_t reader_offset(void *ctx)
+{
+    return (int64_t)((const struct s3_reader *)ctx)->offset;
+}
+
+/* A failed GET's error in GetObject's words, and how to retry it. */
+static int reader_failure(struct s3_reader *r, struct s3_attempts *a, bool body, bool ended,
+                          enum s3_retry_kind *kind, struct error *err)
+{
+    const struct s3_xfer *x = &r->x;
+    const struct s3_config *c = r->client->cfg;
+    *kind = S3_RETRY_TRANSIENT;
+    if (r->too_slow) {
+        error_set(err, ERR_IO,
+                  "Could not complete the GetObject operation: the server sent less than %ld "
+                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
+                  c->low_speed_limit, c->low_speed_time);
+    } else if (body && (ended || x->result == CURLE_PARTIAL_FILE) && r->total >= 0) {
+        /* A body that ended short: botocore's IncompleteReadError. */
+        error_set(err, ERR_IO, "%llu read, but total bytes expected is %lld.",
+                  (unsigned long long)r->offset, (long long)r->total);
+    } else if (body && x->result != CURLE_OPERATION_TIMEDOUT) {
+        /* A body broken off otherwise: botocore's ResponseStreamingError. */
+        *kind = s3_retry_for_transport((int)x->result);
+        error_set(err, ERR_IO, "An error occurred while reading from response stream: %s",
+                  s3_xfer_error_text(x));
+    } else if (x->resp.headers_done && x->resp.status == 412) {
+        *kind = S3_RETRY_NONE;
+        s3_error_set(err, ERR_PRECONDITION_FAILED, ERR_PRECONDITION_FAILED, "GetObject",
+                     "The object changed while it was being read (its ETag is no longer the one "
+                     "first read).",
+                     -1);
+    } else {
+        return s3_xfer_outcome(&r->x, &a->req, (int64_t)r->offset, a->failures, kind, err);
+    }
+    s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    return -1;
+}
+
+/* An ended GET: 0 at the end of the object, else -1 with err set and how to
+ * retry (resuming from the byte reached). */
+static int reader_judge(void *ctx, struct s3_attempts *a, enum s3_retry_kind *kind,
+                        struct error *err)
+{
+    struct s3_reader *r = ctx;
+    const struct s3_xfer *x = &r->x;
     r->paused = false;
-    s3_xfer_log(x, &req, r->attempts, r->attempt_start_ms, r->offset - r->attempt_offset);
-    if (timed_out)
-        return s3_deadline_error(&req, (int64_t)r->offset, NULL, err);
+    *kind = S3_RETRY_NONE;
     if (r->header_bad) {
         *err = r->header_err;
         return -1;
     }
     long status = x->resp.headers_done ? x->resp.status : 0;
-    enum s3_retry_kind kind;
     bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
     bool body = status >= 200 && status < 300; /* a body of the object, not an error's */
     bool ended = body && (x->result == CURLE_OK || complete);
     if (ended && !r->too_slow && (r->total < 0 || complete))
-        return 1;
-    const struct s3_config *c = r->client->cfg;
+        return 0;
     /* Progress lets a long object be resumed many times; a trickle is not
      * progress (at least the minimum rate, over a second at least), or a
      * server cutting every response after a byte or dripping it would hold
      * the run for as long as the object is large. */
+    const struct s3_config *c = r->client->cfg;
     int64_t waited = r->attempt_wait_ms > 1000 ? r->attempt_wait_ms : 1000;
     if (!r->too_slow &&
         (r->offset - r->attempt_offset) * 1000 >= (uint64_t)c->low_speed_limit * (uint64_t)waited)
-        r->failures = 0;
-    r->failures++;
-    if (r->too_slow) {
-        kind = S3_RETRY_TRANSIENT;
-        error_set(err, ERR_IO,
-                  "Could not complete the GetObject operation: the server sent less than %ld "
-                  "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
-                  c->low_speed_limit, c->low_speed_time);
-        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    } else if (body && (ended || x->result == CURLE_PARTIAL_FILE) && r->total >= 0) {
-        /* A body that ended short: botocore's IncompleteReadError. */
-        kind = S3_RETRY_TRANSIENT;
-        error_set(err, ERR_IO, "%llu read, but total bytes expected is %lld.",
-                  (unsigned long long)r->offset, (long long)r->total);
-        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    } else if (body && x->result != CURLE_OPERATION_TIMEDOUT) {
-        /* A body broken off otherwise: botocore's ResponseStreamingError. */
-        kind = s3_retry_for_transport((int)x->result);
-        error_set(err, ERR_IO, "An error occurred while reading from response stream: %s",
-                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
-        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    } else if (status == 412) {
-        s3_error_set(err, "PreconditionFailed", "PreconditionFailed", "GetObject",
-                     "The object changed while it was being read (its ETag is no longer the one "
-                     "first read).",
-                     -1);
-        s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-        return -1;
-    } else {
-        s3_xfer_outcome(x, &req, (int64_t)r->offset, r->failures, &kind, err);
-    }
-    if (kind == S3_RETRY_NONE || r->failures >= c->max_attempts)
-        return -1;
-    return s3_client_backoff(r->client, &req, r->failures, kind, (int64_t)r->offset, err);
+        a->failures = 1;
+    return reader_failure(r, a, body, ended, kind, err);
 }
+
+static const struct s3_attempt_ops reader_ops = {
+    .prepare = reader_prepare,
+    .judge = reader_judge,
+    .moved = reader_moved,
+    .offset = reader_offset,
+};
 
 static bool reader_has_data(const struct s3_xfer *x)
 {
     return ((const struct s3_reader *)x->stream_ctx)->target_len > 0;
 }
 
-static bool reader_has_headers(const struct s3_xfer *x)
+/* What opening waits for: a 2xx response's headers, or (between attempts)
+ * some of the body before a failure, from which a read resumes. */
+static bool reader_opened(const struct s3_xfer *x)
 {
-    return x->resp.headers_done && x->resp.status >= 200 && x->resp.status < 300;
+    const struct s3_reader *r = x->stream_ctx;
+    if (!r->run.active)
+        return r->offset > 0;
+    return !x->done && x->resp.headers_done && x->resp.status >= 200 && x->resp.status < 300;
 }
 
 /* Stops libcurl reading while the caller is away, so a slow consumer is not
  * mistaken for a stalled server (paused transfers skip the speed check). */
 static void reader_pause(struct s3_reader *r)
 {
-    if (r->active && !r->x.done && !r->paused &&
-        curl_easy_pause(r->x.easy, CURLPAUSE_RECV) == CURLE_OK)
+    if (r->run.active && !r->x.done && !r->paused && s3_xfer_pause(&r->x))
         r->paused = true;
 }
 
 static ssize_t reader_fail(struct s3_reader *r, struct error *err)
 {
-    if (r->active) {
+    if (r->run.active) {
         s3_xfer_stop(&r->x);
-        r->active = false;
+        r->run.active = false;
     }
     r->failed = true;
     r->failure = *err;
@@ -323,54 +324,31 @@ int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct
                 struct error *err)
 {
     struct s3_reader *r = calloc(1, sizeof *r);
-    CURL *easy = r ? curl_easy_init() : NULL;
-    if (r) {
-        r->bucket = strdup(bucket);
-        r->key = strdup(key);
-    }
-    if (!easy || !r->bucket || !r->key) {
-        if (r) {
-            free(r->bucket);
-            free(r->key);
-        }
-        if (easy)
-            curl_easy_cleanup(easy);
-        free(r);
+    if (!r)
+        return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening s3://%s/%s", bucket, key);
+    r->bucket = strdup(bucket);
+    r->key = strdup(key);
+    int opened = s3_xfer_open(&r->x, c, err);
+    if (opened != 0 || !r->bucket || !r->key) {
+        s3_get_close((struct store_reader *)r);
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory opening s3://%s/%s", bucket, key);
     }
     r->client = c;
-    s3_xfer_init(&r->x, c, easy);
     r->x.stream = &reader_stream;
     r->x.stream_ctx = r;
+    r->run = (struct s3_attempts){.x = &r->x, .ops = &reader_ops, .ctx = r};
     r->total = -1;
     /* Wait for the first response's headers, so a missing object fails here. */
-    for (;;) {
-        if (reader_start(r, err) != 0)
-            break;
-        bool timed_out;
-        if (s3_xfer_drive(&r->x, reader_has_headers, &timed_out, err) != 0 && !timed_out)
-            break;
-        if (!timed_out && !r->x.done) {
-            reader_pause(r);
-            *out = (struct store_reader *)r;
-            return 0;
-        }
-        int rc = reader_finish(r, timed_out, err);
-        if (rc == 1) {
-            r->eof = true;
-            *out = (struct store_reader *)r;
-            return 0;
-        }
-        if (rc < 0)
-            break;
-        if (r->offset > 0) {
-            /* Headers and some body came before the failure: read() resumes. */
-            *out = (struct store_reader *)r;
-            return 0;
-        }
+    int rc = s3_attempts_run(&r->run, reader_opened, err);
+    if (rc < 0) {
+        s3_get_close((struct store_reader *)r);
+        return -1;
     }
-    s3_get_close((struct store_reader *)r);
-    return -1;
+    if (rc == 0)
+        r->eof = true;
+    reader_pause(r);
+    *out = (struct store_reader *)r;
+    return 0;
 }
 
 ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct error *err)
@@ -391,41 +369,30 @@ ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct e
             r->spill_pos = r->spill_len = 0;
         return (ssize_t)n;
     }
-    while (!r->eof) {
-        if (!r->active && reader_start(r, err) != 0)
+    if (r->eof)
+        return 0;
+    r->target = buf;
+    r->target_cap = cap;
+    r->target_len = 0;
+    if (r->run.active && r->paused) {
+        r->paused = false;
+        /* May hand over the held chunk at once, into target. */
+        if (s3_xfer_unpause(&r->x, err) != 0) {
+            r->target = NULL;
+            s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
             return reader_fail(r, err);
-        r->target = buf;
-        r->target_cap = cap;
-        r->target_len = 0;
-        if (r->paused) {
-            r->paused = false;
-            /* May hand over the held chunk at once, into target. */
-            CURLcode rc = curl_easy_pause(r->x.easy, CURLPAUSE_CONT);
-            if (rc != CURLE_OK) {
-                r->target = NULL;
-                error_set(err, ERR_IO, "Cannot resume reading: %s", curl_easy_strerror(rc));
-                s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-                return reader_fail(r, err);
-            }
         }
-        bool timed_out = false;
-        int rc = 0;
-        if (r->target_len == 0)
-            rc = s3_xfer_drive(&r->x, reader_has_data, &timed_out, err);
-        r->target = NULL;
-        if (r->target_len > 0) {
-            reader_pause(r);
-            return (ssize_t)r->target_len;
-        }
-        if (rc != 0 && !timed_out)
-            return reader_fail(r, err);
-        int end = reader_finish(r, timed_out, err);
-        if (end < 0)
-            return reader_fail(r, err);
-        if (end == 1)
-            r->eof = true;
     }
-    return 0;
+    int rc = r->target_len > 0 ? 1 : s3_attempts_run(&r->run, reader_has_data, err);
+    r->target = NULL;
+    if (rc < 0)
+        return reader_fail(r, err);
+    if (rc == 0) {
+        r->eof = true;
+        return 0;
+    }
+    reader_pause(r);
+    return (ssize_t)r->target_len;
 }
 
 void s3_get_close(struct store_reader *reader)
@@ -433,9 +400,7 @@ void s3_get_close(struct store_reader *reader)
     struct s3_reader *r = (struct s3_reader *)reader;
     if (!r)
         return;
-    s3_xfer_stop(&r->x);
-    curl_easy_cleanup(r->x.easy);
-    s3_xfer_free(&r->x);
+    s3_xfer_close(&r->x);
     free(r->bucket);
     free(r->key);
     free(r);

@@ -9,9 +9,14 @@
  * seconds) counted only while the reader waits for it, not while the caller
  * is away.
  *
+ * Each GET is an attempt of the request engine's one loop (s3_attempts_run,
+ * s3/client_private.h): this file supplies the Range of each attempt, the
+ * checks of each response and the judgement of a body cut short; the
+ * retries, backoff, deadline and interruption are the loop's.
+ *
  * Ownership: a reader borrows its client (which must outlive it and is used
- * on the reader's thread only); it owns its own libcurl easy handle and
- * copies of bucket and key. */
+ * on the reader's thread only); it owns its exchange (with an easy handle of
+ * its own, kept across attempts) and copies of bucket and key. */
 #ifndef BCR_S3_GET_H
 #define BCR_S3_GET_H
 

@@ -5,37 +5,28 @@
 #include <string.h>
 
 #include "buf.h"
+#include "handoff.h"
 #include "log.h"
 #include "s3/error_doc.h"
 #include "util.h"
-#include "worker.h"
 
 enum {
     UPLOAD_ID_MAX = 1024,           /* S3's are ~100 bytes */
     PART_XML_MAX = 8 * 1024 * 1024, /* 10,000 <Part> elements with long ETags */
 };
 
-/* One part: the worker's job. */
-struct part {
-    struct buf data;
-    int64_t deadline_ms; /* the caller's deadline when it was handed over */
-};
-
-/* The worker owns `up` and the upload's state (multipart, upload_id, parts,
- * xml) while a part is queued or running; the caller touches them only once
- * the worker is idle or stopped. What the struct store_writer handles
- * (store.h) of the S3 store point at. */
+/* The part uploader (handoff.h's worker) owns `up` and the upload's state
+ * (multipart, upload_id, parts, xml) while a part is queued or running; the caller touches them
+ * only once the worker is idle or stopped. What the struct store_writer handles (store.h) of the S3
+ * store point at. */
 struct s3_writer {
     struct s3_client *client; /* borrowed: the store's */
     struct s3_client **spare; /* borrowed: the store's slot for an upload client */
     struct s3_client *up;     /* the upload client; NULL until the first part */
     char *bucket, *key;
-    struct part part[2]; /* one being filled, one with the worker */
-    struct part *filling;
-    bool failed; /* a write failed: no more writes, no commit */
-    struct worker worker;
-    bool worker_started; /* a part was handed over: this is a multipart upload */
-    bool multipart;      /* CreateMultipartUpload succeeded */
+    struct handoff parts_out; /* one part being filled, one being uploaded */
+    bool failed;              /* a write failed: no more writes, no commit */
+    bool multipart;           /* CreateMultipartUpload succeeded */
     char upload_id[UPLOAD_ID_MAX];
     int parts;
     struct buf xml; /* the <Part> elements of CompleteMultipartUpload so far */
@@ -58,18 +49,17 @@ static void request_body(struct s3_request *req, const void *data, size_t len)
 /* Sends req on c and frees the exchange; the response is not needed. */
 static int perform(struct s3_client *c, const struct s3_request *req, struct error *err)
 {
-    struct s3_xfer x;
+    struct s3_response x;
     int rc = s3_client_perform(c, req, &x, err);
-    s3_xfer_free(&x);
+    s3_response_free(&x);
     return rc;
 }
 
-static int put_object(struct s3_writer *w, struct error *err)
+static int put_object(struct s3_writer *w, const struct buf *data, struct error *err)
 {
-    struct part *p = w->filling;
     struct s3_request req;
-    s3_request_init(&req, "PutObject", "PUT", w->bucket, w->key);
-    request_body(&req, p->data.data, p->data.len);
+    s3_request_init(&req, S3_OP_PUT_OBJECT, w->bucket, w->key);
+    request_body(&req, data->data, data->len);
     return perform(w->client, &req, err);
 }
 
@@ -78,9 +68,9 @@ static int put_object(struct s3_writer *w, struct error *err)
 static int create_upload(struct s3_writer *w, struct error *err)
 {
     struct s3_request req;
-    s3_request_init(&req, "CreateMultipartUpload", "POST", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_CREATE_MULTIPART_UPLOAD, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"uploads", ""};
-    struct s3_xfer x;
+    struct s3_response x;
     int rc = s3_client_perform(w->up, &req, &x, err);
     if (rc == 0 && !s3_xml_find_text((const char *)x.body.data, x.body.len, "UploadId",
                                      w->upload_id, sizeof w->upload_id)) {
@@ -89,8 +79,8 @@ static int create_upload(struct s3_writer *w, struct error *err)
         rc = error_set(err, ERR_IO, "The CreateMultipartUpload response has an empty UploadId.");
     }
     if (rc != 0 && !err->where[0])
-        s3_error_where(err, req.operation, w->bucket, w->key, -1, NULL);
-    s3_xfer_free(&x);
+        s3_error_where(err, s3_op_name(req.op), w->bucket, w->key, -1, NULL);
+    s3_response_free(&x);
     if (rc == 0)
         w->multipart = true;
     return rc;
@@ -106,12 +96,12 @@ static bool xml_escape_append(struct buf *b, const char *s)
     return true;
 }
 
-/* Uploads `data` as the next part, and empties it. */
-static int upload_part(struct s3_writer *w, struct buf *data, struct error *err)
+/* Uploads `data` as the next part. */
+static int upload_part(struct s3_writer *w, const struct buf *data, struct error *err)
 {
     if (w->parts >= S3_MAX_PARTS) {
         error_set(err, ERR_IO, "The output needs more than %d parts of %zu bytes.", S3_MAX_PARTS,
-                  w->client->cfg->part_size);
+                  s3_client_config(w->client)->part_size);
         s3_error_where(err, "UploadPart", w->bucket, w->key, -1, NULL);
         return -1;
     }
@@ -119,18 +109,18 @@ static int upload_part(struct s3_writer *w, struct buf *data, struct error *err)
     char number_text[16];
     snprintf(number_text, sizeof number_text, "%d", number);
     struct s3_request req;
-    s3_request_init(&req, "UploadPart", "PUT", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_UPLOAD_PART, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"partNumber", number_text};
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     request_body(&req, data->data, data->len);
-    struct s3_xfer x;
+    struct s3_response x;
     int rc = s3_client_perform(w->up, &req, &x, err);
-    s3_xfer_free(&x);
+    s3_response_free(&x);
     if (rc != 0)
         return -1;
     if (!x.resp.etag[0] || x.resp.etag_too_long) {
         error_set(err, ERR_IO, "The response to part %d has no usable ETag.", number);
-        s3_error_where(err, req.operation, w->bucket, w->key, -1, NULL);
+        s3_error_where(err, s3_op_name(req.op), w->bucket, w->key, -1, NULL);
         return -1;
     }
     bool ok = buf_append(&w->xml, "<Part><ETag>", 12, NULL) == 0 &&
@@ -142,7 +132,6 @@ static int upload_part(struct s3_writer *w, struct buf *data, struct error *err)
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory recording part %d of s3://%s/%s",
                          number, w->bucket, w->key);
     w->parts = number;
-    buf_reset(data);
     return 0;
 }
 
@@ -157,12 +146,12 @@ static bool completed_anyway(struct s3_writer *w)
     char suffix[16];
     snprintf(suffix, sizeof suffix, "-%d", w->parts);
     struct s3_request req;
-    s3_request_init(&req, "HeadObject", "HEAD", w->bucket, w->key);
-    struct s3_xfer x;
+    s3_request_init(&req, S3_OP_HEAD_OBJECT, w->bucket, w->key);
+    struct s3_response x;
     struct error err;
     error_clear(&err);
     bool ok = s3_client_perform(w->up, &req, &x, &err) == 0;
-    s3_xfer_free(&x);
+    s3_response_free(&x);
     char etag[HTTP_ETAG_MAX];
     const char *src = x.resp.etag + (x.resp.etag[0] == '"');
     size_t len = strnlen(src, sizeof etag - 1);
@@ -173,7 +162,7 @@ static bool completed_anyway(struct s3_writer *w)
     size_t suffix_len = strlen(suffix);
     ok = ok && len > suffix_len && strcmp(etag + len - suffix_len, suffix) == 0 &&
          x.resp.content_length >= 0 && (uint64_t)x.resp.content_length == w->written;
-    s3_xfer_redact(&x, etag); /* for the log below */
+    s3_response_redact(w->up, &x, etag); /* for the log below */
     log_fields(LOG_WARN,
                ok ? "CompleteMultipartUpload was retried after it had succeeded; the object "
                     "has our part count and length"
@@ -199,7 +188,7 @@ static int complete_upload(struct s3_writer *w, struct error *err)
                          w->key);
     }
     struct s3_request req;
-    s3_request_init(&req, "CompleteMultipartUpload", "POST", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_COMPLETE_MULTIPART_UPLOAD, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     req.body = body.data;
     req.body_len = body.len;
@@ -207,7 +196,7 @@ static int complete_upload(struct s3_writer *w, struct error *err)
     sha256_hex(body.data, body.len, req.payload_hash);
     int rc = perform(w->up, &req, err);
     buf_free(&body);
-    if (rc != 0 && strcmp(err->type, "NoSuchUpload") == 0 && completed_anyway(w))
+    if (rc != 0 && err->kind == ERROR_KIND_NO_SUCH_UPLOAD && completed_anyway(w))
         return 0;
     return rc;
 }
@@ -218,21 +207,19 @@ static void abort_upload(struct s3_writer *w)
     if (!w->multipart)
         return;
     struct s3_request req;
-    s3_request_init(&req, "AbortMultipartUpload", "DELETE", w->bucket, w->key);
+    s3_request_init(&req, S3_OP_ABORT_MULTIPART_UPLOAD, w->bucket, w->key);
     req.query[req.query_count++] = (struct sigv4_param){"uploadId", w->upload_id};
     struct error err;
     error_clear(&err);
     /* Cleaning up, often after the deadline itself cut a request short: the
      * abort gets a short grace past it so that no upload is left behind. */
     enum { ABORT_GRACE_MS = 500 }; /* within the second the Lambda loop keeps back */
-    int64_t deadline = w->client->deadline_ms;
-    if (deadline > 0)
-        w->up->deadline_ms = (wall_ms() > deadline ? wall_ms() : deadline) + ABORT_GRACE_MS;
-    else
-        w->up->deadline_ms = 0;
+    int64_t deadline = s3_client_deadline(w->client);
+    s3_client_set_deadline(
+        w->up, deadline > 0 ? (wall_ms() > deadline ? wall_ms() : deadline) + ABORT_GRACE_MS : 0);
     int rc = perform(w->up, &req, &err);
-    w->up->deadline_ms = deadline;
-    if (rc != 0 && strcmp(err.type, "NoSuchUpload") != 0)
+    s3_client_set_deadline(w->up, deadline);
+    if (rc != 0 && err.kind != ERROR_KIND_NO_SUCH_UPLOAD)
         log_fields(LOG_ERROR,
                    "s3 multipart upload not aborted; its parts remain until a "
                    "lifecycle rule removes them",
@@ -244,48 +231,29 @@ static void abort_upload(struct s3_writer *w)
 
 /* ---- the hand-off ------------------------------------------------------- */
 
-/* The worker's job: one part (creating the upload before the first). */
-static int upload_job(void *ctx, void *job, struct error *err)
+/* The part uploader's job: one part (creating the upload before the first). */
+static int upload_job(void *ctx, struct handoff_chunk *part, struct error *err)
 {
     struct s3_writer *w = ctx;
-    struct part *p = job;
-    w->up->deadline_ms = p->deadline_ms;
+    s3_client_set_deadline(w->up, part->deadline_ms);
     if (!w->multipart && create_upload(w, err) != 0)
         return -1;
-    return upload_part(w, &p->data, err);
+    return upload_part(w, &part->data, err);
 }
 
-/* The store's spare upload client (its trace id brought up to date), or a new
- * one. */
-static struct s3_client *upload_client_take(struct s3_writer *w, struct error *err)
+/* Before the first part is handed over: the upload client, the store's spare
+ * (its trace id brought up to date) or a new one. */
+static int upload_starting(void *ctx, struct error *err)
 {
+    struct s3_writer *w = ctx;
+    if (w->up)
+        return 0;
     struct s3_client *u = *w->spare;
     if (!u)
-        return s3_client_new_sibling(w->client, err);
+        return (w->up = s3_client_new_sibling(w->client, err)) ? 0 : -1;
     *w->spare = NULL;
-    memcpy(u->trace_id, w->client->trace_id, sizeof u->trace_id);
-    return u;
-}
-
-/* Hands the full part over to the worker (starting it for the first), once
- * the previous part is uploaded. Fails with the worker's error if an upload
- * has failed. */
-static int hand_off(struct s3_writer *w, struct error *err)
-{
-    if (!w->worker_started) {
-        if (!w->up && !(w->up = upload_client_take(w, err)))
-            return -1;
-        if (worker_start(&w->worker, 1, true, upload_job, w, err) != 0)
-            return -1;
-        w->worker_started = true;
-    }
-    struct part *p = w->filling;
-    p->deadline_ms = w->client->deadline_ms;
-    if (worker_submit(&w->worker, p, err) != 0)
-        return -1;
-    /* Depth 1: the part before this one is done, so its buffer is free. */
-    w->filling = p == &w->part[0] ? &w->part[1] : &w->part[0];
-    buf_reset(&w->filling->data);
+    s3_client_copy_trace_id(u, w->client);
+    w->up = u;
     return 0;
 }
 
@@ -293,9 +261,7 @@ static int hand_off(struct s3_writer *w, struct error *err)
 
 static void writer_free(struct s3_writer *w)
 {
-    worker_stop(&w->worker);
-    buf_free(&w->part[0].data);
-    buf_free(&w->part[1].data);
+    handoff_free(&w->parts_out);
     buf_free(&w->xml);
     if (w->up && !*w->spare)
         *w->spare = w->up;
@@ -310,7 +276,7 @@ int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucke
                 struct store_writer **out, struct error *err)
 {
     struct s3_target t;
-    if (s3_target_build(c->cfg, bucket, key, NULL, &t, err) != 0)
+    if (s3_target_build(s3_client_config(c), bucket, key, NULL, &t, err) != 0)
         return -1;
     struct s3_writer *w = calloc(1, sizeof *w);
     if (w) {
@@ -328,9 +294,10 @@ int s3_put_open(struct s3_client *c, struct s3_client **spare, const char *bucke
     }
     w->client = c;
     w->spare = spare;
-    buf_init(&w->part[0].data, c->cfg->part_size);
-    buf_init(&w->part[1].data, c->cfg->part_size);
-    w->filling = &w->part[0];
+    /* A thread even at a fraction of a CPU: an upload mostly waits on the
+     * network, which is worth overlapping with parsing at any CPU share. */
+    handoff_init(&w->parts_out, s3_client_config(c)->part_size, true, upload_job, upload_starting,
+                 w);
     buf_init(&w->xml, PART_XML_MAX);
     *out = (struct store_writer *)w;
     return 0;
@@ -342,35 +309,21 @@ int s3_put_write(struct store_writer *writer, const void *p, size_t n, struct er
     if (w->failed)
         return error_set(err, ERR_IO, "writing s3://%s/%s after an earlier failure", w->bucket,
                          w->key);
-    const uint8_t *bytes = p;
-    size_t part_size = w->client->cfg->part_size;
-    while (n > 0) {
-        struct buf *part = &w->filling->data;
-        size_t room = part_size - part->len;
-        size_t take = n < room ? n : room;
-        if (buf_append(part, bytes, take, err) != 0) {
-            w->failed = true;
-            if (!error_is_set(err))
-                error_set(err, ERR_OUT_OF_MEMORY, "buffering s3://%s/%s", w->bucket, w->key);
-            return -1;
-        }
-        bytes += take;
-        n -= take;
-        w->written += take;
-        if (part->len == part_size && hand_off(w, err) != 0) {
-            w->failed = true;
-            return -1;
-        }
+    w->parts_out.deadline_ms = s3_client_deadline(w->client);
+    if (handoff_write(&w->parts_out, p, n, err) != 0) {
+        w->failed = true;
+        return -1;
     }
+    w->written += n;
     return 0;
 }
 
 void s3_put_abort(struct store_writer *writer)
 {
     struct s3_writer *w = (struct s3_writer *)writer;
-    worker_stop(&w->worker);
+    handoff_stop(&w->parts_out);
     if (w->up) {
-        w->up->deadline_ms = w->client->deadline_ms;
+        s3_client_set_deadline(w->up, s3_client_deadline(w->client));
         abort_upload(w);
     }
     writer_free(w);
@@ -383,21 +336,14 @@ int s3_put_commit(struct store_writer *writer, struct error *err)
     if (w->failed) {
         rc = error_set(err, ERR_IO, "committing s3://%s/%s after an earlier failure", w->bucket,
                        w->key);
-    } else if (!w->worker_started) {
-        rc = put_object(w, err); /* never a full part: one PutObject */
-    } else if (worker_failed(&w->worker, err)) {
-        rc = -1;
+    } else if (!handoff_started(&w->parts_out)) {
+        /* At most one part's worth: one PutObject. */
+        rc = put_object(w, handoff_pending(&w->parts_out), err);
     } else {
-        rc = w->filling->data.len > 0 ? hand_off(w, err) : 0;
-        struct error worker_err;
-        error_clear(&worker_err);
-        if (worker_wait_idle(&w->worker, &worker_err) != 0 && rc == 0) {
-            *err = worker_err;
-            rc = -1;
-        }
-        worker_stop(&w->worker);
+        w->parts_out.deadline_ms = s3_client_deadline(w->client);
+        rc = handoff_finish(&w->parts_out, err);
         if (rc == 0) {
-            w->up->deadline_ms = w->client->deadline_ms;
+            s3_client_set_deadline(w->up, s3_client_deadline(w->client));
             rc = complete_upload(w, err);
         }
     }

@@ -1,10 +1,10 @@
 /* s3/put: the S3 store's writer: PutObject, or a multipart upload.
  *
  * A writer buffers one part (BCR_S3_PART_SIZE, 8 MiB by default). An object
- * that never fills one is a single PutObject at commit. A larger one is a
- * multipart upload whose parts go out from a worker thread (worker.h, depth
- * 1) on an upload client of its own, so that the caller fills part N+1 while
- * part N is hashed and sent: two part buffers in all. Commit completes the
+ * of at most one part is a single PutObject at commit. A larger one is a
+ * multipart upload whose parts go out through the double-buffered writer
+ * (handoff.h) on an upload client of its own, so that the caller fills part
+ * N+1 while part N is hashed and sent: two part buffers in all. Commit completes the
  * upload (a completion whose response was lost is recognised on retry); any
  * failure, or abort, aborts it so no parts are left behind.
  *

@@ -14,8 +14,8 @@ struct store_s3 {
     struct store base;
     struct s3_config cfg;
     struct aws_credentials creds;
-    struct s3_client client; /* the caller's thread: reads, PutObject */
-    struct s3_client *spare; /* an upload client kept for the next writer; NULL none */
+    struct s3_client *client; /* the caller's thread: reads, PutObject */
+    struct s3_client *spare;  /* an upload client kept for the next writer; NULL none */
 };
 
 static struct store_s3 *store_s3_of(struct store *base)
@@ -26,28 +26,28 @@ static struct store_s3 *store_s3_of(struct store *base)
 static int s3_open_read(struct store *base, const char *bucket, const char *key,
                         struct store_reader **out, struct error *err)
 {
-    return s3_get_open(&store_s3_of(base)->client, bucket, key, out, err);
+    return s3_get_open(store_s3_of(base)->client, bucket, key, out, err);
 }
 
 static int s3_open_write(struct store *base, const char *bucket, const char *key,
                          struct store_writer **out, struct error *err)
 {
     struct store_s3 *s = store_s3_of(base);
-    return s3_put_open(&s->client, &s->spare, bucket, key, out, err);
+    return s3_put_open(s->client, &s->spare, bucket, key, out, err);
 }
 
 static void s3_destroy(struct store *base)
 {
     struct store_s3 *s = store_s3_of(base);
     s3_client_free(s->spare);
-    s3_client_cleanup(&s->client);
+    s3_client_free(s->client);
     credentials_clear(&s->creds);
     free(s);
 }
 
 static void s3_set_invocation(struct store *base, const struct store_invocation *inv)
 {
-    s3_client_set_invocation(&store_s3_of(base)->client, inv->deadline_ms, inv->trace_id);
+    s3_client_set_invocation(store_s3_of(base)->client, inv->deadline_ms, inv->trace_id);
 }
 
 static const struct store_ops s3_ops = {
@@ -81,7 +81,7 @@ struct store *store_s3_new(const struct s3_options *options, struct error *err)
         free(s);
         return NULL;
     }
-    if (s3_client_init(&s->client, &s->cfg, &s->creds, err) != 0) {
+    if (!(s->client = s3_client_new(&s->cfg, &s->creds, err))) {
         s3_destroy(&s->base);
         return NULL;
     }

@@ -24,73 +24,25 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "s3env.h"
+#include "tlsenv.h"
 
 #define BUCKET "tdr-backend-checks-intg"
-#define OPENSSL "/usr/bin/openssl"
 #define MIB (1024L * 1024L)
 
 static struct s3env env;
 static bool ready;
 static char *root;               /* the CA, the server's certificate, the unpacked package */
-static char ca[4200];            /* the CA's certificate: the function's SSL_CERT_FILE */
+static struct tlsenv tls;        /* tls.ca: the function's SSL_CERT_FILE */
 static char package_dir[4200];   /* ROOT/var/task: function-arm64.zip unpacked */
 static char x86_bin[4200];       /* BCR_BIN's directory/package/bootstrap */
 static char strict_driver[4200]; /* tests/lambda/strict.js */
 static char node[] = "/usr/bin/node";
 static const char *launcher; /* "qemu-aarch64", or NULL on an arm64 machine */
-
-static bool run_ok(char *const argv[])
-{
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 120, &res);
-    bool ok = res.status == 0;
-    if (!ok)
-        fprintf(stderr, "test_arm64: %s failed: %s\n", argv[0], res.err);
-    run_result_free(&res);
-    return ok;
-}
-
-/* A throwaway CA and a certificate for 127.0.0.1 signed by it, in ROOT. */
-static bool make_pki(char *cert, char *key, size_t cap)
-{
-    char ca_key[4200], csr[4200], ext[4200];
-    snprintf(ca, sizeof ca, "%s/ca.pem", root);
-    snprintf(ca_key, sizeof ca_key, "%s/ca.key", root);
-    snprintf(cert, cap, "%s/server.pem", root);
-    snprintf(key, cap, "%s/server.key", root);
-    snprintf(csr, sizeof csr, "%s/server.csr", root);
-    snprintf(ext, sizeof ext, "%s/server.ext", root);
-    const char *text = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
-    harness_write_file(ext, text, strlen(text));
-    char *mk_ca[] = {OPENSSL,
-                     "req",
-                     "-x509",
-                     "-newkey",
-                     "ec",
-                     "-pkeyopt",
-                     "ec_paramgen_curve:P-256",
-                     "-nodes",
-                     "-keyout",
-                     ca_key,
-                     "-out",
-                     ca,
-                     "-days",
-                     "2",
-                     "-subj",
-                     "/CN=backend-checks-results arm64 test CA",
-                     "-addext",
-                     "basicConstraints=critical,CA:TRUE",
-                     NULL};
-    char *mk_req[] = {
-        OPENSSL,   "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", key,   "-out",    csr,  "-subj",    "/CN=127.0.0.1",           NULL};
-    char *sign[] = {
-        OPENSSL,           "x509", "-req", "-in",   csr, "-CA",      ca,  "-CAkey", ca_key,
-        "-CAcreateserial", "-out", cert,   "-days", "2", "-extfile", ext, NULL};
-    return run_ok(mk_ca) && run_ok(mk_req) && run_ok(sign);
-}
 
 static int group_setup(void **state)
 {
@@ -98,7 +50,7 @@ static int group_setup(void **state)
     s3env_isolate_environment();
     unsetenv("SSL_CERT_FILE");
     unsetenv("SSL_CERT_DIR");
-    const char *bin = harness_bin();
+    const char *bin = proc_bin();
     const char *slash = strrchr(bin, '/');
     int dir_len = slash ? (int)(slash - bin) : 1;
     const char *dir = slash ? bin : ".";
@@ -117,16 +69,12 @@ static int group_setup(void **state)
     launcher = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? NULL : "qemu-aarch64";
     if (!s3env_node_available())
         return 0;
-    root = harness_tmpdir();
+    root = files_tmpdir();
     snprintf(package_dir, sizeof package_dir, "%s/var", root);
     mkdir(package_dir, 0755);
     snprintf(package_dir, sizeof package_dir, "%s/var/task", root);
     char *unzip[] = {"/usr/bin/unzip", "-q", zip, "-d", package_dir, NULL};
-    char cert[4200], key[4200];
-    if (!run_ok(unzip) || !make_pki(cert, key, sizeof cert))
-        return -1;
-    struct s3env_options o = {.tls_cert = cert, .tls_key = key, .tls_ca = ca};
-    if (s3env_start(&env, &o) != 0)
+    if (!proc_run_ok(unzip, 120, "test_arm64") || tlsenv_start(&tls, root, &env) != 0)
         return -1;
     ready = true;
     return 0;
@@ -137,7 +85,7 @@ static int group_teardown(void **state)
     (void)state;
     s3env_stop(&env);
     if (root) {
-        harness_rmtree(root);
+        files_rmtree(root);
         free(root);
     }
     return 0;
@@ -145,15 +93,15 @@ static int group_teardown(void **state)
 
 struct fx {
     char *dir;
-    struct export_info info;
-    struct run_result res;
+    struct gen_export_info info;
+    struct proc_result res;
     json_t *plan, *doc;
 };
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = harness_tmpdir();
+    struct fx *f = mem_check(calloc(1, sizeof *f));
+    f->dir = files_tmpdir();
     *state = f;
     return ready && (s3env_clear_faults(&env) || s3env_configure(&env, NULL, 5 * MIB)) ? -1 : 0;
 }
@@ -161,10 +109,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    run_result_free(&f->res);
+    proc_result_free(&f->res);
     json_decref(f->plan);
     json_decref(f->doc);
-    harness_rmtree(f->dir);
+    files_rmtree(f->dir);
     free(f->dir);
     free(f);
     return 0;
@@ -175,8 +123,9 @@ static void upload_export(struct fx *f, uint64_t entries, int files, uint32_t se
 {
     char store[4300];
     snprintf(store, sizeof store, "%s/store", f->dir);
-    struct export_spec spec = {.bucket = BUCKET, .entries = entries, .files = files, .seed = seed};
-    harness_generate_export(store, &spec, NULL, &f->info);
+    struct gen_export_spec spec = {
+        .bucket = BUCKET, .entries = entries, .files = files, .seed = seed};
+    gen_export(store, &spec, NULL, &f->info);
     assert_int_equal(s3env_upload_tree(&env, store), files + 1);
 }
 
@@ -189,7 +138,7 @@ static void plan_new(struct fx *f, int timeout_s)
                   package_dir, "name", "tdr-backend-checks-results-arm64", "region", env.region,
                   "accessKeyId", env.access_key, "secretAccessKey", env.secret_key, "timeout",
                   timeout_s, "memory", 1024, "env", "AWS_ENDPOINT_URL_S3", env.endpoint,
-                  "SSL_CERT_FILE", ca, "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
+                  "SSL_CERT_FILE", tls.ca, "AWS_LAMBDA_LOG_FORMAT", "JSON", "invocations");
     assert_non_null(f->plan);
     if (launcher)
         json_object_set_new(f->plan, "launcher", json_pack("[s]", launcher));
@@ -218,9 +167,9 @@ static void run_plan(struct fx *f)
     assert_int_equal(json_dump_file(f->plan, path, JSON_COMPACT), 0);
     char *argv[] = {node, strict_driver, path, NULL};
     char trust[4300]; /* for the requests strict.js makes to the server itself */
-    snprintf(trust, sizeof trust, "NODE_EXTRA_CA_CERTS=%s", ca);
+    snprintf(trust, sizeof trust, "NODE_EXTRA_CA_CERTS=%s", tls.ca);
     char *extra[] = {trust, NULL};
-    harness_run(argv, NULL, extra, 600, &f->res);
+    proc_run(argv, NULL, extra, 600, &f->res);
     const char *doc = strstr(f->res.out, "{\"results\":");
     if (f->res.status != 0 || !doc)
         show(f);
@@ -261,18 +210,18 @@ static char *x86_results(struct fx *f, size_t *len)
 {
     char event_path[4300], trust[4300];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->dir);
-    harness_write_file(event_path, f->info.event, strlen(f->info.event));
-    snprintf(trust, sizeof trust, "SSL_CERT_FILE=%s", ca);
+    files_write(event_path, f->info.event, strlen(f->info.event));
+    snprintf(trust, sizeof trust, "SSL_CERT_FILE=%s", tls.ca);
     char *extra[] = {trust, NULL};
     char *argv[] = {x86_bin, "--endpoint-url", env.endpoint, "--output", "-", event_path, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, extra), 300, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, extra), 300, &res);
     if (res.status != 0)
         fail_msg("the x86-64 package failed: %s", res.err);
     char *out = res.out;
     *len = res.out_len;
     res.out = NULL;
-    run_result_free(&res);
+    proc_result_free(&res);
     return out;
 }
 

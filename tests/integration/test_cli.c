@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "json.h"
 
 #define BUCKET "tdr-backend-checks-intg"
@@ -35,11 +38,11 @@ struct fixture {
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->root = harness_tmpdir();
+    struct fixture *f = mem_check(calloc(1, sizeof *f));
+    f->root = files_tmpdir();
     char keep[4200];
     snprintf(keep, sizeof keep, "%s/" BUCKET "/.keep", f->root); /* makes the bucket */
-    harness_write_file(keep, "", 0);
+    files_write(keep, "", 0);
     *state = f;
     return 0;
 }
@@ -47,7 +50,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    harness_rmtree(f->root);
+    files_rmtree(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -58,7 +61,7 @@ static void put(struct fixture *f, const char *key, const char *text)
 {
     char path[8192];
     snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root, key);
-    harness_write_file(path, text, strlen(text));
+    files_write(path, text, strlen(text));
 }
 
 /* A manifest listing the given SUCCEEDED keys (NULL-terminated). */
@@ -75,26 +78,26 @@ static void put_manifest(struct fixture *f, const char *const keys[])
 }
 
 static void run_cli(struct fixture *f, const char *const extra[], const char *event,
-                    struct run_result *res)
+                    struct proc_result *res)
 {
     char *argv[16];
     int n = 0;
-    argv[n++] = (char *)harness_bin();
+    argv[n++] = (char *)proc_bin();
     argv[n++] = "--store";
     argv[n++] = f->root;
     for (int i = 0; extra && extra[i]; i++)
         argv[n++] = (char *)extra[i];
     argv[n++] = "-";
     argv[n] = NULL;
-    harness_run(argv, event, NULL, 120, res);
+    proc_run(argv, event, NULL, 120, res);
 }
 
 /* Runs the event successfully and returns results.json parsed (caller
  * decrefs); the run's output goes to *kept (caller frees) if not NULL. */
 static json_t *run_ok_event(struct fixture *f, const char *const extra[], const char *event,
-                            struct run_result *kept)
+                            struct proc_result *kept)
 {
-    struct run_result res;
+    struct proc_result res;
     run_cli(f, extra, event, &res);
     if (res.status != 0)
         fprintf(stderr, "stderr: %s\n", res.err);
@@ -134,7 +137,7 @@ static json_t *run_ok_event(struct fixture *f, const char *const extra[], const 
     if (kept)
         *kept = res;
     else
-        run_result_free(&res);
+        proc_result_free(&res);
     return doc;
 }
 
@@ -147,7 +150,7 @@ static json_t *run_ok(struct fixture *f, const char *const extra[])
  * a run on event. */
 static char *results_text_for(struct fixture *f, const char *const extra[], const char *event)
 {
-    struct run_result res;
+    struct proc_result res;
     run_cli(f, extra, event, &res);
     assert_int_equal(res.status, 0);
     json_t *reply = json_loads(res.out, 0, NULL);
@@ -155,8 +158,8 @@ static char *results_text_for(struct fixture *f, const char *const extra[], cons
     snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root,
              json_string_value(json_object_get(reply, "key")));
     json_decref(reply);
-    run_result_free(&res);
-    char *text = harness_read_file(path, NULL);
+    proc_result_free(&res);
+    char *text = files_read(path, NULL);
     assert_non_null(text);
     return text;
 }
@@ -171,7 +174,7 @@ static void assert_results(json_t *doc, const char *expected_json)
     json_t *expected = json_loads(expected_json, 0, NULL);
     assert_non_null(expected);
     if (!json_equal(json_object_get(doc, "results"), expected)) {
-        char *got = json_dumps(json_object_get(doc, "results"), JSON_COMPACT);
+        char *got = mem_check(json_dumps(json_object_get(doc, "results"), JSON_COMPACT));
         fail_msg("results %s, expected %s", got, expected_json);
     }
     json_decref(expected);
@@ -181,13 +184,13 @@ static void assert_results(json_t *doc, const char *expected_json)
 static void expect_error(struct fixture *f, const char *const extra[], const char *event,
                          const char *type, const char *message_part)
 {
-    int before = harness_count_files(f->root);
-    struct run_result res;
+    int before = files_count(f->root);
+    struct proc_result res;
     run_cli(f, extra, event, &res);
     assert_int_equal(res.status, 1);
     assert_string_equal(res.out, "");
     char last[4096];
-    harness_last_line(res.err, last, sizeof last);
+    proc_last_line(res.err, last, sizeof last);
     json_error_t jerr;
     json_t *doc = json_loads(last, 0, &jerr);
     if (!doc)
@@ -201,8 +204,8 @@ static void expect_error(struct fixture *f, const char *const extra[], const cha
         fail_msg("got %s: %s; expected %s with \"%s\"", got_type, message, type,
                  message_part ? message_part : "");
     json_decref(doc);
-    run_result_free(&res);
-    assert_int_equal(harness_count_files(f->root), before);
+    proc_result_free(&res);
+    assert_int_equal(files_count(f->root), before);
 }
 
 /* A failure at an object of the store: exit 1, nothing written, the error
@@ -211,13 +214,13 @@ static void expect_error(struct fixture *f, const char *const extra[], const cha
 static void expect_located(struct fixture *f, const char *event, const char *type,
                            const char *message, const char *where)
 {
-    int before = harness_count_files(f->root);
-    struct run_result res;
+    int before = files_count(f->root);
+    struct proc_result res;
     run_cli(f, NULL, event, &res);
     assert_int_equal(res.status, 1);
     assert_string_equal(res.out, "");
     char last[4096];
-    harness_last_line(res.err, last, sizeof last);
+    proc_last_line(res.err, last, sizeof last);
     json_t *doc = json_loads(last, 0, NULL);
     if (!doc)
         fail_msg("last stderr line is not JSON: %s", last);
@@ -235,8 +238,8 @@ static void expect_located(struct fixture *f, const char *event, const char *typ
     if (!strstr(previous, want))
         fail_msg("the line before the error document is \"%s\", not one with \"%s\"", previous,
                  want);
-    run_result_free(&res);
-    assert_int_equal(harness_count_files(f->root), before);
+    proc_result_free(&res);
+    assert_int_equal(files_count(f->root), before);
 }
 
 /* The seed README's example byte for byte: its manifest says "Size": 1 for
@@ -262,7 +265,7 @@ static void put_seed(struct fixture *f, const char *size_member)
         size_member);
     put(f, MANIFEST_KEY, manifest);
     snprintf(path, sizeof path, "%s/" SEED_BUCKET "/test_key/succeeded.json", f->root);
-    harness_write_file(path, SEED_RESULT, strlen(SEED_RESULT));
+    files_write(path, SEED_RESULT, strlen(SEED_RESULT));
 }
 
 static void test_seed_readme_example(void **state)
@@ -270,7 +273,7 @@ static void test_seed_readme_example(void **state)
     struct fixture *f = *state;
     assert_int_equal(strlen(SEED_RESULT), 100);
     put_seed(f, ",\n                        \"Size\": 1");
-    struct run_result res;
+    struct proc_result res;
     json_t *doc = run_ok_event(f, NULL, SEED_EVENT, &res);
     assert_results(doc, "[{\"test1\": \"value1\"}, {\"test2\": \"value2\"}]");
     json_decref(doc);
@@ -283,7 +286,7 @@ static void test_seed_readme_example(void **state)
     assert_non_null(strstr(line, "test_key/succeeded.json"));
     assert_non_null(strstr(line, "100"));
     assert_non_null(strstr(line, "manifestSize=1"));
-    run_result_free(&res);
+    proc_result_free(&res);
 
     /* Without Size, the same results and no warning. */
     put_seed(f, "");
@@ -291,7 +294,7 @@ static void test_seed_readme_example(void **state)
     assert_results(doc, "[{\"test1\": \"value1\"}, {\"test2\": \"value2\"}]");
     json_decref(doc);
     assert_null(strstr(res.err, "manifest's Size"));
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 static void test_several_files_in_manifest_order(void **state)
@@ -421,13 +424,13 @@ static void test_event_from_file_argument(void **state)
     put(f, "r/a.json", "[{\"Output\": \"42\"}]");
     char event_path[4200];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
-    harness_write_file(event_path, EVENT, strlen(EVENT));
-    char *argv[] = {(char *)harness_bin(), "--store", f->root, event_path, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 30, &res);
+    files_write(event_path, EVENT, strlen(EVENT));
+    char *argv[] = {(char *)proc_bin(), "--store", f->root, event_path, NULL};
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 30, &res);
     assert_int_equal(res.status, 0);
     assert_non_null(strstr(res.out, "\"bucket\": \"" BUCKET "\""));
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 static void test_error_invalid_event(void **state)
@@ -463,7 +466,7 @@ static void test_failed_and_pending_files(void **state)
         "\"PENDING\": [{\"Key\": \"r/PENDING_0.json\"}], \"SUCCEEDED\": [{\"Key\": "
         "\"r/a.json\"}]}}");
     put(f, "r/a.json", "[{\"Output\": \"1\"}]");
-    struct run_result res;
+    struct proc_result res;
     json_t *doc = run_ok_event(f, NULL, EVENT, &res);
     assert_results(doc, "[1]");
     json_decref(doc);
@@ -473,7 +476,7 @@ static void test_failed_and_pending_files(void **state)
     assert_non_null(strstr(warn, "r/FAILED_0.json, r/FAILED_1.json"));
     assert_non_null(strstr(warn, "pendingFiles=1"));
     assert_non_null(strstr(warn, "r/PENDING_0.json"));
-    run_result_free(&res);
+    proc_result_free(&res);
     expect_error(f, (const char *const[]){"--require-complete", NULL}, EVENT, "IncompleteMapRun",
                  "2 FAILED and 1 PENDING result files (FAILED: r/FAILED_0.json, r/FAILED_1.json; "
                  "PENDING: r/PENDING_0.json)");
@@ -520,7 +523,7 @@ static void test_error_output_too_large(void **state)
     struct fixture *f = *state;
     put_manifest(f, (const char *const[]){"r/big.json", NULL});
     size_t n = 2 * 1024 * 1024;
-    char *text = malloc(n + 64);
+    char *text = mem_check(malloc(n + 64));
     strcpy(text, "[{\"Output\": \"\\\"");
     size_t len = strlen(text);
     memset(text + len, 'x', n);
@@ -535,7 +538,7 @@ static void test_error_deep_nesting(void **state)
     struct fixture *f = *state;
     put_manifest(f, (const char *const[]){"r/deep.json", NULL});
     size_t depth = 200000;
-    char *text = malloc(depth + 16);
+    char *text = mem_check(malloc(depth + 16));
     text[0] = '[';
     memset(text + 1, '[', depth);
     text[depth + 1] = '\0';
@@ -609,27 +612,27 @@ static void test_usage_errors(void **state)
         {"--store", NULL, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *argv[6] = {(char *)harness_bin()};
+        char *argv[6] = {(char *)proc_bin()};
         for (int j = 0; cases[i][j]; j++)
             argv[j + 1] = (char *)cases[i][j];
-        struct run_result res;
-        harness_run(argv, NULL, NULL, 10, &res);
+        struct proc_result res;
+        proc_run(argv, NULL, NULL, 10, &res);
         assert_int_equal(res.status, 2);
         assert_string_equal(res.out, "");
         assert_non_null(strstr(res.err, "usage:"));
-        run_result_free(&res);
+        proc_result_free(&res);
     }
-    char *help[] = {(char *)harness_bin(), "--help", NULL};
-    struct run_result res;
-    harness_run(help, NULL, NULL, 10, &res);
+    char *help[] = {(char *)proc_bin(), "--help", NULL};
+    struct proc_result res;
+    proc_run(help, NULL, NULL, 10, &res);
     assert_int_equal(res.status, 0);
     assert_non_null(strstr(res.out, "--transformation"));
-    run_result_free(&res);
-    char *version[] = {(char *)harness_bin(), "--version", NULL};
-    harness_run(version, NULL, NULL, 10, &res);
+    proc_result_free(&res);
+    char *version[] = {(char *)proc_bin(), "--version", NULL};
+    proc_run(version, NULL, NULL, 10, &res);
     assert_int_equal(res.status, 0);
     assert_int_equal(strncmp(res.out, "backend-checks-results ", 23), 0);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* --manifest BUCKET/KEY or s3://BUCKET/KEY: the same run as the event naming it. */
@@ -640,10 +643,10 @@ static void test_manifest_option(void **state)
     put(f, "r/a.json", "[{\"Output\": \"{\\\"n\\\": 1}\"}]");
     static const char *const names[] = {BUCKET "/" MANIFEST_KEY, "s3://" BUCKET "/" MANIFEST_KEY};
     for (size_t i = 0; i < 2; i++) {
-        char *argv[] = {(char *)harness_bin(), "--store",        f->root,
-                        "--manifest",          (char *)names[i], NULL};
-        struct run_result res;
-        harness_run(argv, NULL, NULL, 60, &res);
+        char *argv[] = {(char *)proc_bin(), "--store",        f->root,
+                        "--manifest",       (char *)names[i], NULL};
+        struct proc_result res;
+        proc_run(argv, NULL, NULL, 60, &res);
         if (res.status != 0)
             fprintf(stderr, "stderr: %s\n", res.err);
         assert_int_equal(res.status, 0);
@@ -659,20 +662,20 @@ static void test_manifest_option(void **state)
         assert_results(doc, "[{\"n\": 1}]");
         json_decref(doc);
         json_decref(reply);
-        run_result_free(&res);
+        proc_result_free(&res);
     }
     /* A manifest that is not there fails as the event naming it would. */
-    char *argv[] = {(char *)harness_bin(),
+    char *argv[] = {(char *)proc_bin(),
                     "--store",
                     f->root,
                     "--manifest",
                     "s3://" BUCKET "/cons-1/none.json",
                     NULL};
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 60, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 60, &res);
     assert_int_equal(res.status, 1);
     assert_non_null(strstr(res.err, "NoSuchKey"));
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 static void test_manifest_option_usage_errors(void **state)
@@ -686,19 +689,19 @@ static void test_manifest_option_usage_errors(void **state)
         {"--store", f->root, "--output", "out.json", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *argv[8] = {(char *)harness_bin()};
+        char *argv[8] = {(char *)proc_bin()};
         for (int j = 0; cases[i][j]; j++)
             argv[j + 1] = (char *)cases[i][j];
-        struct run_result res;
-        harness_run(argv, EVENT, NULL, 10, &res);
+        struct proc_result res;
+        proc_run(argv, EVENT, NULL, 10, &res);
         assert_int_equal(res.status, 2);
         assert_string_equal(res.out, "");
         assert_non_null(strstr(res.err, "usage:"));
         if (i < 2)
             assert_non_null(strstr(res.err, "mutually exclusive"));
-        run_result_free(&res);
+        proc_result_free(&res);
     }
-    assert_int_equal(harness_count_files(f->root), 1); /* .keep and nothing else */
+    assert_int_equal(files_count(f->root), 1); /* .keep and nothing else */
 }
 
 /* --output -: stdout holds exactly the bytes the store would have held, the
@@ -706,21 +709,21 @@ static void test_manifest_option_usage_errors(void **state)
 static void test_output_to_stdout(void **state)
 {
     struct fixture *f = *state;
-    struct export_spec spec = {BUCKET, 3000, 3, false, 11};
-    struct export_info info;
-    harness_generate_export(f->root, &spec, NULL, &info);
+    struct gen_export_spec spec = {BUCKET, 3000, 3, false, 11};
+    struct gen_export_info info;
+    gen_export(f->root, &spec, NULL, &info);
     char *stored = results_text_for(f, NULL, info.event);
-    int before = harness_count_files(f->root);
+    int before = files_count(f->root);
 
-    char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
-    struct run_result res;
-    harness_run(argv, info.event, NULL, 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--store", f->root, "--output", "-", "-", NULL};
+    struct proc_result res;
+    proc_run(argv, info.event, NULL, 120, &res);
     assert_int_equal(res.status, 0);
     assert_int_equal(res.out_len, strlen(stored));
     assert_memory_equal(res.out, stored, res.out_len);
     assert_non_null(strstr(res.err, "{\"key\": \"")); /* the reply, on stderr */
-    assert_int_equal(harness_count_files(f->root), before);
-    run_result_free(&res);
+    assert_int_equal(files_count(f->root), before);
+    proc_result_free(&res);
     free(stored);
 }
 
@@ -728,10 +731,10 @@ static void test_output_to_stdout(void **state)
  * document on a pipe; a regular file is cut back to what it was. */
 /* An export whose second result file is broken, listed after a good one of
  * 2000 entries: a run fails after streaming part of results.json. */
-static void make_failing_export(struct fixture *f, struct export_info *info)
+static void make_failing_export(struct fixture *f, struct gen_export_info *info)
 {
-    struct export_spec spec = {BUCKET, 2000, 1, false, 12};
-    harness_generate_export(f->root, &spec, NULL, info);
+    struct gen_export_spec spec = {BUCKET, 2000, 1, false, 12};
+    gen_export(f->root, &spec, NULL, info);
     char manifest[4200];
     snprintf(manifest, sizeof manifest, "%s/" BUCKET "/%s", f->root, info->manifest_key);
     json_t *m = json_load_file(manifest, 0, NULL);
@@ -746,55 +749,55 @@ static void make_failing_export(struct fixture *f, struct export_info *info)
 static void test_output_to_stdout_failure(void **state)
 {
     struct fixture *f = *state;
-    struct export_info info;
+    struct gen_export_info info;
     make_failing_export(f, &info);
-    int before = harness_count_files(f->root);
+    int before = files_count(f->root);
 
-    char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
-    struct run_result res;
-    harness_run(argv, info.event, NULL, 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--store", f->root, "--output", "-", "-", NULL};
+    struct proc_result res;
+    proc_run(argv, info.event, NULL, 120, &res);
     assert_int_equal(res.status, 1);
     assert_true(res.out_len > 256 * 1024); /* streaming had begun */
     assert_null(json_loadb(res.out, res.out_len, 0, NULL));
     assert_int_not_equal(res.out[res.out_len - 1], '}');
     char last[4096];
-    harness_last_line(res.err, last, sizeof last);
+    proc_last_line(res.err, last, sizeof last);
     assert_non_null(strstr(last, "\"errorType\": \"InvalidOutput\""));
-    run_result_free(&res);
+    proc_result_free(&res);
 
     /* Redirected to a file that already held something: left as it was. */
     char out_path[4200], cmd[12000];
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", f->root);
-    harness_write_file(out_path, "kept\n", 5);
+    files_write(out_path, "kept\n", 5);
     snprintf(cmd, sizeof cmd, "exec \"$0\" --store \"$1\" --output - - >>\"$2\"");
-    char *sh[] = {"/bin/sh", "-c", cmd, (char *)harness_bin(), f->root, out_path, NULL};
-    harness_run(sh, info.event, NULL, 120, &res);
+    char *sh[] = {"/bin/sh", "-c", cmd, (char *)proc_bin(), f->root, out_path, NULL};
+    proc_run(sh, info.event, NULL, 120, &res);
     assert_int_equal(res.status, 1);
     size_t len;
-    char *text = harness_read_file(out_path, &len);
+    char *text = files_read(out_path, &len);
     assert_int_equal(len, 5);
     assert_memory_equal(text, "kept\n", 5);
     free(text);
-    run_result_free(&res);
-    assert_int_equal(harness_count_files(f->root), before + 1); /* stdout.txt only */
+    proc_result_free(&res);
+    assert_int_equal(files_count(f->root), before + 1); /* stdout.txt only */
 }
 
 /* Runs `exec PROGRAM --store ROOT [--output -] - REDIRECTS` under /bin/sh with
  * the event on stdin. */
 static void run_redirected(struct fixture *f, const char *event, bool to_stdout,
-                           const char *redirects, const char *file, struct run_result *res)
+                           const char *redirects, const char *file, struct proc_result *res)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "exec \"$0\" --store \"$1\" %s- %s", to_stdout ? "--output - " : "",
              redirects);
-    char *sh[] = {"/bin/sh", "-c", cmd, (char *)harness_bin(), f->root, (char *)file, NULL};
-    harness_run(sh, event, NULL, 120, res);
+    char *sh[] = {"/bin/sh", "-c", cmd, (char *)proc_bin(), f->root, (char *)file, NULL};
+    proc_run(sh, event, NULL, 120, res);
 }
 
-static void assert_last_error(const struct run_result *res, const char *type, const char *text)
+static void assert_last_error(const struct proc_result *res, const char *type, const char *text)
 {
     char last[4096];
-    harness_last_line(res->err, last, sizeof last);
+    proc_last_line(res->err, last, sizeof last);
     json_t *doc = json_loads(last, 0, NULL);
     if (!doc || !strstr(last, type) || !strstr(last, text))
         fail_msg("expected %s with \"%s\", stderr: %s", type, text, res->err);
@@ -806,19 +809,19 @@ static void assert_last_error(const struct run_result *res, const char *type, co
 static void test_output_to_stdout_commit_fails(void **state)
 {
     struct fixture *f = *state;
-    struct export_spec spec = {BUCKET, 500, 1, false, 13};
-    struct export_info info;
-    harness_generate_export(f->root, &spec, NULL, &info);
-    char *argv[] = {(char *)harness_bin(), "--store", f->root, "--output", "-", "-", NULL};
-    struct run_result res;
-    harness_run(argv, info.event, NULL, 120, &res);
+    struct gen_export_spec spec = {BUCKET, 500, 1, false, 13};
+    struct gen_export_info info;
+    gen_export(f->root, &spec, NULL, &info);
+    char *argv[] = {(char *)proc_bin(), "--store", f->root, "--output", "-", "-", NULL};
+    struct proc_result res;
+    proc_run(argv, info.event, NULL, 120, &res);
     assert_int_equal(res.status, 0);
     size_t doc_len = res.out_len;
-    run_result_free(&res);
+    proc_result_free(&res);
 
     char out_path[4200];
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", f->root);
-    harness_write_file(out_path, "kept\n", 5);
+    files_write(out_path, "kept\n", 5);
     /* Room for every byte of the document but its last (ulimit -f, exactly). */
     struct rlimit was, limit;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
@@ -829,9 +832,9 @@ static void test_output_to_stdout_commit_fails(void **state)
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
     assert_int_equal(res.status, 1);
     assert_last_error(&res, "IOError", "File too large");
-    run_result_free(&res);
+    proc_result_free(&res);
     size_t len;
-    char *text = harness_read_file(out_path, &len);
+    char *text = files_read(out_path, &len);
     assert_int_equal(len, 5);
     assert_memory_equal(text, "kept\n", 5);
     free(text);
@@ -846,14 +849,14 @@ static void test_closed_stdout(void **state)
     const char *good[] = {"good.json", NULL};
     put(f, "good.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}]");
     put_manifest(f, good);
-    int before = harness_count_files(f->root);
+    int before = files_count(f->root);
     for (int to_stdout = 0; to_stdout < 2; to_stdout++) {
-        struct run_result res;
+        struct proc_result res;
         run_redirected(f, EVENT, to_stdout, ">&-", NULL, &res);
         assert_int_equal(res.status, 1);
         assert_last_error(&res, "IOError", "stdout is closed");
-        run_result_free(&res);
-        assert_int_equal(harness_count_files(f->root), before);
+        proc_result_free(&res);
+        assert_int_equal(files_count(f->root), before);
     }
 }
 
@@ -865,19 +868,19 @@ static void test_reply_lost_after_commit(void **state)
     const char *good[] = {"good.json", NULL};
     put(f, "good.json", "[{\"Output\": \"{\\\"a\\\": 1}\"}]");
     put_manifest(f, good);
-    int before = harness_count_files(f->root);
-    struct run_result res;
+    int before = files_count(f->root);
+    struct proc_result res;
     run_redirected(f, EVENT, false, ">/dev/full", NULL, &res);
     if (res.status != 0)
         fail_msg("exit %d: %s", res.status, res.err);
-    assert_int_equal(harness_count_files(f->root), before + 1);
+    assert_int_equal(files_count(f->root), before + 1);
     const char *lost =
         strstr(res.err, "results.json was written but the reply could not be printed");
     if (!lost)
         fail_msg("the lost reply is not reported: %s", res.err);
     assert_non_null(strstr(lost, "No space left on device"));
     assert_non_null(strstr(lost, "cons-1/"));
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* --output - with stderr on the same file or pipe as stdout (2>&1) is
@@ -890,25 +893,25 @@ static void test_output_to_stdout_shared_with_stderr(void **state)
     put_manifest(f, good);
     char out_path[4200];
     snprintf(out_path, sizeof out_path, "%s/log.txt", f->root);
-    harness_write_file(out_path, "kept\n", 5);
-    struct run_result res;
+    files_write(out_path, "kept\n", 5);
+    struct proc_result res;
     run_redirected(f, EVENT, true, ">>\"$2\" 2>&1", out_path, &res);
     assert_int_equal(res.status, 1);
-    run_result_free(&res);
+    proc_result_free(&res);
     size_t len;
-    char *text = harness_read_file(out_path, &len);
+    char *text = files_read(out_path, &len);
     assert_true(len > 5);
     assert_memory_equal(text, "kept\n", 5);
     assert_null(strstr(text, "\"results\""));
-    struct run_result as_read = {.err = text + 5};
+    struct proc_result as_read = {.err = text + 5};
     assert_last_error(&as_read, "IOError", "stdout and stderr are the same file");
     free(text);
 
     run_redirected(f, EVENT, true, "2>&1 | cat", NULL, &res);
     assert_null(strstr(res.out, "\"results\""));
-    assert_last_error(&(struct run_result){.err = res.out}, "IOError",
+    assert_last_error(&(struct proc_result){.err = res.out}, "IOError",
                       "stdout and stderr are the same pipe");
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* A stdout pipe left in non-blocking mode, read slowly: the writer waits for
@@ -916,13 +919,13 @@ static void test_output_to_stdout_shared_with_stderr(void **state)
 static void test_output_to_nonblocking_pipe(void **state)
 {
     struct fixture *f = *state;
-    struct export_spec spec = {BUCKET, 3000, 1, false, 14};
-    struct export_info info;
-    harness_generate_export(f->root, &spec, NULL, &info);
+    struct gen_export_spec spec = {BUCKET, 3000, 1, false, 14};
+    struct gen_export_info info;
+    gen_export(f->root, &spec, NULL, &info);
     char *stored = results_text_for(f, NULL, info.event);
     char event_path[4200];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
-    harness_write_file(event_path, info.event, strlen(info.event));
+    files_write(event_path, info.event, strlen(info.event));
 
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -934,7 +937,7 @@ static void test_output_to_nonblocking_pipe(void **state)
         dup2(fds[1], STDOUT_FILENO);
         dup2(null, STDERR_FILENO);
         close(fds[0]);
-        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+        execl(proc_bin(), proc_bin(), "--store", f->root, "--output", "-", event_path,
               (char *)NULL);
         _exit(127);
     }
@@ -943,7 +946,7 @@ static void test_output_to_nonblocking_pipe(void **state)
     struct timespec pause = {0, 300 * 1000 * 1000};
     nanosleep(&pause, NULL);
     size_t cap = strlen(stored) + 65536, len = 0;
-    char *got = malloc(cap);
+    char *got = mem_check(malloc(cap));
     ssize_t n;
     while (len < cap && (n = read(fds[0], got + len, cap - len)) > 0)
         len += (size_t)n;
@@ -963,12 +966,12 @@ static void test_output_to_nonblocking_pipe(void **state)
 static void test_output_to_stalled_pipe_stopped_by_signal(void **state)
 {
     struct fixture *f = *state;
-    struct export_spec spec = {BUCKET, 3000, 1, false, 15};
-    struct export_info info;
-    harness_generate_export(f->root, &spec, NULL, &info);
+    struct gen_export_spec spec = {BUCKET, 3000, 1, false, 15};
+    struct gen_export_info info;
+    gen_export(f->root, &spec, NULL, &info);
     char event_path[4200];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
-    harness_write_file(event_path, info.event, strlen(info.event));
+    files_write(event_path, info.event, strlen(info.event));
     int out[2], err[2];
     assert_int_equal(pipe(out), 0);
     assert_int_equal(pipe(err), 0);
@@ -979,7 +982,7 @@ static void test_output_to_stalled_pipe_stopped_by_signal(void **state)
         dup2(err[1], STDERR_FILENO);
         close(out[0]);
         close(err[0]);
-        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+        execl(proc_bin(), proc_bin(), "--store", f->root, "--output", "-", event_path,
               (char *)NULL);
         _exit(127);
     }
@@ -1013,7 +1016,7 @@ static void test_output_to_stalled_pipe_stopped_by_signal(void **state)
     close(err[0]);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 143);
-    struct run_result as_read = {.err = text};
+    struct proc_result as_read = {.err = text};
     assert_last_error(&as_read, "Interrupted", "SIGTERM");
 }
 
@@ -1022,21 +1025,21 @@ static void test_output_to_stalled_pipe_stopped_by_signal(void **state)
 static void test_output_to_terminal_failure(void **state)
 {
     struct fixture *f = *state;
-    struct export_info info;
+    struct gen_export_info info;
     make_failing_export(f, &info);
     char event_path[4200];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
-    harness_write_file(event_path, info.event, strlen(info.event));
+    files_write(event_path, info.event, strlen(info.event));
     int terminal;
     pid_t pid = forkpty(&terminal, NULL, NULL, NULL);
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(harness_bin(), harness_bin(), "--store", f->root, "--output", "-", event_path,
+        execl(proc_bin(), proc_bin(), "--store", f->root, "--output", "-", event_path,
               (char *)NULL);
         _exit(127);
     }
     size_t cap = 4 * 1024 * 1024, len = 0;
-    char *screen = malloc(cap);
+    char *screen = mem_check(malloc(cap));
     ssize_t n;
     while (len < cap - 1 && (n = read(terminal, screen + len, cap - 1 - len)) > 0)
         len += (size_t)n;
@@ -1055,21 +1058,21 @@ static void test_output_to_terminal_failure(void **state)
 /* A realistic export, checked entry by entry against what the generator wrote. */
 static void check_generated(struct fixture *f, uint64_t entries, int files, bool jsonl)
 {
-    struct export_spec spec = {BUCKET, entries, files, jsonl, 7};
-    struct export_info info;
+    struct gen_export_spec spec = {BUCKET, entries, files, jsonl, 7};
+    struct gen_export_info info;
     char expected_path[4200];
     snprintf(expected_path, sizeof expected_path, "%s/expected.jsonl", f->root);
-    harness_generate_export(f->root, &spec, expected_path, &info);
-    char *argv[] = {(char *)harness_bin(), "--store", f->root, "-", NULL};
-    struct run_result res;
-    harness_run(argv, info.event, NULL, 300, &res);
+    gen_export(f->root, &spec, expected_path, &info);
+    char *argv[] = {(char *)proc_bin(), "--store", f->root, "-", NULL};
+    struct proc_result res;
+    proc_run(argv, info.event, NULL, 300, &res);
     assert_int_equal(res.status, 0);
     json_t *reply = json_loads(res.out, 0, NULL);
     char path[4200];
     snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root,
              json_string_value(json_object_get(reply, "key")));
     json_decref(reply);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     json_error_t jerr;
     json_t *doc = json_load_file(path, 0, &jerr);
@@ -1125,31 +1128,31 @@ static void test_generated_unicode_export_matches_python(void **state)
     char tool[4200];
     python_tool("unicode_export.py", tool, sizeof tool);
     char *gen[] = {"/usr/bin/env", "python3", tool, "generate", f->root, BUCKET, "3000", NULL};
-    struct run_result res;
-    harness_run(gen, NULL, NULL, 120, &res);
+    struct proc_result res;
+    proc_run(gen, NULL, NULL, 120, &res);
     if (res.status == 127) {
-        run_result_free(&res);
+        proc_result_free(&res);
         skip(); /* no python3 */
     }
     if (res.status != 0)
         fail_msg("generator failed: %s", res.err);
-    char *event = strdup(res.out);
-    run_result_free(&res);
+    char *event = mem_check(strdup(res.out));
+    proc_result_free(&res);
 
-    char *argv[] = {(char *)harness_bin(), "--store", f->root, "-", NULL};
-    harness_run(argv, event, NULL, 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--store", f->root, "-", NULL};
+    proc_run(argv, event, NULL, 120, &res);
     free(event);
     assert_int_equal(res.status, 0);
     json_t *reply = json_loads(res.out, 0, NULL);
-    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    char *key = mem_check(strdup(json_string_value(json_object_get(reply, "key"))));
     json_decref(reply);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     char *check[] = {"/usr/bin/env", "python3", tool, "check", f->root, BUCKET, key, NULL};
-    harness_run(check, NULL, NULL, 120, &res);
+    proc_run(check, NULL, NULL, 120, &res);
     if (res.status != 0)
         fail_msg("results.json is not what json.dumps writes: %s", res.err);
-    run_result_free(&res);
+    proc_result_free(&res);
     free(key);
 }
 
@@ -1162,16 +1165,16 @@ static char *python_json(char *const args[])
     char *argv[8] = {"/usr/bin/env", "python3", tool};
     for (int i = 0; args[i] && i < 4; i++)
         argv[3 + i] = args[i];
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 120, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 120, &res);
     if (res.status == 127) {
-        run_result_free(&res);
+        proc_result_free(&res);
         skip(); /* no python3 */
     }
     if (res.status != 0)
         fail_msg("python_json.py %s failed: %s", args[0], res.err);
-    char *out = strdup(res.out);
-    run_result_free(&res);
+    char *out = mem_check(strdup(res.out));
+    proc_result_free(&res);
     return out;
 }
 
@@ -1186,15 +1189,15 @@ static void test_python_json_export_matches_python(void **state)
 {
     struct fixture *f = *state;
     char *event = python_json((char *[]){"generate", f->root, BUCKET, NULL});
-    struct run_result res;
+    struct proc_result res;
     run_cli(f, NULL, event, &res);
     free(event);
     if (res.status != 0)
         fail_msg("the run failed: %s", res.err);
     json_t *reply = json_loads(res.out, 0, NULL);
-    char *key = strdup(json_string_value(json_object_get(reply, "key")));
+    char *key = mem_check(strdup(json_string_value(json_object_get(reply, "key"))));
     json_decref(reply);
-    run_result_free(&res);
+    proc_result_free(&res);
     free(python_json((char *[]){"check", f->root, BUCKET, key, NULL}));
     free(key);
 }
@@ -1204,7 +1207,7 @@ static void test_python_json_export_matches_python(void **state)
 static int run_output(struct fixture *f, const char *output, char *last, size_t cap)
 {
     size_t n = strlen(output);
-    char *file = malloc(2 * n + 64), *p = file;
+    char *file = mem_check(malloc(2 * n + 64)), *p = file;
     p += sprintf(p, "[{\"Output\": \"");
     for (size_t i = 0; i < n; i++) {
         if (output[i] == '"' || output[i] == '\\')
@@ -1215,11 +1218,11 @@ static int run_output(struct fixture *f, const char *output, char *last, size_t 
     put(f, "r/SUCCEEDED_0.json", file);
     free(file);
     put_manifest(f, (const char *const[]){"r/SUCCEEDED_0.json", NULL});
-    struct run_result res;
+    struct proc_result res;
     run_cli(f, NULL, EVENT, &res);
-    harness_last_line(res.err, last, cap);
+    proc_last_line(res.err, last, cap);
     int status = res.status;
-    run_result_free(&res);
+    proc_result_free(&res);
     return status;
 }
 
@@ -1243,10 +1246,10 @@ static void test_outputs_python_refuses_are_refused(void **state)
 
     char last[8192];
     for (int objects = 0; objects < 2; objects++) {
-        char *ok = harness_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
+        char *ok = gen_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
         assert_int_equal(run_output(f, ok, last, sizeof last), 0);
         free(ok);
-        char *deep = harness_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        char *deep = gen_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
         assert_int_equal(run_output(f, deep, last, sizeof last), 1);
         assert_non_null(strstr(last, "\"InvalidOutput\""));
         assert_non_null(strstr(last, "entry 0 at byte offset 1"));
@@ -1277,17 +1280,17 @@ static void test_outputs_python_refuses_are_refused(void **state)
 static void test_progress_line_on_a_terminal(void **state)
 {
     struct fixture *f = *state;
-    struct export_spec spec = {BUCKET, 150000, 2, true, 11};
-    struct export_info info;
-    harness_generate_export(f->root, &spec, NULL, &info);
+    struct gen_export_spec spec = {BUCKET, 150000, 2, true, 11};
+    struct gen_export_info info;
+    gen_export(f->root, &spec, NULL, &info);
     char event_path[4200];
     snprintf(event_path, sizeof event_path, "%s/event.json", f->root);
-    harness_write_file(event_path, info.event, strlen(info.event));
+    files_write(event_path, info.event, strlen(info.event));
     int terminal;
     pid_t pid = forkpty(&terminal, NULL, NULL, NULL);
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(harness_bin(), harness_bin(), "--store", f->root, event_path, (char *)NULL);
+        execl(proc_bin(), proc_bin(), "--store", f->root, event_path, (char *)NULL);
         _exit(127);
     }
     char screen[65536];

@@ -21,7 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "s3env.h"
 #include "version.h"
 
@@ -36,7 +39,7 @@ static char package_zip[4096];       /* build/function.zip */
 static char package_dir[4200];       /* ROOT/var/task */
 static char driver[4096];            /* tests/lambda/invoke.js */
 static char strict_driver[4096];     /* tests/lambda/strict.js */
-static char node[4096], unzip[4096]; /* found on PATH (harness_run takes paths) */
+static char node[4096], unzip[4096]; /* found on PATH (proc_run takes paths) */
 
 /* ---------------------------------------------------------------- set-up */
 
@@ -60,22 +63,22 @@ static bool fun_available(void)
     if (!find_program("node", node, sizeof node))
         return false;
     char *argv[] = {node, "-e", "require('@vercel/fun')", NULL};
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 60, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 60, &res);
     bool ok = res.status == 0;
     if (!ok)
         fprintf(stderr,
                 "test_lambda: SKIPPING: the Lambda emulator @vercel/fun does not load (run "
                 "scripts/install-deps.sh): %s\n",
                 res.err);
-    run_result_free(&res);
+    proc_result_free(&res);
     return ok;
 }
 
 /* Beside the built program: BIN's directory holds function.zip. */
 static void build_path(const char *name, char *out, size_t cap)
 {
-    const char *bin = harness_bin();
+    const char *bin = proc_bin();
     const char *slash = strrchr(bin, '/');
     snprintf(out, cap, "%.*s/%s", slash ? (int)(slash - bin) : 1, slash ? bin : ".", name);
 }
@@ -98,7 +101,7 @@ static int group_setup(void **state)
         fprintf(stderr, "test_lambda: %s is missing: run `make package` first\n", package_zip);
         return -1;
     }
-    unpack_root = harness_tmpdir();
+    unpack_root = files_tmpdir();
     snprintf(package_dir, sizeof package_dir, "%s/var", unpack_root);
     mkdir(package_dir, 0755);
     snprintf(package_dir, sizeof package_dir, "%s/var/task", unpack_root);
@@ -107,12 +110,12 @@ static int group_setup(void **state)
         return -1;
     }
     char *argv[] = {unzip, "-q", package_zip, "-d", package_dir, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 60, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 60, &res);
     int status = res.status;
     if (status != 0)
         fprintf(stderr, "test_lambda: unzip %s failed: %s\n", package_zip, res.err);
-    run_result_free(&res);
+    proc_result_free(&res);
     if (status != 0 || s3env_start(&env, NULL) != 0)
         return -1;
     server_up = true;
@@ -124,7 +127,7 @@ static int group_teardown(void **state)
     (void)state;
     s3env_stop(&env);
     if (unpack_root) {
-        harness_rmtree(unpack_root);
+        files_rmtree(unpack_root);
         free(unpack_root);
     }
     return 0;
@@ -134,9 +137,9 @@ struct fx {
     char *root;
     char store[4200];
     char expected_path[4200];
-    struct export_info info;
-    struct run_result res; /* the driver's run */
-    json_t *results;       /* its "results" (borrowed from doc) */
+    struct gen_export_info info;
+    struct proc_result res; /* the driver's run */
+    json_t *results;        /* its "results" (borrowed from doc) */
     json_t *doc;
     json_t *logs; /* every JSON line the function wrote */
     json_t *plan;
@@ -144,8 +147,8 @@ struct fx {
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->root = harness_tmpdir();
+    struct fx *f = mem_check(calloc(1, sizeof *f));
+    f->root = files_tmpdir();
     snprintf(f->store, sizeof f->store, "%s/store", f->root);
     snprintf(f->expected_path, sizeof f->expected_path, "%s/expected.jsonl", f->root);
     *state = f;
@@ -158,11 +161,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    run_result_free(&f->res);
+    proc_result_free(&f->res);
     json_decref(f->doc);
     json_decref(f->logs);
     json_decref(f->plan);
-    harness_rmtree(f->root);
+    files_rmtree(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -179,8 +182,8 @@ static int teardown(void **state)
 /* An export of `entries` entries in `files` result files, uploaded to s3rver. */
 static void make_export(struct fx *f, uint64_t entries, int files, uint32_t seed)
 {
-    struct export_spec spec = {NULL, entries, files, false, seed};
-    harness_generate_export(f->store, &spec, f->expected_path, &f->info);
+    struct gen_export_spec spec = {NULL, entries, files, false, seed};
+    gen_export(f->store, &spec, f->expected_path, &f->info);
     assert_true(s3env_upload_tree(&env, f->store) > 0);
 }
 
@@ -249,7 +252,7 @@ static void run_plan_with(struct fx *f, char *driver_path)
     snprintf(path, sizeof path, "%s/plan.json", f->root);
     assert_int_equal(json_dump_file(f->plan, path, JSON_COMPACT), 0);
     char *argv[] = {node, driver_path, path, NULL};
-    harness_run(argv, NULL, NULL, 180, &f->res);
+    proc_run(argv, NULL, NULL, 180, &f->res);
     if (f->res.status != 0)
         show(f);
     assert_int_equal(f->res.status, 0);
@@ -379,9 +382,9 @@ static size_t find_emf(struct fx *f, json_t **out, size_t cap)
 /* results.json as written by the command line for the same event. */
 static char *cli_results(struct fx *f, size_t *len)
 {
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, "-", NULL};
-    struct run_result res;
-    harness_run(argv, f->info.event, s3env_env(&env, NULL), 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, "-", NULL};
+    struct proc_result res;
+    proc_run(argv, f->info.event, s3env_env(&env, NULL), 120, &res);
     if (res.status != 0)
         fprintf(stderr, "cli: %s\n", res.err);
     assert_int_equal(res.status, 0);
@@ -390,7 +393,7 @@ static char *cli_results(struct fx *f, size_t *len)
     char *text = s3env_get(&env, str(reply, "bucket"), str(reply, "key"), len);
     assert_non_null(text);
     json_decref(reply);
-    run_result_free(&res);
+    proc_result_free(&res);
     return text;
 }
 
@@ -404,7 +407,7 @@ static void assert_expected_results(struct fx *f, size_t i)
     assert_non_null(doc);
     json_t *results = json_object_get(doc, "results");
     size_t len;
-    char *expected = harness_read_file(f->expected_path, &len);
+    char *expected = files_read(f->expected_path, &len);
     assert_non_null(expected);
     size_t k = 0;
     for (char *line = expected; *line; k++) {
@@ -470,7 +473,7 @@ static void test_cold_then_warm_in_one_process(void **state)
              "\"Key\":\"%s/nothing-here/manifest.json\"}}}",
              f->info.consignment_id);
     size_t big_len = 6 * MIB + 100;
-    char *big = malloc(big_len + 1);
+    char *big = mem_check(malloc(big_len + 1));
     memset(big, ' ', big_len);
     memcpy(big, "{\"pad\": \"", 9);
     memcpy(big + big_len - 2, "\"}", 2);
@@ -539,7 +542,7 @@ static void test_cold_then_warm_in_one_process(void **state)
     json_t *last = json_object_get(result(f, 7), "sockets");
     if (json_array_size(first) == 0 || !json_equal(first, last)) {
         show(f);
-        char *a = json_dumps(first, 0), *b = json_dumps(last, 0);
+        char *a = mem_check(json_dumps(first, 0)), *b = mem_check(json_dumps(last, 0));
         fail_msg("S3 connections (local ports) after the cold invocation %s, after the last %s", a,
                  b);
     }
@@ -827,7 +830,7 @@ static void test_no_leak_across_invocations(void **state)
     snprintf(log_path, sizeof log_path, "%s/valgrind.log", f->root);
     snprintf(log_opt, sizeof log_opt, "--log-file=%s", log_path);
     char bin[4096];
-    assert_non_null(realpath(harness_bin(), bin)); /* the emulator runs it from elsewhere */
+    assert_non_null(realpath(proc_bin(), bin)); /* the emulator runs it from elsewhere */
     const char *argv[] = {"valgrind",
                           "--leak-check=full",
                           "--show-leak-kinds=definite,indirect",
@@ -849,7 +852,7 @@ static void test_no_leak_across_invocations(void **state)
 
     /* Leaks count as errors (--errors-for-leak-kinds), and the summary is
      * there even though the emulator ends the process with SIGTERM. */
-    char *log = harness_read_file(log_path, NULL);
+    char *log = files_read(log_path, NULL);
     assert_non_null(log);
     if (!strstr(log, "HEAP SUMMARY") || !strstr(log, "ERROR SUMMARY: 0 errors"))
         fail_msg("valgrind:\n%s", log);
@@ -950,7 +953,7 @@ static void test_strict_runtime_api(void **state)
 
     json_t *rejected = json_object_get(f->doc, "rejected");
     if (json_array_size(rejected) != 0) {
-        char *text = json_dumps(rejected, 0);
+        char *text = mem_check(json_dumps(rejected, 0));
         fail_msg("the Runtime API refused requests: %s", text);
     }
     json_t *agents = json_object_get(f->doc, "userAgents");

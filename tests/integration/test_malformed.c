@@ -19,7 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
 
 #define BUCKET "tdr-backend-checks-intg"
 #define MANIFEST_KEY "cons-1/run-1/results.json/map-1/manifest.json"
@@ -68,7 +70,7 @@ struct malformed_case {
 static char *repeat(const char *head, char c, size_t n, const char *tail, size_t *len)
 {
     size_t h = strlen(head), t = strlen(tail);
-    char *s = malloc(h + n + t + 1);
+    char *s = mem_check(malloc(h + n + t + 1));
     memcpy(s, head, h);
     memset(s + h, c, n);
     memcpy(s + h + n, tail, t + 1);
@@ -106,7 +108,7 @@ static char *deep_output(size_t *len)
     /* 991 levels inside an Output string: one over the limit. */
     char *open = repeat("[{\"Name\": \"deep\", \"Output\": \"", '[', 991, "", len);
     size_t n = *len;
-    char *s = realloc(open, n + 991 + 8);
+    char *s = mem_check(realloc(open, n + 991 + 8));
     memset(s + n, ']', 991);
     strcpy(s + n + 991, "\"}]");
     *len = n + 991 + 3;
@@ -496,7 +498,7 @@ static void put(const char *root, const char *bucket, const char *key, const cha
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", root, bucket, key);
-    harness_write_file(path, data, len);
+    files_write(path, data, len);
 }
 
 /* Runs one case; returns NULL if it behaved, else what went wrong (static). */
@@ -511,7 +513,7 @@ static const char *run_case(const struct malformed_case *c)
     else if (len == 0)
         len = strlen(content);
 
-    char *root = harness_tmpdir();
+    char *root = files_tmpdir();
     const char *event = GOOD_EVENT, *manifest = GOOD_MANIFEST;
     size_t event_len = strlen(GOOD_EVENT), manifest_len = strlen(GOOD_MANIFEST);
     put(root, BUCKET, RESULT_KEY, GOOD_RESULT, strlen(GOOD_RESULT));
@@ -538,10 +540,10 @@ static const char *run_case(const struct malformed_case *c)
     put(root, BUCKET, MANIFEST_KEY, manifest, manifest_len);
     char event_path[4096];
     snprintf(event_path, sizeof event_path, "%s/event.json", root);
-    harness_write_file(event_path, event, event_len);
-    int files_before = harness_count_files(root);
+    files_write(event_path, event, event_len);
+    int files_before = files_count(root);
 
-    char *argv[] = {(char *)harness_bin(),     "--store",  root, "--transformation",
+    char *argv[] = {(char *)proc_bin(),        "--store",  root, "--transformation",
                     (char *)c->transformation, event_path, NULL, NULL};
     if (c->kind == MANIFEST_COMPLETE) {
         argv[5] = "--require-complete";
@@ -550,14 +552,14 @@ static const char *run_case(const struct malformed_case *c)
     const char *where = where_of(c->name);
     char where_line[2048];
     snprintf(where_line, sizeof where_line, " where=%s\n", where ? where : "");
-    struct run_result res;
+    struct proc_result res;
     double start = now_s();
-    harness_run(argv, NULL, NULL, KILL_AFTER_S, &res);
+    proc_run(argv, NULL, NULL, KILL_AFTER_S, &res);
     double took = now_s() - start;
-    int files_after = harness_count_files(root);
+    int files_after = files_count(root);
 
     char last[8192];
-    harness_last_line(res.err, last, sizeof last);
+    proc_last_line(res.err, last, sizeof last);
     json_error_t jerr;
     json_t *doc = json_loads(last, 0, &jerr);
     const char *type = json_string_value(json_object_get(doc, "errorType"));
@@ -593,8 +595,8 @@ static const char *run_case(const struct malformed_case *c)
                  bad, c->error_type, c->message_part, res.status, took, files_before, files_after,
                  res.out_len, last);
     json_decref(doc);
-    run_result_free(&res);
-    harness_rmtree(root);
+    proc_result_free(&res);
+    files_rmtree(root);
     free(root);
     free(made);
     return bad ? why : NULL;

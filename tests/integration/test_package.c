@@ -24,7 +24,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
 
 struct package {
     char arch[16];     /* x86_64 or arm64 */
@@ -48,7 +50,7 @@ static char skip_reason[4300];
 static char *elf_section(const char *path, const char *name, size_t *len)
 {
     size_t size = 0;
-    unsigned char *elf = (unsigned char *)harness_read_file(path, &size);
+    unsigned char *elf = (unsigned char *)files_read(path, &size);
     if (!elf || size < sizeof(Elf64_Ehdr) || memcmp(elf, ELFMAG, SELFMAG) != 0 ||
         elf[EI_CLASS] != ELFCLASS64 || elf[EI_DATA] != ELFDATA2LSB) {
         free(elf);
@@ -67,7 +69,7 @@ static char *elf_section(const char *path, const char *name, size_t *len)
             if (names.sh_offset + sh.sh_name >= size || sh.sh_offset + sh.sh_size > size)
                 continue;
             if (strcmp((const char *)elf + names.sh_offset + sh.sh_name, name) == 0) {
-                out = malloc(sh.sh_size + 1);
+                out = mem_check(malloc(sh.sh_size + 1));
                 memcpy(out, elf + sh.sh_offset, sh.sh_size);
                 out[sh.sh_size] = '\0';
                 *len = sh.sh_size;
@@ -156,13 +158,7 @@ static bool load_package(struct package *p, const char *build_dir, const char *s
     snprintf(p->sbom, sizeof p->sbom, "%s/function%s.cdx.json", build_dir, suffix);
     snprintf(p->dir, sizeof p->dir, "%s/%s", tmp, arch);
     char *unzip[] = {"/usr/bin/unzip", "-q", p->zip, "-d", p->dir, NULL};
-    struct run_result res;
-    harness_run(unzip, NULL, NULL, 60, &res);
-    bool ok = res.status == 0;
-    if (!ok)
-        fprintf(stderr, "test_package: unzip %s: %s\n", p->zip, res.err);
-    run_result_free(&res);
-    if (!ok)
+    if (!proc_run_ok(unzip, 60, "test_package"))
         return false;
     p->bom = json_load_file(p->sbom, 0, NULL);
     char bootstrap[4300];
@@ -178,21 +174,22 @@ static bool load_package(struct package *p, const char *build_dir, const char *s
     char *direct[] = {bootstrap, "--version", NULL};
     char *qemu[] = {strcmp(arch, "arm64") == 0 ? "/usr/bin/qemu-aarch64" : "/usr/bin/qemu-x86_64",
                     bootstrap, "--version", NULL};
-    harness_run(native ? direct : qemu, NULL, NULL, 60, &res);
+    struct proc_result res;
+    proc_run(native ? direct : qemu, NULL, NULL, 60, &res);
     if (res.status != 0)
         fprintf(stderr, "test_package: %s --version: exit %d: %s\n", bootstrap, res.status,
                 res.err);
     p->version_out = res.status == 0 ? res.out : NULL;
     if (res.status == 0)
         res.out = NULL;
-    run_result_free(&res);
+    proc_result_free(&res);
     return true;
 }
 
 static int group_setup(void **state)
 {
     (void)state;
-    const char *bin = harness_bin();
+    const char *bin = proc_bin();
     const char *slash = strrchr(bin, '/');
     char build_dir[4096];
     snprintf(build_dir, sizeof build_dir, "%.*s", slash ? (int)(slash - bin) : 1,
@@ -206,7 +203,7 @@ static int group_setup(void **state)
                  "%s/function.zip has no SBOM (a dynamically linked package)", build_dir);
         return 0;
     }
-    tmp = harness_tmpdir();
+    tmp = files_tmpdir();
     struct utsname u;
     const char *native = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? "arm64" : "x86_64";
     if (!load_package(&packages[n_packages++], build_dir, "", native))
@@ -229,7 +226,7 @@ static int group_teardown(void **state)
         free(packages[i].version_out);
     }
     if (tmp) {
-        harness_rmtree(tmp);
+        files_rmtree(tmp);
         free(tmp);
     }
     return 0;
@@ -302,7 +299,7 @@ static void test_sbom_names_every_library(void **state)
     (void)state;
     REQUIRE_PACKAGES();
     size_t len = 0;
-    char *libs = harness_read_file("scripts/static-libs", &len);
+    char *libs = files_read("scripts/static-libs", &len);
     assert_non_null(libs);
     json_t *lock = json_load_file("package-lock.json", 0, NULL);
     assert_non_null(lock);
@@ -327,11 +324,11 @@ static void test_sbom_names_every_library(void **state)
             const char *pkg = prop(c, "bcr:debian:package");
             assert_non_null(pkg);
             char *argv[] = {"/usr/bin/dpkg-query", "-W", "-f=${Version}", (char *)pkg, NULL};
-            struct run_result res;
-            harness_run(argv, NULL, NULL, 30, &res);
+            struct proc_result res;
+            proc_run(argv, NULL, NULL, 30, &res);
             assert_int_equal(res.status, 0);
             assert_string_equal(res.out, prop(c, "bcr:debian:package-version"));
-            run_result_free(&res);
+            proc_result_free(&res);
             strncat(names, str(c, "name"), sizeof names - strlen(names) - 2);
             strcat(names, " ");
         }
@@ -389,7 +386,7 @@ static void test_sbom_names_every_library(void **state)
         char inner[4300];
         snprintf(inner, sizeof inner, "%s/sbom.cdx.json", p->dir);
         size_t a_len = 0, b_len = 0;
-        char *a = harness_read_file(inner, &a_len), *b = harness_read_file(p->sbom, &b_len);
+        char *a = files_read(inner, &a_len), *b = files_read(p->sbom, &b_len);
         assert_non_null(a);
         assert_non_null(b);
         assert_int_equal(a_len, b_len);
@@ -422,8 +419,8 @@ static void test_sbom_valid_against_schema(void **state)
         argv[n++] = broken[k];
     }
     argv[n] = NULL;
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 120, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 120, &res);
     assert_int_equal(res.status, 1);
     for (size_t k = 0; k < n_packages; k++) {
         char want[4400];
@@ -434,7 +431,7 @@ static void test_sbom_valid_against_schema(void **state)
         assert_non_null(strstr(res.err, want));
     }
     assert_non_null(strstr(res.err, "/components/0/scope"));
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* apt-cache policy's output for the SBOM's Debian packages, each offered at
@@ -455,7 +452,7 @@ static void write_policy(json_t *bom, const char *path)
         strncat(text, block, sizeof text - strlen(text) - 1);
     }
     json_decref(linked);
-    harness_write_file(path, text, strlen(text));
+    files_write(path, text, strlen(text));
 }
 
 static int check_deps(const char *policy, const char *sbom, char **err)
@@ -464,12 +461,12 @@ static int check_deps(const char *policy, const char *sbom, char **err)
     snprintf(env_policy, sizeof env_policy, "BCR_APT_POLICY=%s", policy);
     char *env[] = {env_policy, NULL};
     char *argv[] = {"scripts/check-deps.py", (char *)sbom, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, env, 60, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, env, 60, &res);
     int status = res.status;
     *err = res.err;
     res.err = NULL;
-    run_result_free(&res);
+    proc_result_free(&res);
     return status;
 }
 

@@ -34,7 +34,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 
 #define BUCKET "tdr-backend-checks-intg"
 
@@ -59,8 +62,8 @@ struct fixture {
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->root = harness_tmpdir();
+    struct fixture *f = mem_check(calloc(1, sizeof *f));
+    f->root = files_tmpdir();
     *state = f;
     return 0;
 }
@@ -68,7 +71,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    harness_rmtree(f->root);
+    files_rmtree(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -78,13 +81,13 @@ static int teardown(void **state)
  * (store subdirectory `name`); writes the event to a file. Returns the store. */
 static char *make_export(struct fixture *f, const char *name, uint64_t entries)
 {
-    char *store = malloc(4200);
+    char *store = mem_check(malloc(4200));
     snprintf(store, 4200, "%s/%s", f->root, name);
-    struct export_spec spec = {BUCKET, entries, 2, false, 7};
-    struct export_info info;
-    harness_generate_export(store, &spec, NULL, &info);
+    struct gen_export_spec spec = {BUCKET, entries, 2, false, 7};
+    struct gen_export_info info;
+    gen_export(store, &spec, NULL, &info);
     snprintf(f->event_path, sizeof f->event_path, "%s/%s.event", f->root, name);
-    harness_write_file(f->event_path, info.event, strlen(info.event));
+    files_write(f->event_path, info.event, strlen(info.event));
     return store;
 }
 
@@ -113,7 +116,7 @@ static int run_measured(char *const argv[], const char *err_path, long *maxrss_k
 
 static long peak_rss_kib(struct fixture *f, const char *store)
 {
-    char *argv[] = {(char *)harness_bin(), "--store", (char *)store, f->event_path, NULL};
+    char *argv[] = {(char *)proc_bin(), "--store", (char *)store, f->event_path, NULL};
     long kib;
     int status = run_measured(argv, NULL, &kib);
     if (status != 0)
@@ -159,7 +162,7 @@ static void test_worst_manifest_memory(void **state)
     const size_t max = 16u * 1024 * 1024;
     size_t n = (max - (sizeof head - 1) - (sizeof tail - 1)) / (sizeof entry - 1);
     size_t len = (sizeof head - 1) + n * (sizeof entry - 1) + (sizeof tail - 1);
-    char *text = malloc(len), *p = text;
+    char *text = mem_check(malloc(len)), *p = text;
     memcpy(p, head, sizeof head - 1);
     p += sizeof head - 1;
     for (size_t i = 0; i < n; i++, p += sizeof entry - 1)
@@ -168,18 +171,18 @@ static void test_worst_manifest_memory(void **state)
     char path[4400], store[4300];
     snprintf(store, sizeof store, "%s/worst", f->root);
     snprintf(path, sizeof path, "%s/" BUCKET "/c/m.json", store);
-    harness_write_file(path, text, len);
+    files_write(path, text, len);
     free(text);
     static const char event[] = "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
                                 "\", \"Key\": \"c/m.json\"}}}";
     snprintf(f->event_path, sizeof f->event_path, "%s/worst.event", f->root);
-    harness_write_file(f->event_path, event, sizeof event - 1);
+    files_write(f->event_path, event, sizeof event - 1);
     char err_path[4300];
     snprintf(err_path, sizeof err_path, "%s/worst.err", f->root);
-    char *argv[] = {(char *)harness_bin(), "--store", store, f->event_path, NULL};
+    char *argv[] = {(char *)proc_bin(), "--store", store, f->event_path, NULL};
     long kib;
     int status = run_measured(argv, err_path, &kib);
-    char *err = harness_read_file(err_path, NULL);
+    char *err = files_read(err_path, NULL);
     print_message("peak RSS: %ld KiB for a %zu-byte manifest of %zu entries (ceiling %ld KiB)\n",
                   kib, len, n + 1, MANIFEST_RSS_CEILING_KIB);
     /* It got past the manifest: the first result file is missing. */
@@ -241,7 +244,7 @@ static void test_instructions_within_budget(void **state)
                     out_opt,
                     "--toggle-collect=step_run",
                     "--toggle-collect=worker_main",
-                    (char *)harness_bin(),
+                    (char *)proc_bin(),
                     "--store",
                     store,
                     f->event_path,
@@ -249,7 +252,7 @@ static void test_instructions_within_budget(void **state)
     long kib;
     int status = run_measured(argv, err_path, &kib);
     if (status != 0) {
-        char *err = harness_read_file(err_path, NULL);
+        char *err = files_read(err_path, NULL);
         fail_msg("callgrind run failed (status %d):\n%s", status, err ? err : "");
     }
     unsigned long long total = callgrind_total(out_path);

@@ -20,7 +20,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "s3env.h"
 
 #define BUCKET "tdr-backend-checks-intg"
@@ -35,7 +38,7 @@ struct fx {
     char *root;       /* the test's temporary directory */
     char store[4200]; /* a directory store (below root) holding the latest export */
     char event_path[4200];
-    struct export_info info;
+    struct gen_export_info info;
     char *expected; /* results.json from the directory store */
     size_t expected_len;
 };
@@ -64,8 +67,8 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->root = harness_tmpdir();
+    struct fx *f = mem_check(calloc(1, sizeof *f));
+    f->root = files_tmpdir();
     *state = f;
     if (server_up) {
         /* Each test starts with no faults, S3's own rules and fresh counters. */
@@ -79,7 +82,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    harness_rmtree(f->root);
+    files_rmtree(f->root);
     free(f->root);
     free(f->expected);
     free(f);
@@ -97,23 +100,23 @@ static int teardown(void **state)
 static void write_event(struct fx *f, const char *event)
 {
     snprintf(f->event_path, sizeof f->event_path, "%s/event.json", f->root);
-    harness_write_file(f->event_path, event, strlen(event));
+    files_write(f->event_path, event, strlen(event));
 }
 
 /* The product against S3 through the proxy; extra: NULL-terminated env. */
-static void run_s3(struct fx *f, char *const extra[], struct run_result *res)
+static void run_s3(struct fx *f, char *const extra[], struct proc_result *res)
 {
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
-    harness_run(argv, NULL, s3env_env(&env, extra), 120, res);
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    proc_run(argv, NULL, s3env_env(&env, extra), 120, res);
 }
 
-static void show(const char *what, const struct run_result *res)
+static void show(const char *what, const struct proc_result *res)
 {
     fprintf(stderr, "%s: exit %d\n--- stdout\n%s--- stderr (last 4000 bytes)\n%s\n", what,
             res->status, res->out, res->err_len > 4000 ? res->err + res->err_len - 4000 : res->err);
 }
 
-static void assert_ok(const char *what, const struct run_result *res)
+static void assert_ok(const char *what, const struct proc_result *res)
 {
     if (res->status != 0)
         show(what, res);
@@ -122,7 +125,7 @@ static void assert_ok(const char *what, const struct run_result *res)
 
 /* The reply's key (copied into key) after checking its bucket and shape
  * {consignment}/{uuid}/results.json. */
-static void reply_key(const struct run_result *res, const char *bucket, const char *consignment,
+static void reply_key(const struct proc_result *res, const char *bucket, const char *consignment,
                       char *key, size_t cap)
 {
     json_t *reply = json_loads(res->out, 0, NULL);
@@ -143,10 +146,10 @@ static void reply_key(const struct run_result *res, const char *bucket, const ch
 
 /* The error document on the last line of stderr: checks exit status 1, empty
  * stdout, the errorType, and that errorMessage starts with prefix. */
-static void assert_error_starts(const struct run_result *res, const char *type, const char *prefix)
+static void assert_error_starts(const struct proc_result *res, const char *type, const char *prefix)
 {
     char line[4096];
-    harness_last_line(res->err, line, sizeof line);
+    proc_last_line(res->err, line, sizeof line);
     json_t *doc = json_loads(line, 0, NULL);
     if (res->status != 1 || !doc)
         show("expected a failure", res);
@@ -169,12 +172,12 @@ static void assert_error_starts(const struct run_result *res, const char *type, 
 /* An S3 failure: the errorType, the message exactly (botocore's text, no
  * location in it), and the ERROR line just before the error document giving
  * where it happened, starting with `where` (a byte offset may follow). */
-static void assert_s3_error_at(const struct run_result *res, const char *type, const char *message,
+static void assert_s3_error_at(const struct proc_result *res, const char *type, const char *message,
                                bool exact, const char *where)
 {
     assert_error_starts(res, type, message);
     char line[4096];
-    harness_last_line(res->err, line, sizeof line);
+    proc_last_line(res->err, line, sizeof line);
     json_t *doc = json_loads(line, 0, NULL);
     if (exact)
         assert_string_equal(json_string_value(json_object_get(doc, "errorMessage")), message);
@@ -192,7 +195,7 @@ static void assert_s3_error_at(const struct run_result *res, const char *type, c
     assert_non_null(strstr(previous, want));
 }
 
-static void assert_s3_error(const struct run_result *res, const char *type, const char *message,
+static void assert_s3_error(const struct proc_result *res, const char *type, const char *message,
                             const char *where)
 {
     assert_s3_error_at(res, type, message, true, where);
@@ -216,28 +219,28 @@ static const char *object_where(const struct fx *f, const char *operation, int f
  * and runs the product on the directory store for the expected results.json. */
 static void make_export(struct fx *f, uint64_t entries, int files, bool jsonl, uint32_t seed)
 {
-    struct export_spec spec = {
+    struct gen_export_spec spec = {
         .bucket = BUCKET, .entries = entries, .files = files, .jsonl = jsonl, .seed = seed};
     snprintf(f->store, sizeof f->store, "%s/store-%u", f->root, seed);
-    harness_generate_export(f->store, &spec, NULL, &f->info);
+    gen_export(f->store, &spec, NULL, &f->info);
     assert_int_equal(s3env_upload_tree(&env, f->store), files + 1);
     write_event(f, f->info.event);
 
-    char *argv[] = {(char *)harness_bin(), "--store", f->store, f->event_path, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--store", f->store, f->event_path, NULL};
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 120, &res);
     assert_ok("directory store", &res);
     char key[1200], path[8192];
     reply_key(&res, BUCKET, f->info.consignment_id, key, sizeof key);
     snprintf(path, sizeof path, "%s/%s/%s", f->store, BUCKET, key);
     free(f->expected);
-    f->expected = harness_read_file(path, &f->expected_len);
+    f->expected = files_read(path, &f->expected_len);
     assert_non_null(f->expected);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* Checks the object the reply names holds exactly the expected results.json. */
-static void assert_output(struct fx *f, const struct run_result *res, const char *consignment)
+static void assert_output(struct fx *f, const struct proc_result *res, const char *consignment)
 {
     char key[1200];
     reply_key(res, BUCKET, consignment, key, sizeof key);
@@ -338,11 +341,11 @@ static void test_same_output_as_directory_store(void **state)
     struct fx *f = *state;
     for (int jsonl = 0; jsonl <= 1; jsonl++) {
         make_export(f, 1500, 3, jsonl, 101 + (uint32_t)jsonl);
-        struct run_result res;
+        struct proc_result res;
         run_s3(f, NULL, &res);
         assert_ok("S3", &res);
         assert_output(f, &res, f->info.consignment_id);
-        run_result_free(&res);
+        proc_result_free(&res);
 
         json_t *doc = json_loadb(f->expected, f->expected_len, 0, NULL);
         assert_non_null(doc);
@@ -375,13 +378,13 @@ static void rekey_export(struct fx *f, const char *const keys[], int files)
         snprintf(path, sizeof path, "%s/%s/%s", f->store, BUCKET,
                  json_string_value(json_object_get(entry, "Key")));
         size_t len;
-        char *data = harness_read_file(path, &len);
+        char *data = files_read(path, &len);
         assert_non_null(data);
         assert_int_equal(s3env_put(&env, BUCKET, keys[1 + i], data, len), 0);
         free(data);
         json_object_set_new(entry, "Key", json_string(keys[1 + i]));
     }
-    char *text = json_dumps(manifest, JSON_COMPACT);
+    char *text = mem_check(json_dumps(manifest, JSON_COMPACT));
     assert_int_equal(s3env_put(&env, BUCKET, keys[0], text, strlen(text)), 0);
     free(text);
     json_decref(manifest);
@@ -389,7 +392,7 @@ static void rekey_export(struct fx *f, const char *const keys[], int files)
     json_t *event = json_pack("{s:{s:s, s:{s:s, s:s}}}", "results", "MapRunArn",
                               "arn:aws:states:eu-west-2:123456789012:mapRun:sm/Map:x",
                               "ResultWriterDetails", "Bucket", BUCKET, "Key", keys[0]);
-    text = json_dumps(event, JSON_COMPACT);
+    text = mem_check(json_dumps(event, JSON_COMPACT));
     write_event(f, text);
     free(text);
     json_decref(event);
@@ -425,11 +428,11 @@ static void test_key_shapes(void **state)
 
     const char *keys[] = {manifest_key, key0, key1, key2};
     rekey_export(f, keys, 3);
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, NULL, &res);
     assert_ok("S3 with unusual keys", &res);
     assert_output(f, &res, consignment);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_true(count_requests("GetObject", "/SUCCEEDED_1.json", 0) >= 1);
     assert_true(count_requests("GetObject", "/SUCCEEDED_2.json", 0) >= 1);
     assert_int_equal(count_outputs(consignment), 1);
@@ -445,13 +448,13 @@ static void test_key_with_empty_first_segment(void **state)
     struct fx *f = *state;
     write_event(f, "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
                    "\", \"Key\": \"/missing/manifest.json\"}}}");
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, NULL, &res);
     assert_s3_error(&res, "NoSuchKey",
                     "An error occurred (NoSuchKey) when calling the GetObject operation: The "
                     "specified key does not exist.",
                     "GetObject s3://" BUCKET "//missing/manifest.json");
-    run_result_free(&res);
+    proc_result_free(&res);
 
     make_export(f, 50, 2, false, 203);
     const char *keys[] = {"/run/results.json/map/manifest.json", "/run/SUCCEEDED_0.json",
@@ -460,7 +463,7 @@ static void test_key_with_empty_first_segment(void **state)
     run_s3(f, NULL, &res);
     assert_ok("S3 with a key starting with '/'", &res);
     assert_output(f, &res, ""); /* read back from "/{uuid}/results.json" */
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_clean_signatures();
 }
 
@@ -477,11 +480,11 @@ static void test_session_token(void **state)
         n += snprintf(token + n, sizeof token - (size_t)n, "AbC/dEf+GhI=%d", n);
     assert_int_equal(s3env_configure(&env, token, 0), 0);
 
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, NULL, &res);
     assert_ok("S3 with a session token", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "credential_failures"), 0);
 
     char *no_token[] = {"AWS_SESSION_TOKEN=", NULL};
@@ -493,7 +496,7 @@ static void test_session_token(void **state)
                     "The AWS Access Key Id you provided does not exist in our records. (temporary "
                     "credentials need x-amz-security-token)",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     char *other_token[] = {"AWS_SESSION_TOKEN=not-the-token", NULL};
     run_s3(f, other_token, &res);
@@ -501,7 +504,7 @@ static void test_session_token(void **state)
                     "An error occurred (InvalidToken) when calling the GetObject operation: The "
                     "provided token is malformed or otherwise invalid.",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_true(s3env_stat(&env, "credential_failures") >= 2);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
     assert_int_equal(s3env_configure(&env, NULL, 0), 0);
@@ -518,11 +521,11 @@ static void test_multipart_output(void **state)
     int parts = (int)((f->expected_len + 5 * MIB - 1) / (5 * MIB));
     assert_true(parts >= 3);
     char *extra[] = {"BCR_S3_PART_SIZE=5242880", NULL};
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, extra, &res);
     assert_ok("S3 multipart", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("CreateMultipartUpload", "/results.json", 0), 1);
     assert_int_equal(count_requests("UploadPart", "/results.json", 0), parts);
     assert_int_equal(count_requests("UploadPart", "/results.json", SIGNED_PAYLOAD), parts);
@@ -546,11 +549,11 @@ static void test_resume_after_cut_body(void **state)
                                       "{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\\\\.json$\","
                                       "\"range\":true,\"action\":\"cut\",\"after\":100000}]"),
                      0);
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, NULL, &res);
     assert_ok("S3 with cut bodies", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "faults_injected"), 2);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_0.json", FAULTED), 2);
     /* Two resumptions, each a Range request pinned to the object's ETag. */
@@ -576,7 +579,7 @@ static void test_object_replaced_during_read(void **state)
                                       "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_1\\\\.json$\","
                                       "\"action\":\"cut\",\"overwrite\":\"[]\"}]"),
                      0);
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, NULL, &res);
     char where[2048];
     assert_s3_error(&res, "PreconditionFailed",
@@ -584,7 +587,7 @@ static void test_object_replaced_during_read(void **state)
                     "The object changed while it was being read (its ETag is no longer the one "
                     "first read).",
                     object_where(f, "GetObject", 1, where, sizeof where));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "precondition_failures"), 1);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", WITH_RANGE | WITH_IF_MATCH),
                      1);
@@ -615,11 +618,11 @@ static void test_retries_after_errors(void **state)
         0);
     assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
     char *extra[] = {"BCR_S3_PART_SIZE=1048576", "AWS_MAX_ATTEMPTS=3", NULL};
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, extra, &res);
     assert_ok("S3 with transient errors", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "faults_injected"), 7);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
@@ -643,11 +646,11 @@ static void test_stalled_transfers(void **state)
                                       "]"),
                      0);
     char *extra[] = {"BCR_S3_LOW_SPEED_TIME=1", NULL};
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, extra, &res);
     assert_ok("S3 with stalls", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "faults_injected"), 2);
     assert_true(count_requests("GetObject", "/SUCCEEDED_0.json", WITH_RANGE | WITH_IF_MATCH) >= 1);
     assert_clean_signatures();
@@ -668,17 +671,17 @@ static void test_dripping_server(void **state)
                                             "\"ms\":50000,\"count\":-1}]"),
                      0);
     char *extra[] = {"BCR_S3_LOW_SPEED_TIME=1", "AWS_MAX_ATTEMPTS=2", NULL};
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
-    struct run_result res;
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    struct proc_result res;
     /* Without the guard the run outlives this (each drip lasts 50 s). */
-    harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
+    proc_run(argv, NULL, s3env_env(&env, extra), 40, &res);
     char where[2048];
     object_where(f, "GetObject", 0, where, sizeof where);
     assert_s3_error(&res, "IOError",
                     "Could not complete the GetObject operation: the server sent less than 1024 "
                     "bytes/s for 1 s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
     /* The last attempt is logged when the server sees its connection close. */
     assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
 
@@ -687,16 +690,16 @@ static void test_dripping_server(void **state)
     assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"SUCCEEDED_0\","
                                             "\"action\":\"cut\",\"after\":1,\"count\":-1}]"),
                      0);
-    harness_run(argv, NULL, s3env_env(&env, extra), 40, &res);
+    proc_run(argv, NULL, s3env_env(&env, extra), 40, &res);
     /* Two attempts of one byte each: botocore's IncompleteReadError. */
     char path[8192], message[256];
     snprintf(path, sizeof path, "%s/%s", f->store, where + strlen("GetObject s3://"));
     size_t size;
-    free(harness_read_file(path, &size));
+    free(files_read(path, &size));
     snprintf(message, sizeof message, "2 read, but total bytes expected is %zu.", size);
     strcat(where, " at byte offset 2");
     assert_s3_error(&res, "IOError", message, where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_in_range(count_requests("GetObject", "/SUCCEEDED_0.json", 0), 1, 2);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
@@ -710,7 +713,7 @@ static void test_server_text_in_errors(void **state)
     REQUIRE_SERVER();
     struct fx *f = *state;
     make_export(f, 10, 1, false, 919);
-    struct run_result res;
+    struct proc_result res;
 
     assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
                                             "\"action\":\"redirect\",\"location\":"
@@ -728,10 +731,10 @@ static void test_server_text_in_errors(void **state)
     assert_s3_error(&res, "TemporaryRedirect",
                     "An error occurred (302) when calling the GetObject operation: Found",
                     redirected);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     size_t long_len = 100000;
-    char *rules = malloc(long_len + 512);
+    char *rules = mem_check(malloc(long_len + 512));
     int n = snprintf(rules, 512,
                      "[{\"op\":\"GetObject\",\"key\":\"manifest\",\"action\":\"error\","
                      "\"status\":403,\"code\":\"AccessDenied\",\"message\":\"A long story: ");
@@ -748,7 +751,7 @@ static void test_server_text_in_errors(void **state)
     memset(cut + at, 'y', 507 - strlen("A long story: "));
     strcpy(cut + at + 507 - strlen("A long story: "), "...");
     assert_s3_error(&res, "AccessDenied", cut, where);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
                                             "\"action\":\"error\",\"status\":400,\"code\":"
@@ -758,7 +761,7 @@ static void test_server_text_in_errors(void **state)
     assert_s3_error(&res, "BadCodex",
                     "An error occurred (BadCodex) when calling the GetObject operation: odd",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
 
@@ -770,7 +773,7 @@ static void test_every_attempt_fails(void **state)
     struct fx *f = *state;
     make_export(f, 500, 2, false, 808);
     char *extra[] = {"AWS_MAX_ATTEMPTS=3", NULL};
-    struct run_result res;
+    struct proc_result res;
 
     assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\\\\.json$\","
                                             "\"action\":\"slowdown\",\"count\":-1}]"),
@@ -783,7 +786,7 @@ static void test_every_attempt_fails(void **state)
         "An error occurred (SlowDown) when calling the GetObject operation (reached max "
         "retries: 2): Please reduce your request rate.",
         object_where(f, "GetObject", -1, where, sizeof where));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/manifest.json", 0), 3);
 
     assert_int_equal(s3env_reset_stats(&env), 0);
@@ -795,7 +798,7 @@ static void test_every_attempt_fails(void **state)
                     "An error occurred (InternalError) when calling the GetObject operation "
                     "(reached max retries: 2): We encountered an internal error. Please try again.",
                     object_where(f, "GetObject", 1, where, sizeof where));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", 0), 3);
 
     assert_int_equal(s3env_reset_stats(&env), 0);
@@ -807,7 +810,7 @@ static void test_every_attempt_fails(void **state)
                     "An error occurred (InternalError) when calling the PutObject operation "
                     "(reached max retries: 2): We encountered an internal error. Please try again.",
                     "PutObject s3://" BUCKET "/");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("PutObject", "/results.json", 0), 3);
 
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
@@ -822,7 +825,7 @@ static void test_s3_errors_pass_through(void **state)
     REQUIRE_SERVER();
     struct fx *f = *state;
     make_export(f, 300, 3, false, 909);
-    struct run_result res;
+    struct proc_result res;
     char event[4096];
 
     /* A missing manifest. */
@@ -839,7 +842,7 @@ static void test_s3_errors_pass_through(void **state)
                     "An error occurred (NoSuchKey) when calling the GetObject operation: The "
                     "specified key does not exist.",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/missing/manifest.json", 0), 1);
 
     /* A missing bucket. */
@@ -854,7 +857,7 @@ static void test_s3_errors_pass_through(void **state)
                     "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
                     "specified bucket does not exist",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     /* A result file the manifest lists but that is not there. */
     char manifest[2048], key[1200];
@@ -877,7 +880,7 @@ static void test_s3_errors_pass_through(void **state)
                     "An error occurred (NoSuchKey) when calling the GetObject operation: The "
                     "specified key does not exist.",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     /* Access denied, reading and writing. */
     write_event(f, f->info.event);
@@ -890,7 +893,7 @@ static void test_s3_errors_pass_through(void **state)
                     "An error occurred (AccessDenied) when calling the GetObject operation: Access "
                     "Denied",
                     object_where(f, "GetObject", 1, where, sizeof where));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/SUCCEEDED_1.json", 0), 1);
 
     assert_int_equal(s3env_reset_stats(&env), 0);
@@ -902,7 +905,7 @@ static void test_s3_errors_pass_through(void **state)
                     "An error occurred (AccessDenied) when calling the PutObject operation: Access "
                     "Denied",
                     "PutObject s3://" BUCKET "/");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("PutObject", "/results.json", 0), 1);
 
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
@@ -932,15 +935,15 @@ static void test_connection_errors_worded_as_botocore(void **state)
     make_export(f, 10, 1, false, 929);
     char endpoint[64], message[2048], where[2048];
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", closed_port());
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", endpoint, f->event_path, NULL};
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", endpoint, f->event_path, NULL};
     char *extra[] = {"AWS_MAX_ATTEMPTS=2", NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, extra), 60, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, extra), 60, &res);
     snprintf(message, sizeof message, "Could not connect to the endpoint URL: \"%s/" BUCKET "/%s\"",
              endpoint, f->info.manifest_key);
     assert_s3_error(&res, "IOError", message,
                     object_where(f, "GetObject", -1, where, sizeof where));
-    run_result_free(&res);
+    proc_result_free(&res);
 
     assert_int_equal(s3env_set_faults(&env, "[{\"op\":\"GetObject\",\"key\":\"manifest\","
                                             "\"action\":\"reset\",\"count\":-1}]"),
@@ -951,7 +954,7 @@ static void test_connection_errors_worded_as_botocore(void **state)
              "\"%s/" BUCKET "/%s\".",
              env.endpoint, f->info.manifest_key);
     assert_s3_error(&res, "IOError", message, where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("GetObject", "/manifest.json", 0), 2);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
@@ -959,7 +962,7 @@ static void test_connection_errors_worded_as_botocore(void **state)
 /* A 3,000-entry export (output about 3.6 MiB) written in 1 MiB parts while the
  * proxy applies `faults`; `attempts` is an extra "NAME=value" or NULL. */
 static void run_multipart_with_faults(struct fx *f, uint32_t seed, const char *faults,
-                                      const char *attempts, struct run_result *res)
+                                      const char *attempts, struct proc_result *res)
 {
     make_export(f, 3000, 3, false, seed);
     assert_true(f->expected_len > 3 * MIB);
@@ -979,7 +982,7 @@ static void assert_no_orphan(void **state, uint32_t seed, const char *faults, co
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    struct run_result res;
+    struct proc_result res;
     run_multipart_with_faults(f, seed, faults, "AWS_MAX_ATTEMPTS=2", &res);
     if (res.status != 1)
         show("expected a failure", &res);
@@ -1011,13 +1014,13 @@ static void assert_no_orphan(void **state, uint32_t seed, const char *faults, co
         /* A failed write is not a fault of the input. */
         if (strcmp(operation, "GetObject") != 0) {
             char line[4096];
-            harness_last_line(res.err, line, sizeof line);
+            proc_last_line(res.err, line, sizeof line);
             if (strstr(line, "Output is not"))
                 fprintf(stderr, "a write failure reported as invalid input: %s\n", line);
             assert_null(strstr(line, "Output is not"));
         }
     }
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 static void test_no_orphan_when_a_part_fails(void **state)
@@ -1111,7 +1114,7 @@ static void test_signal_aborts_transfers(void **state)
     make_export(f, 3000, 3, false, 909);
     assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
     char *extra[] = {"BCR_S3_PART_SIZE=1048576", NULL};
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, f->event_path, NULL};
     static const struct {
         int signo;
         const char *faults;
@@ -1123,17 +1126,17 @@ static void test_signal_aborts_transfers(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(s3env_reset_stats(&env), 0);
         assert_int_equal(s3env_set_faults(&env, cases[i].faults), 0);
-        struct harness_signal sig = {cases[i].signo, fault_fired, NULL};
-        struct run_result res;
-        harness_run_signal(argv, s3env_env(&env, extra), 60, &sig, &res);
+        struct proc_signal sig = {cases[i].signo, fault_fired, NULL};
+        struct proc_result res;
+        proc_run_signal(argv, s3env_env(&env, extra), 60, &sig, &res);
         char line[4096];
-        harness_last_line(res.err, line, sizeof line);
+        proc_last_line(res.err, line, sizeof line);
         if (res.status != 128 + cases[i].signo || !strstr(line, "\"Interrupted\""))
             show("expected an interrupted run", &res);
         assert_int_equal(res.status, 128 + cases[i].signo);
         assert_int_equal(res.out_len, 0);
         assert_non_null(strstr(line, "{\"errorType\": \"Interrupted\""));
-        run_result_free(&res);
+        proc_result_free(&res);
         assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
         assert_int_equal(count_outputs(f->info.consignment_id), 0);
         if (cases[i].signo == SIGTERM) /* a part was in flight: the upload existed */
@@ -1146,7 +1149,7 @@ static void test_completion_retried_after_it_succeeded(void **state)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    struct run_result res;
+    struct proc_result res;
     run_multipart_with_faults(f, 1016,
                               "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"reset\","
                               "\"forward\":true}]",
@@ -1154,7 +1157,7 @@ static void test_completion_retried_after_it_succeeded(void **state)
     assert_ok("CompleteMultipartUpload response lost", &res);
     assert_output(f, &res, f->info.consignment_id);
     assert_non_null(strstr(res.err, "retried after it had succeeded"));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 2);
     assert_int_equal(count_requests("HeadObject", "/results.json", 0), 1);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
@@ -1169,14 +1172,14 @@ static void test_completion_empty_200_is_retried(void **state)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    struct run_result res;
+    struct proc_result res;
     run_multipart_with_faults(f, 1018,
                               "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"error\","
                               "\"status\":200,\"body\":\"\"}]",
                               NULL, &res);
     assert_ok("CompleteMultipartUpload answered 200 with no body", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 2);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
@@ -1190,7 +1193,7 @@ static void test_completion_unverified_is_an_error(void **state)
 {
     REQUIRE_SERVER();
     struct fx *f = *state;
-    struct run_result res;
+    struct proc_result res;
     run_multipart_with_faults(f, 1017,
                               "[{\"op\":\"CompleteMultipartUpload\",\"action\":\"reset\","
                               "\"forward\":true},{\"op\":\"HeadObject\",\"action\":\"deny\"}]",
@@ -1201,7 +1204,7 @@ static void test_completion_unverified_is_an_error(void **state)
                     "invalid, or the upload may have been aborted or completed.",
                     "CompleteMultipartUpload s3://" BUCKET "/");
     assert_non_null(strstr(res.err, "the object is not ours"));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     assert_clean_signatures();
 }
@@ -1218,11 +1221,11 @@ static void test_random_faults(void **state)
                      0);
     assert_int_equal(s3env_configure(&env, NULL, 1 * MIB), 0);
     char *extra[] = {"BCR_S3_PART_SIZE=1048576", "AWS_MAX_ATTEMPTS=8", NULL};
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, extra, &res);
     assert_ok("S3 with random faults", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_true(s3env_stat(&env, "faults_injected") >= 1);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
@@ -1243,7 +1246,7 @@ static void test_body_without_content_length(void **state)
     *strrchr(key, '/') = '\0';
     snprintf(path, sizeof path, "%s/%s/%s/SUCCEEDED_0.json", f->store, BUCKET, key);
     size_t len;
-    char *text = harness_read_file(path, &len);
+    char *text = files_read(path, &len);
     assert_non_null(text);
     size_t half = 0;
     for (int lines = 0; lines < 50; half++)
@@ -1255,7 +1258,7 @@ static void test_body_without_content_length(void **state)
              "\"after\":%zu,\"length\":false}]",
              half);
     assert_int_equal(s3env_set_faults(&env, faults), 0);
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, NULL, &res);
     char where[1400];
     snprintf(where, sizeof where, "GetObject s3://%s/%s/SUCCEEDED_0.json", BUCKET, key);
@@ -1263,19 +1266,19 @@ static void test_body_without_content_length(void **state)
                     "The response has no Content-Length, so a body cut short could not be told "
                     "from a whole one.",
                     where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "faults_injected"), 1);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
 }
 
 /* Runs the product against S3 under /bin/sh with the given redirections. */
-static void run_s3_redirected(struct fx *f, const char *redirects, struct run_result *res)
+static void run_s3_redirected(struct fx *f, const char *redirects, struct proc_result *res)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "exec \"$0\" --endpoint-url \"$1\" \"$2\" %s", redirects);
-    char *argv[] = {"/bin/sh", "-c", cmd, (char *)harness_bin(), env.endpoint, f->event_path, NULL};
-    harness_run(argv, NULL, s3env_env(&env, NULL), 120, res);
+    char *argv[] = {"/bin/sh", "-c", cmd, (char *)proc_bin(), env.endpoint, f->event_path, NULL};
+    proc_run(argv, NULL, s3env_env(&env, NULL), 120, res);
 }
 
 /* stdout closed at start: refused before anything is read or written (the
@@ -1286,10 +1289,10 @@ static void test_closed_stdout(void **state)
     struct fx *f = *state;
     make_export(f, 200, 1, false, 517);
     s3env_reset_stats(&env);
-    struct run_result res;
+    struct proc_result res;
     run_s3_redirected(f, ">&-", &res);
     assert_error_starts(&res, "IOError", "stdout is closed");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "requests"), 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
 }
@@ -1301,7 +1304,7 @@ static void test_reply_lost_after_commit(void **state)
     REQUIRE_SERVER();
     struct fx *f = *state;
     make_export(f, 200, 1, false, 518);
-    struct run_result res;
+    struct proc_result res;
     run_s3_redirected(f, ">/dev/full", &res);
     if (res.status != 0)
         show("stdout on /dev/full", &res);
@@ -1310,7 +1313,7 @@ static void test_reply_lost_after_commit(void **state)
         strstr(res.err, "results.json was written but the reply could not be printed");
     assert_non_null(lost);
     assert_non_null(strstr(lost, f->info.consignment_id));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
 }
 
@@ -1325,23 +1328,17 @@ static void test_manifest_to_stdout(void **state)
     s3env_reset_stats(&env);
     char manifest[1200];
     snprintf(manifest, sizeof manifest, "s3://%s/%s", BUCKET, f->info.manifest_key);
-    char *argv[] = {(char *)harness_bin(),
-                    "--endpoint-url",
-                    env.endpoint,
-                    "--manifest",
-                    manifest,
-                    "--output",
-                    "-",
-                    NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, NULL), 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, "--manifest",
+                    manifest,           "--output",       "-",          NULL};
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, NULL), 120, &res);
     assert_ok("--manifest --output -", &res);
     assert_int_equal(res.out_len, f->expected_len);
     assert_memory_equal(res.out, f->expected, res.out_len);
     assert_int_equal(count_outputs(f->info.consignment_id), 0);
     assert_int_equal(count_requests("PutObject", NULL, 0), 0);
     assert_int_equal(count_requests("CreateMultipartUpload", NULL, 0), 0);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* BCR_EXPECTED_BUCKET_OWNER: requests carry it, signed; a bucket owned by
@@ -1356,11 +1353,11 @@ static void test_expected_bucket_owner(void **state)
     assert_non_null(set);
     free(set);
     char *mine[] = {"BCR_EXPECTED_BUCKET_OWNER=111122223333", NULL};
-    struct run_result res;
+    struct proc_result res;
     run_s3(f, mine, &res);
     assert_ok("owner as expected", &res);
     assert_output(f, &res, f->info.consignment_id);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(s3env_stat(&env, "owner_mismatches"), 0);
 
     char *other[] = {"BCR_EXPECTED_BUCKET_OWNER=999988887777", NULL};
@@ -1370,7 +1367,7 @@ static void test_expected_bucket_owner(void **state)
                     "An error occurred (AccessDenied) when calling the GetObject operation: Access "
                     "Denied",
                     object_where(f, "GetObject", -1, where, sizeof where));
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_true(s3env_stat(&env, "owner_mismatches") > 0);
     assert_int_equal(count_outputs(f->info.consignment_id), 1);
     free(s3env_control(&env, "POST", "/__control/owners", "{}"));

@@ -25,7 +25,7 @@
 #include <curl/curl.h>
 
 #include "crc32c.h"
-#include "harness.h"
+#include "proc.h"
 #include "s3/sigv4.h"
 #include "s3env.h"
 
@@ -268,14 +268,14 @@ static void test_proxy_with_botocore(void **state)
     }
     char *argv[] = {"/usr/bin/env", "python3",         "-c",   script, env.endpoint, env.access_key,
                     env.secret_key, env.session_token, BUCKET, NULL};
-    struct run_result res;
-    harness_run(argv, NULL, NULL, 120, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, NULL, 120, &res);
     if (res.status != 0)
         fprintf(stderr, "botocore check (needs python3 with botocore): exit %d\n%s%s\n", res.status,
                 res.out, res.err);
     assert_int_equal(res.status, 0);
     assert_non_null(strstr(res.out, "\n0 failed\n"));
-    run_result_free(&res);
+    proc_result_free(&res);
     free(script);
 }
 

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "s3env.h"
 
 #define BUCKET "tdr-backend-checks-intg"
@@ -24,24 +26,24 @@
 static struct s3env env;
 static bool server_up;
 static char *root;
-static struct export_info info;
+static struct gen_export_info info;
 static char event_path[4200];
 
 static int group_setup(void **state)
 {
     (void)state;
     s3env_isolate_environment();
-    root = harness_tmpdir();
+    root = files_tmpdir();
     if (!s3env_node_available())
         return 0;
     struct s3env_options options = {.session_token = TOKEN, .min_part_size = 64 * 1024};
     if (s3env_start(&env, &options) != 0)
         return -1;
     server_up = true;
-    struct export_spec spec = {BUCKET, 3000, 2, false, 5};
-    harness_generate_export(root, &spec, NULL, &info);
+    struct gen_export_spec spec = {BUCKET, 3000, 2, false, 5};
+    gen_export(root, &spec, NULL, &info);
     snprintf(event_path, sizeof event_path, "%s/event.json", root);
-    harness_write_file(event_path, info.event, strlen(info.event));
+    files_write(event_path, info.event, strlen(info.event));
     return s3env_upload_tree(&env, root) > 0 ? 0 : -1;
 }
 
@@ -49,7 +51,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     s3env_stop(&env);
-    harness_rmtree(root);
+    files_rmtree(root);
     free(root);
     return 0;
 }
@@ -66,10 +68,9 @@ static int run_and_check(const char *format, const char *event_file, const char 
                      "AWS_MAX_ATTEMPTS=2",
                      (char *)extra_var,
                      NULL};
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, (char *)event_file,
-                    NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, extra), 120, &res);
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, (char *)event_file, NULL};
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, extra), 120, &res);
     static const char *const secrets[] = {S3ENV_SECRET_KEY, TOKEN,         OTHER_SECRET,
                                           "Signature=",     "Credential=", "AWS4-HMAC-SHA256"};
     for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
@@ -79,7 +80,7 @@ static int run_and_check(const char *format, const char *event_file, const char 
     /* The check means something only if the run did log its requests. */
     assert_non_null(strstr(res.err, "s3 request"));
     int status = res.status;
-    run_result_free(&res);
+    proc_result_free(&res);
     return status;
 }
 
@@ -104,7 +105,7 @@ static void test_failures_print_no_secret(void **state)
     snprintf(missing_path, sizeof missing_path, "%s/missing.json", root);
     const char *missing = "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
                           "\", \"Key\": \"c/none/manifest.json\"}}}";
-    harness_write_file(missing_path, missing, strlen(missing));
+    files_write(missing_path, missing, strlen(missing));
     static const char *const formats[] = {"JSON", "Text"};
     for (int i = 0; i < 2; i++) {
         assert_int_equal(run_and_check(formats[i], missing_path, NULL), 1);
@@ -133,10 +134,10 @@ static void test_quoted_secrets_are_hidden(void **state)
                                       "\"AccessDenied\", \"quote\": true, \"message\": "
                                       "\"Denied, secret " S3ENV_SECRET_KEY ".\"}]"),
                      0);
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, event_path, NULL};
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, event_path, NULL};
     char *extra[] = {"AWS_LAMBDA_LOG_LEVEL=TRACE", NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, extra), 120, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, extra), 120, &res);
     assert_int_equal(s3env_clear_faults(&env), 0);
     assert_int_equal(res.status, 1);
     if (strstr(res.err, S3ENV_SECRET_KEY) || strstr(res.err, TOKEN))
@@ -144,7 +145,7 @@ static void test_quoted_secrets_are_hidden(void **state)
     if (!strstr(res.err,
                 "Denied, secret [hidden]. You sent signature [hidden] and token [hidden]."))
         fail_msg("the quoted secrets are not shown as hidden: %s", res.err);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* Percent-encodes text (hex in lower case, as some servers write it). */
@@ -166,10 +167,10 @@ static void percent_encode(const char *text, char *out, size_t cap)
 static void expect_hidden(const char *faults)
 {
     assert_int_equal(s3env_set_faults(&env, faults), 0);
-    char *argv[] = {(char *)harness_bin(), "--endpoint-url", env.endpoint, event_path, NULL};
+    char *argv[] = {(char *)proc_bin(), "--endpoint-url", env.endpoint, event_path, NULL};
     char *extra[] = {"AWS_LAMBDA_LOG_LEVEL=TRACE", "AWS_MAX_ATTEMPTS=1", NULL};
-    struct run_result res;
-    harness_run(argv, NULL, s3env_env(&env, extra), 120, &res);
+    struct proc_result res;
+    proc_run(argv, NULL, s3env_env(&env, extra), 120, &res);
     assert_int_equal(s3env_clear_faults(&env), 0);
     assert_int_equal(res.status, 1);
     /* Pieces of the token and the key that no encoding changes. */
@@ -179,7 +180,7 @@ static void expect_hidden(const char *faults)
             fail_msg("\"%s\" printed: %s", pieces[i], res.err);
     if (!strstr(res.err, "[hidden]"))
         fail_msg("nothing shown as hidden: %s", res.err);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* A server quoting the secrets in another form: the session token

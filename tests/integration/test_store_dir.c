@@ -24,7 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 #include "store_dir.h"
 
 #define BUCKET "tdr-backend-checks-intg"
@@ -34,13 +37,13 @@ struct fx {
     char *root; /* the test's directory */
     char store[4096];
     char event_path[8192];
-    struct export_info info;
+    struct gen_export_info info;
 };
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->root = harness_tmpdir();
+    struct fx *f = mem_check(calloc(1, sizeof *f));
+    f->root = files_tmpdir();
     snprintf(f->store, sizeof f->store, "%s/store", f->root);
     mkdir(f->store, 0777);
     snprintf(f->event_path, sizeof f->event_path, "%s/event.json", f->root);
@@ -54,7 +57,7 @@ static int teardown(void **state)
     char mnt[8192];
     snprintf(mnt, sizeof mnt, "%s/store", f->root);
     umount2(mnt, MNT_DETACH); /* if a test mounted one; harmless otherwise */
-    harness_rmtree(f->root);
+    files_rmtree(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -62,20 +65,20 @@ static int teardown(void **state)
 
 static void make_export(struct fx *f, uint64_t entries, int files)
 {
-    struct export_spec spec = {.bucket = BUCKET, .entries = entries, .files = files, .seed = 7};
-    harness_generate_export(f->store, &spec, NULL, &f->info);
-    harness_write_file(f->event_path, f->info.event, strlen(f->info.event));
+    struct gen_export_spec spec = {.bucket = BUCKET, .entries = entries, .files = files, .seed = 7};
+    gen_export(f->store, &spec, NULL, &f->info);
+    files_write(f->event_path, f->info.event, strlen(f->info.event));
 }
 
 static void write_event(struct fx *f, const char *event)
 {
-    harness_write_file(f->event_path, event, strlen(event));
+    files_write(f->event_path, event, strlen(event));
 }
 
-static void run(struct fx *f, struct run_result *res)
+static void run(struct fx *f, struct proc_result *res)
 {
-    char *argv[] = {(char *)harness_bin(), "--store", f->store, f->event_path, NULL};
-    harness_run(argv, NULL, NULL, 60, res);
+    char *argv[] = {(char *)proc_bin(), "--store", f->store, f->event_path, NULL};
+    proc_run(argv, NULL, NULL, 60, res);
 }
 
 static void path_of(const struct fx *f, const char *key, char *out, size_t cap)
@@ -84,7 +87,7 @@ static void path_of(const struct fx *f, const char *key, char *out, size_t cap)
 }
 
 /* The reply's key, or fails the test. */
-static void reply_key(const struct run_result *res, char *key, size_t cap)
+static void reply_key(const struct proc_result *res, char *key, size_t cap)
 {
     json_t *doc = json_loads(res->out, 0, NULL);
     assert_non_null(doc);
@@ -94,11 +97,11 @@ static void reply_key(const struct run_result *res, char *key, size_t cap)
     json_decref(doc);
 }
 
-static void assert_failed(const struct run_result *res, int status, const char *type,
+static void assert_failed(const struct proc_result *res, int status, const char *type,
                           const char *message_part)
 {
     char line[4096], want[128];
-    harness_last_line(res->err, line, sizeof line);
+    proc_last_line(res->err, line, sizeof line);
     snprintf(want, sizeof want, "{\"errorType\": \"%s\"", type);
     if (res->status != status || strncmp(line, want, strlen(want)) != 0 ||
         (message_part && !strstr(line, message_part)))
@@ -112,12 +115,12 @@ static void assert_failed(const struct run_result *res, int status, const char *
 
 /* The error document's message is exactly `message`, and an ERROR line
  * before it says where (the location is not in the message). */
-static void assert_exactly(const struct run_result *res, const char *type, const char *message,
+static void assert_exactly(const struct proc_result *res, const char *type, const char *message,
                            const char *where)
 {
     assert_failed(res, 1, type, NULL);
     char line[4096], where_line[4096];
-    harness_last_line(res->err, line, sizeof line);
+    proc_last_line(res->err, line, sizeof line);
     json_t *doc = json_loads(line, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "errorMessage")), message);
@@ -146,7 +149,7 @@ static int count_entries(const char *dir)
  * the bucket's .keep files excluded: what a run left behind. */
 static int leftovers(const struct fx *f, int export_files)
 {
-    return harness_count_files(f->store) - export_files;
+    return files_count(f->store) - export_files;
 }
 
 /* ---- a full disk ---- */
@@ -205,7 +208,7 @@ static void test_full_disk_writes_nothing(void **state)
     int cons_entries = count_entries(cons_dir);
 
     /* A first run sizes the output (and makes the temporary directory). */
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     assert_int_equal(res.status, 0);
     char key[1200], path[8192];
@@ -215,7 +218,7 @@ static void test_full_disk_writes_nothing(void **state)
     assert_int_equal(stat(path, &st), 0);
     uint64_t output = (uint64_t)st.st_size;
     assert_true(output > 1024 * 1024);
-    run_result_free(&res);
+    proc_result_free(&res);
     char uuid_dir[8192];
     snprintf(uuid_dir, sizeof uuid_dir, "%s", path);
     *strrchr(uuid_dir, '/') = '\0';
@@ -231,7 +234,7 @@ static void test_full_disk_writes_nothing(void **state)
             reply_key(&res, key, sizeof key);
             path_of(f, key, path, sizeof path);
             size_t len;
-            char *text = harness_read_file(path, &len);
+            char *text = files_read(path, &len);
             assert_non_null(text);
             assert_int_equal(len, output);
             free(text);
@@ -243,7 +246,7 @@ static void test_full_disk_writes_nothing(void **state)
             failed++;
             assert_failed(&res, 1, "IOError", "No space left on device");
         }
-        run_result_free(&res);
+        proc_result_free(&res);
         /* Nothing left: no results.json, no directory, no temporary file. */
         assert_int_equal(count_entries(cons_dir), cons_entries);
         char tmp[8192];
@@ -269,7 +272,7 @@ static void test_full_disk_writes_nothing(void **state)
     assert_int_equal(unlink(filler), 0); /* one inode: the temporary file */
     run(f, &res);
     assert_failed(&res, 1, "IOError", "cannot create directory");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(count_entries(cons_dir), cons_entries);
     char tmp[8192];
     path_of(f, TMP_DIR, tmp, sizeof tmp);
@@ -292,10 +295,10 @@ static void test_non_regular_files_refused(void **state)
     /* A FIFO as the result file. */
     assert_int_equal(unlink(result), 0);
     assert_int_equal(mkfifo(result, 0644), 0);
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "is a FIFO in the directory store, not a regular file");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(unlink(result), 0);
 
     /* A socket as the result file. */
@@ -306,7 +309,7 @@ static void test_non_regular_files_refused(void **state)
         assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof addr), 0);
         run(f, &res);
         assert_failed(&res, 1, "InvalidKey", "is a socket");
-        run_result_free(&res);
+        proc_result_free(&res);
         unlink(result);
     }
     close(s);
@@ -316,14 +319,14 @@ static void test_non_regular_files_refused(void **state)
     assert_int_equal(mkfifo(manifest, 0644), 0);
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "is a FIFO");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(unlink(manifest), 0);
 
     /* A directory as the manifest: a prefix, no object (as S3 would say). */
     assert_int_equal(mkdir(manifest, 0777), 0);
     run(f, &res);
     assert_failed(&res, 1, "NoSuchKey", "The specified key does not exist.");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(leftovers(f, 0), 0);
 }
 
@@ -341,11 +344,11 @@ static void test_symlinks_refused(void **state)
     /* Move the consignment's export out of the store and link it back in. */
     assert_int_equal(rename(cons, outside), 0);
     assert_int_equal(symlink(outside, cons), 0);
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "a symbolic link, which the directory store does not");
-    run_result_free(&res);
-    assert_int_equal(harness_count_files(outside), 2); /* manifest and result file only */
+    proc_result_free(&res);
+    assert_int_equal(files_count(outside), 2); /* manifest and result file only */
 
     /* A symlinked manifest file. */
     assert_int_equal(unlink(cons), 0);
@@ -357,7 +360,7 @@ static void test_symlinks_refused(void **state)
     assert_int_equal(symlink(moved, manifest), 0);
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "symbolic link");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(unlink(manifest), 0);
     assert_int_equal(rename(moved, manifest), 0);
 
@@ -369,8 +372,8 @@ static void test_symlinks_refused(void **state)
     assert_int_equal(symlink(elsewhere, bucket), 0);
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "is a symbolic link");
-    run_result_free(&res);
-    assert_int_equal(harness_count_files(elsewhere), 2);
+    proc_result_free(&res);
+    assert_int_equal(files_count(elsewhere), 2);
 }
 
 /* ---- keys and modes ---- */
@@ -389,10 +392,10 @@ static void test_empty_key_segments_refused(void **state)
              "\", \"Key\": \"%s\"}}}",
              key);
     write_event(f, event);
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "has an empty segment");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(leftovers(f, 2), 0);
 }
 
@@ -408,7 +411,7 @@ static void test_missing_objects_worded_as_s3(void **state)
              "\", \"Key\": \"%s/missing/manifest.json\"}}}",
              f->info.consignment_id);
     write_event(f, event);
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     snprintf(where, sizeof where, "GetObject s3://" BUCKET "/%s/missing/manifest.json",
              f->info.consignment_id);
@@ -416,7 +419,7 @@ static void test_missing_objects_worded_as_s3(void **state)
                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
                    "specified key does not exist.",
                    where);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     /* A directory where the object would be: a prefix, no object. */
     char key[1200], path[8192];
@@ -431,7 +434,7 @@ static void test_missing_objects_worded_as_s3(void **state)
                    "An error occurred (NoSuchKey) when calling the GetObject operation: The "
                    "specified key does not exist.",
                    where);
-    run_result_free(&res);
+    proc_result_free(&res);
 
     snprintf(event, sizeof event,
              "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"no-such-bucket\", "
@@ -444,7 +447,7 @@ static void test_missing_objects_worded_as_s3(void **state)
                    "An error occurred (NoSuchBucket) when calling the GetObject operation: The "
                    "specified bucket does not exist",
                    where);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(leftovers(f, 2), 0);
 }
 
@@ -462,11 +465,11 @@ static void test_key_colliding_with_an_object(void **state)
     assert_int_equal(rename(from, to), 0);
     write_event(f, "{\"results\": {\"ResultWriterDetails\": {\"Bucket\": \"" BUCKET
                    "\", \"Key\": \"manifest.json\"}}}");
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", NULL);
     char line[4096];
-    harness_last_line(res.err, line, sizeof line);
+    proc_last_line(res.err, line, sizeof line);
     json_t *doc = json_loads(line, 0, NULL);
     const char *m = json_string_value(json_object_get(doc, "errorMessage"));
     static const char head[] = "object key \"manifest.json/";
@@ -484,7 +487,7 @@ static void test_key_colliding_with_an_object(void **state)
              " where=PutObject s3://" BUCKET "/manifest.json/%.36s/results.json\n", uuid);
     assert_non_null(strstr(res.err, where));
     json_decref(doc);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(leftovers(f, 2), 0);
     char made[8300];
     snprintf(made, sizeof made, "%s/" BUCKET "/" TMP_DIR, f->store);
@@ -499,7 +502,7 @@ static void test_key_colliding_with_a_prefix(void **state)
     struct fx *f = *state;
     char other[8192];
     path_of(f, "a/b/c", other, sizeof other);
-    harness_write_file(other, "x", 1);
+    files_write(other, "x", 1);
     struct error err = {0};
     struct store *s = store_dir_new(f->store, &err);
     assert_non_null(s);
@@ -525,7 +528,7 @@ static void test_key_colliding_with_a_prefix(void **state)
                         "for it (S3 can hold both keys, a directory store cannot)");
     assert_string_equal(err.where, "PutObject s3://" BUCKET "/a/b/c/d");
     store_destroy(s);
-    assert_int_equal(harness_count_files(f->store), 1);
+    assert_int_equal(files_count(f->store), 1);
 }
 
 /* results.json is as readable as any file the user writes: 0666 minus the
@@ -535,13 +538,13 @@ static void test_results_mode_follows_umask(void **state)
     struct fx *f = *state;
     make_export(f, 10, 1);
     mode_t old = umask(022);
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     umask(old);
     assert_int_equal(res.status, 0);
     char key[1200], path[8192];
     reply_key(&res, key, sizeof key);
-    run_result_free(&res);
+    proc_result_free(&res);
     path_of(f, key, path, sizeof path);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -561,16 +564,16 @@ static void test_stale_temporary_files_removed(void **state)
     snprintf(stale, sizeof stale, "%s/0c2d2a35-1111-4222-8333-444455556666.partial", tmp);
     snprintf(fresh, sizeof fresh, "%s/1c2d2a35-1111-4222-8333-444455556666.partial", tmp);
     snprintf(other, sizeof other, "%s/notes.txt", tmp);
-    harness_write_file(stale, "x", 1);
-    harness_write_file(fresh, "x", 1);
-    harness_write_file(other, "x", 1);
+    files_write(stale, "x", 1);
+    files_write(fresh, "x", 1);
+    files_write(other, "x", 1);
     struct timespec two_days_ago[2] = {{time(NULL) - 2 * 86400, 0}, {time(NULL) - 2 * 86400, 0}};
     assert_int_equal(utimensat(AT_FDCWD, stale, two_days_ago, 0), 0);
     assert_int_equal(utimensat(AT_FDCWD, other, two_days_ago, 0), 0);
-    struct run_result res;
+    struct proc_result res;
     run(f, &res);
     assert_int_equal(res.status, 0);
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(access(stale, F_OK), -1);
     assert_int_equal(access(fresh, F_OK), 0);
     assert_int_equal(access(other, F_OK), 0);
@@ -583,7 +586,7 @@ static void test_stale_temporary_files_removed(void **state)
     write_event(f, event);
     run(f, &res);
     assert_failed(&res, 1, "InvalidKey", "temporary files");
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 /* ---- signals ---- */
@@ -647,13 +650,13 @@ static void assert_signal_leaves_nothing(struct fx *f, int signo)
 {
     struct watch_tmp w;
     snprintf(w.bucket_dir, sizeof w.bucket_dir, "%s/" BUCKET, f->store);
-    struct harness_signal sig = {signo, writing_started, &w};
-    char *argv[] = {(char *)harness_bin(), "--store", f->store, f->event_path, NULL};
-    struct run_result res;
-    harness_run_signal(argv, NULL, 120, &sig, &res);
+    struct proc_signal sig = {signo, writing_started, &w};
+    char *argv[] = {(char *)proc_bin(), "--store", f->store, f->event_path, NULL};
+    struct proc_result res;
+    proc_run_signal(argv, NULL, 120, &sig, &res);
     assert_failed(&res, 128 + signo, "Interrupted",
                   signo == SIGTERM ? "stopped by SIGTERM" : "stopped by SIGINT");
-    run_result_free(&res);
+    proc_result_free(&res);
     assert_int_equal(leftovers(f, 2), 0);
     char tmp[8300];
     snprintf(tmp, sizeof tmp, "%s/" TMP_DIR, w.bucket_dir);

@@ -18,7 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "mem.h"
+#include "proc.h"
+#include "files.h"
+#include "gen.h"
 
 #define BUCKET "tdr-backend-checks-intg"
 
@@ -56,8 +59,8 @@ struct fixture {
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->root = harness_tmpdir();
+    struct fixture *f = mem_check(calloc(1, sizeof *f));
+    f->root = files_tmpdir();
     *state = f;
     return 0;
 }
@@ -65,7 +68,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    harness_rmtree(f->root);
+    files_rmtree(f->root);
     free(f->root);
     free(f);
     return 0;
@@ -73,7 +76,7 @@ static int teardown(void **state)
 
 /* Runs the program under valgrind on `event` with the fixture's store. */
 static void run_valgrind(struct fixture *f, int error_exitcode, const char *transformation,
-                         const char *event, struct run_result *res)
+                         const char *event, struct proc_result *res)
 {
     char exitcode[32];
     snprintf(exitcode, sizeof exitcode, "--error-exitcode=%d", error_exitcode);
@@ -83,7 +86,7 @@ static void run_valgrind(struct fixture *f, int error_exitcode, const char *tran
                     "--leak-check=full",
                     "--errors-for-leak-kinds=definite",
                     "--track-origins=yes",
-                    (char *)harness_bin(),
+                    (char *)proc_bin(),
                     "--store",
                     f->root,
                     "--transformation",
@@ -91,7 +94,7 @@ static void run_valgrind(struct fixture *f, int error_exitcode, const char *tran
                     "--require-complete", /* a manifest listing FAILED files is a failure path */
                     "-",
                     NULL};
-    harness_run(argv, event, NULL, TIMEOUT_S, res);
+    proc_run(argv, event, NULL, TIMEOUT_S, res);
 }
 
 /* valgrind's own lines start with ==PID==; with --quiet it writes them only
@@ -108,11 +111,11 @@ static bool valgrind_reported(const char *err)
 
 /* Generates an export, runs it under valgrind, and checks that the run was
  * clean and wrote every entry. */
-static void check_clean_export(struct fixture *f, const struct export_spec *spec)
+static void check_clean_export(struct fixture *f, const struct gen_export_spec *spec)
 {
-    struct export_info info;
-    harness_generate_export(f->root, spec, NULL, &info);
-    struct run_result res;
+    struct gen_export_info info;
+    gen_export(f->root, spec, NULL, &info);
+    struct proc_result res;
     run_valgrind(f, 1, "NONE", info.event, &res);
     if (res.status != 0)
         fail_msg("valgrind or the program failed (status %d):\n%s", res.status, res.err);
@@ -127,14 +130,14 @@ static void check_clean_export(struct fixture *f, const struct export_spec *spec
     assert_int_equal(json_array_size(json_object_get(doc, "results")), spec->entries);
     json_decref(doc);
     json_decref(reply);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 static void test_small_export_is_clean(void **state)
 {
     if (!can_run())
         skip();
-    struct export_spec spec = {BUCKET, 300, 2, false, 11};
+    struct gen_export_spec spec = {BUCKET, 300, 2, false, 11};
     check_clean_export(*state, &spec);
 }
 
@@ -142,7 +145,7 @@ static void test_json_lines_export_is_clean(void **state)
 {
     if (!can_run())
         skip();
-    struct export_spec spec = {BUCKET, 100, 1, true, 12};
+    struct gen_export_spec spec = {BUCKET, 100, 1, true, 12};
     check_clean_export(*state, &spec);
 }
 
@@ -150,7 +153,7 @@ static void put(struct fixture *f, const char *key, const char *text)
 {
     char path[8192];
     snprintf(path, sizeof path, "%s/" BUCKET "/%s", f->root, key);
-    harness_write_file(path, text, strlen(text));
+    files_write(path, text, strlen(text));
 }
 
 #define EVENT                                                                                      \
@@ -162,17 +165,17 @@ static void put(struct fixture *f, const char *key, const char *text)
 static void expect_clean_failure(struct fixture *f, const char *transformation, const char *event,
                                  const char *type)
 {
-    struct run_result res;
+    struct proc_result res;
     run_valgrind(f, 99, transformation, event, &res);
     if (res.status != 1 || valgrind_reported(res.err))
         fail_msg("expected exit 1 without valgrind errors, got %d:\n%s", res.status, res.err);
     char last[4096];
-    harness_last_line(res.err, last, sizeof last);
+    proc_last_line(res.err, last, sizeof last);
     json_t *doc = json_loads(last, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "errorType")), type);
     json_decref(doc);
-    run_result_free(&res);
+    proc_result_free(&res);
 }
 
 static void test_failures_are_clean(void **state)

@@ -1,5 +1,6 @@
 #include "chunked.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,10 @@ void chunked_init(struct chunked *c, const void *data, size_t len, size_t chunk)
     c->len = len;
     c->chunk = chunk;
     c->window = malloc(chunk + 64); /* a fill never needs more than 12 bytes kept */
+    if (!c->window) {
+        fprintf(stderr, "%s:%d: chunked_init: out of memory\n", __FILE__, __LINE__);
+        abort();
+    }
     c->src.start = c->src.pos = c->src.end = c->window;
     c->src.fill = chunked_fill;
     c->src.ctx = c;

@@ -1,5 +1,6 @@
 /* A json_src over memory that hands out at most `chunk` new bytes per fill, to
- * test that every byte boundary gives the same result. */
+ * test that every byte boundary gives the same result. Linked by the SIMD
+ * check too, without cmocka: running out of memory prints where and aborts. */
 #ifndef BCR_TEST_CHUNKED_H
 #define BCR_TEST_CHUNKED_H
 

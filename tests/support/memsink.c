@@ -1,7 +1,17 @@
 #include "memsink.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Not cmocka's fail_msg (mem.h): the fuzz targets and the SIMD check link
+ * this file without cmocka. The message names the place; abort fails the
+ * binary, and scripts/run-tests.sh names the test that was running. */
+static _Noreturn void out_of_memory(int line)
+{
+    fprintf(stderr, "%s:%d: memsink: out of memory\n", __FILE__, line);
+    abort();
+}
 
 static int memsink_flush(struct sink *s, struct error *err)
 {
@@ -11,7 +21,7 @@ static int memsink_flush(struct sink *s, struct error *err)
         size_t cap = m->cap * 2 > m->len + s->len + 1 ? m->cap * 2 : m->len + s->len + 1;
         char *grown = realloc(m->data, cap);
         if (!grown)
-            abort();
+            out_of_memory(__LINE__);
         m->data = grown;
         m->cap = cap;
     }
@@ -31,7 +41,7 @@ void memsink_init(struct memsink *m)
     m->sink.ctx = m;
     m->data = calloc(1, 1);
     if (!m->data)
-        abort();
+        out_of_memory(__LINE__);
     m->cap = 1;
 }
 

@@ -1,6 +1,7 @@
 /* memsink: a sink that collects everything written into a growing heap
  * buffer, through a small odd-sized buffer so that it flushes often. For the
- * unit tests and the fuzz targets. Aborts if memory runs out. */
+ * unit tests and the fuzz targets. Running out of memory prints where and aborts
+ * (no cmocka here: the fuzz targets link this file too). */
 #ifndef BCR_TEST_MEMSINK_H
 #define BCR_TEST_MEMSINK_H
 

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "files.h"
+#include "mem.h"
+#include "proc.h"
 
 static int64_t now_ms(void)
 {
@@ -84,7 +86,7 @@ static void server_script(char *out, size_t cap)
         snprintf(out, cap, "tests/s3/server.js");
         return;
     }
-    const char *bin = harness_bin();
+    const char *bin = proc_bin();
     const char *slash = strrchr(bin, '/');
     int dir_len = slash ? (int)(slash - bin) : 1;
     snprintf(out, cap, "%.*s/../tests/s3/server.js", dir_len, slash ? bin : ".");
@@ -367,9 +369,7 @@ static long http_call(const char *method, const char *url, const void *data, siz
 static char *object_url(struct s3env *e, const char *bucket, const char *key)
 {
     size_t cap = strlen(e->direct) + strlen(bucket) + 3 * strlen(key) + 8;
-    char *url = malloc(cap);
-    if (!url)
-        abort();
+    char *url = mem_check(malloc(cap));
     size_t n = (size_t)snprintf(url, cap, "%s/%s/", e->direct, bucket);
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
@@ -415,9 +415,7 @@ char *s3env_get(struct s3env *e, const char *bucket, const char *key, size_t *le
         return NULL;
     }
     if (!b.data) {
-        b.data = calloc(1, 1);
-        if (!b.data)
-            abort();
+        b.data = mem_check(calloc(1, 1));
     }
     if (len)
         *len = b.len;
@@ -439,9 +437,7 @@ static int upload_dir(struct s3env *e, const char *bucket, const char *dir, cons
             continue;
         size_t plen = strlen(dir) + strlen(de->d_name) + 2;
         size_t klen = strlen(key_prefix) + strlen(de->d_name) + 2;
-        char *path = malloc(plen), *key = malloc(klen);
-        if (!path || !key)
-            abort();
+        char *path = mem_check(malloc(plen)), *key = mem_check(malloc(klen));
         snprintf(path, plen, "%s/%s", dir, de->d_name);
         snprintf(key, klen, "%s%s", key_prefix, de->d_name);
         struct stat st;
@@ -453,7 +449,7 @@ static int upload_dir(struct s3env *e, const char *bucket, const char *dir, cons
             count = n < 0 ? -1 : count + n;
         } else if (S_ISREG(st.st_mode)) {
             size_t len = 0;
-            char *data = harness_read_file(path, &len);
+            char *data = files_read(path, &len);
             if (!data || s3env_put(e, bucket, key, data, len) != 0)
                 count = -1;
             else
@@ -522,9 +518,7 @@ static char *url_escape(const char *s)
     curl_free(esc);
     if (c)
         curl_easy_cleanup(c);
-    if (!copy_)
-        abort();
-    return copy_;
+    return mem_check(copy_);
 }
 
 int s3env_list(struct s3env *e, const char *bucket, const char *prefix, char ***keys)
@@ -532,9 +526,7 @@ int s3env_list(struct s3env *e, const char *bucket, const char *prefix, char ***
     *keys = NULL;
     char *b = url_escape(bucket), *p = url_escape(prefix ? prefix : "");
     size_t cap = strlen(b) + strlen(p) + 64;
-    char *path = malloc(cap);
-    if (!path)
-        abort();
+    char *path = mem_check(malloc(cap));
     snprintf(path, cap, "/__control/objects?bucket=%s&prefix=%s", b, p);
     free(b);
     free(p);
@@ -547,12 +539,10 @@ int s3env_list(struct s3env *e, const char *bucket, const char *prefix, char ***
         return -1;
     }
     size_t n = json_array_size(list);
-    char **out = calloc(n + 1, sizeof *out);
-    if (!out)
-        abort();
+    char **out = mem_check(calloc(n + 1, sizeof *out));
     for (size_t i = 0; i < n; i++) {
         const char *k = json_string_value(json_object_get(json_array_get(list, i), "key"));
-        out[i] = strdup(k ? k : "");
+        out[i] = mem_check(strdup(k ? k : ""));
     }
     json_decref(list);
     *keys = out;
@@ -605,12 +595,12 @@ int s3env_reset_stats(struct s3env *e)
 
 int s3env_configure(struct s3env *e, const char *session_token, long min_part_size)
 {
-    json_t *body = json_object();
+    json_t *body = mem_check(json_object());
     json_object_set_new(body, "session_token",
                         session_token && *session_token ? json_string(session_token) : json_null());
     if (min_part_size > 0)
         json_object_set_new(body, "min_part_size", json_integer(min_part_size));
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = mem_check(json_dumps(body, JSON_COMPACT));
     json_decref(body);
     int rc = control_ok(e, "POST", "/__control/credentials", text);
     free(text);

@@ -14,7 +14,7 @@
  *                     else s3env_start(&env, NULL) (0 or -1, message printed)
  *     group teardown: s3env_stop(&env)  (also safe if start failed)
  *     a test:         s3env_upload_tree(&env, root); s3env_set_faults(&env, "[...]");
- *                     harness_run(argv, NULL, s3env_env(&env, extra), ...);
+ *                     proc_run(argv, NULL, s3env_env(&env, extra), ...);
  *                     s3env_get(&env, bucket, key, &len); s3env_count_uploads(&env, prefix) ...
  * The server also exits by itself when the test process dies (its stdin is a
  * pipe held by this process, closed on exit). */
@@ -75,7 +75,7 @@ int s3env_start(struct s3env *e, const struct s3env_options *options);
 /* Stops the server and waits for it; safe to call twice or after a failed start. */
 void s3env_stop(struct s3env *e);
 
-/* The environment for the product under test (for harness_run): the
+/* The environment for the product under test (for proc_run): the
  * credentials (an empty AWS_SESSION_TOKEN when the server takes none),
  * AWS_REGION, then `extra` (NULL-terminated "NAME=value" strings, may be NULL).
  * The result points into e and is valid until the next call. */

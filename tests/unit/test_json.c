@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "chunked.h"
-#include "harness.h"
+#include "gen.h"
+#include "mem.h"
 #include "memsink.h"
 #include "json.h"
 
@@ -23,9 +24,9 @@ static char *copy_doc(const char *text)
     struct error err = {0};
     char *result;
     if (json_copy_document(text, strlen(text), &c.sink, "T", &err) == 0) {
-        result = strdup(memsink_text(&c));
+        result = mem_check(strdup(memsink_text(&c)));
     } else {
-        result = malloc(strlen(err.message) + 8);
+        result = mem_check(malloc(strlen(err.message) + 8));
         sprintf(result, "ERR %s", err.message);
     }
     memsink_free(&c);
@@ -42,9 +43,9 @@ static char *copy_chunked(const char *text, size_t chunk)
     struct error err = {0};
     char *result;
     if (json_copy_value(&src.src, &c.sink, "T", &err) == 0 && json_peek(&src.src, &err) == -1) {
-        result = strdup(memsink_text(&c));
+        result = mem_check(strdup(memsink_text(&c)));
     } else {
-        result = strdup("ERR");
+        result = mem_check(strdup("ERR"));
     }
     memsink_free(&c);
     chunked_free(&src);
@@ -181,20 +182,20 @@ static void test_nesting_limit(void **state)
 {
     (void)state;
     for (int objects = 0; objects < 2; objects++) {
-        char *ok = harness_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
+        char *ok = gen_nested_json(JSON_OUTPUT_MAX_DEPTH, objects);
         char *got = copy_doc(ok);
         assert_string_equal(got, ok);
         free(got);
         free(ok);
-        char *deep = harness_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
+        char *deep = gen_nested_json(JSON_OUTPUT_MAX_DEPTH + 1, objects);
         got = copy_doc(deep);
         assert_non_null(strstr(got, "nested deeper than 990 levels"));
         free(got);
         struct error err = {0};
         assert_int_equal(json_check_document(deep, strlen(deep), "T", &err), 0);
         free(deep);
-        char *read_ok = harness_nested_json(JSON_MAX_DEPTH, objects),
-             *too_deep = harness_nested_json(JSON_MAX_DEPTH + 1, objects);
+        char *read_ok = gen_nested_json(JSON_MAX_DEPTH, objects),
+             *too_deep = gen_nested_json(JSON_MAX_DEPTH + 1, objects);
         assert_int_equal(json_check_document(read_ok, strlen(read_ok), "T", &err), 0);
         assert_int_not_equal(json_check_document(too_deep, strlen(too_deep), "T", &err), 0);
         assert_non_null(strstr(err.message, "nested deeper than 1024 levels"));
@@ -366,7 +367,7 @@ static char *decode(const char *token, size_t max, size_t chunk, bool *overflowe
     struct error err = {0};
     char *result = NULL;
     if (json_decode_string(&src.src, &b, overflowed, "T", &err) == 0) {
-        result = malloc(b.len + 1);
+        result = mem_check(malloc(b.len + 1));
         if (b.len)
             memcpy(result, b.data, b.len);
         result[b.len] = '\0';

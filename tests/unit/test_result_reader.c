@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "chunked.h"
+#include "mem.h"
 #include "memsink.h"
 #include "result_reader.h"
 
@@ -220,7 +221,7 @@ static char *stream_text(const char *file, size_t len, enum transformation t, si
     struct read_stats stats = {0};
     int rc = result_reader_stream_source(r, &src.src, "s3://b/f.json", t, &out, &stats, err);
     c.sink = out.sink;
-    char *text = rc == 0 ? strdup(memsink_text(&c)) : NULL;
+    char *text = rc == 0 ? mem_check(strdup(memsink_text(&c))) : NULL;
     memsink_free(&c);
     chunked_free(&src);
     result_reader_free(r);

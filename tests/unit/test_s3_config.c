@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "s3/config.h"
 
 static const char *const vars[] = {
@@ -198,7 +199,7 @@ static void test_tunables(void **state)
 
 static char *temp_file(void)
 {
-    char *path = strdup("/tmp/test_s3_config.XXXXXX");
+    char *path = mem_check(strdup("/tmp/test_s3_config.XXXXXX"));
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
@@ -388,7 +389,7 @@ static void test_target_invalid(void **state)
     assert_string_equal(err.type, ERR_INVALID_KEY);
     assert_int_equal(s3_target_build(&c, "", "k", NULL, &t, &err), -1);
     assert_string_equal(err.type, ERR_INVALID_KEY);
-    char *key = malloc(3000);
+    char *key = mem_check(malloc(3000));
     memset(key, '%', 2999); /* 3 bytes each once encoded */
     key[2999] = '\0';
     assert_int_equal(s3_target_build(&c, "bucket", key, NULL, &t, &err), -1);

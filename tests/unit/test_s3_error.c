@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "mem.h"
 #include "s3/error_doc.h"
 #include "store.h"
 
@@ -123,7 +124,7 @@ static void test_long_message_cut_short(void **state)
 {
     (void)state;
     enum { LEN = 70000 };
-    char *doc = malloc(LEN + 1);
+    char *doc = mem_check(malloc(LEN + 1));
     int n = snprintf(doc, LEN, "<Error><Code>AccessDenied</Code><Message>Start of a long story ");
     memset(doc + n, 'x', LEN - (size_t)n);
     doc[LEN] = '\0';
@@ -147,9 +148,9 @@ static void test_code_sanitised(void **state)
     assert_false(parse("<Error><Code>&lt;&gt; !</Code></Error>", &d));
     assert_string_equal(d.code, "");
     char code[32];
-    s3_error_code_for_status(302, "GetObject", code, sizeof code);
+    s3_error_code_for_status(302, S3_OP_GET_OBJECT, code, sizeof code);
     assert_string_equal(code, "TemporaryRedirect");
-    s3_error_code_for_status(308, "GetObject", code, sizeof code);
+    s3_error_code_for_status(308, S3_OP_GET_OBJECT, code, sizeof code);
     assert_string_equal(code, "PermanentRedirect");
 }
 
@@ -240,17 +241,17 @@ static void test_code_for_status(void **state)
 {
     (void)state;
     char code[32];
-    s3_error_code_for_status(404, "GetObject", code, sizeof code);
+    s3_error_code_for_status(404, S3_OP_GET_OBJECT, code, sizeof code);
     assert_string_equal(code, "NoSuchKey");
-    s3_error_code_for_status(404, "UploadPart", code, sizeof code);
+    s3_error_code_for_status(404, S3_OP_UPLOAD_PART, code, sizeof code);
     assert_string_equal(code, "NotFound");
-    s3_error_code_for_status(403, "PutObject", code, sizeof code);
+    s3_error_code_for_status(403, S3_OP_PUT_OBJECT, code, sizeof code);
     assert_string_equal(code, "AccessDenied");
-    s3_error_code_for_status(503, "PutObject", code, sizeof code);
+    s3_error_code_for_status(503, S3_OP_PUT_OBJECT, code, sizeof code);
     assert_string_equal(code, "SlowDown");
-    s3_error_code_for_status(500, "PutObject", code, sizeof code);
+    s3_error_code_for_status(500, S3_OP_PUT_OBJECT, code, sizeof code);
     assert_string_equal(code, "InternalError");
-    s3_error_code_for_status(418, "PutObject", code, sizeof code);
+    s3_error_code_for_status(418, S3_OP_PUT_OBJECT, code, sizeof code);
     assert_string_equal(code, "418");
 }
 

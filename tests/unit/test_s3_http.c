@@ -7,10 +7,11 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+
 #include <string.h>
 
 #include "http.h"
-#include "s3/client.h"
+#include "s3/client_private.h"
 
 static void feed(struct http_response *r, const char *line)
 {

@@ -1,242 +1,21 @@
 #define _POSIX_C_SOURCE 200809L
-#include "harness.h"
+#include "gen.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <cmocka.h>
 
+#include "files.h"
 #include "jsonw.h"
+#include "mem.h"
 
-extern char **environ;
-
-static void die(const char *what)
+char *gen_nested_json(int depth, bool objects)
 {
-    fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
-    exit(99);
-}
-
-const char *harness_bin(void)
-{
-    const char *bin = getenv("BCR_BIN");
-    return bin && *bin ? bin : "build/backend-checks-results";
-}
-
-struct growing {
-    char *data;
-    size_t len, cap;
-};
-
-static void grow_append(struct growing *g, const char *p, size_t n)
-{
-    if (g->len + n + 1 > g->cap) {
-        g->cap = (g->len + n + 1) * 2;
-        g->data = realloc(g->data, g->cap);
-        if (!g->data)
-            die("realloc");
-    }
-    memcpy(g->data + g->len, p, n);
-    g->len += n;
-    g->data[g->len] = '\0';
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void run_core(char *const argv[], const char *input, char *const env[], int timeout_s,
-                     const struct harness_signal *sig, struct run_result *res)
-{
-    int in[2], out[2], err[2];
-    if (pipe(in) || pipe(out) || pipe(err))
-        die("pipe");
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        for (int fd = 3; fd < 1024; fd++)
-            close(fd);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv(env[i]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    signal(SIGPIPE, SIG_IGN);
-    struct growing o = {0}, e = {0};
-    grow_append(&o, "", 0);
-    grow_append(&e, "", 0);
-    size_t in_len = input ? strlen(input) : 0, in_done = 0;
-    if (in_len == 0) {
-        close(in[1]);
-        in[1] = -1;
-    }
-    int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
-    bool killed = false, signalled = false;
-    while (out[0] >= 0 || err[0] >= 0) {
-        if (sig && !signalled && sig->ready(sig->ctx)) {
-            kill(pid, sig->signo);
-            signalled = true;
-        }
-        struct pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        int64_t most = sig && !signalled ? 20 : 1000;
-        if (poll(fds, 3, (int)(left > most ? most : left)) < 0 && errno != EINTR)
-            die("poll");
-        for (int i = 0; i < 2; i++) {
-            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char chunk[65536];
-            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
-            if (n <= 0) {
-                close(fds[i].fd);
-                if (i == 0)
-                    out[0] = -1;
-                else
-                    err[0] = -1;
-            } else {
-                grow_append(i == 0 ? &o : &e, chunk, (size_t)n);
-            }
-        }
-        if (in[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t n = write(in[1], input + in_done, in_len - in_done);
-            if (n > 0)
-                in_done += (size_t)n;
-            if (n < 0 || in_done == in_len) {
-                close(in[1]);
-                in[1] = -1;
-            }
-        }
-    }
-    if (in[1] >= 0)
-        close(in[1]);
-    if (out[0] >= 0)
-        close(out[0]);
-    if (err[0] >= 0)
-        close(err[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            die("waitpid");
-    res->status = killed              ? 128 + SIGKILL
-                  : WIFEXITED(status) ? WEXITSTATUS(status)
-                                      : 128 + WTERMSIG(status);
-    res->out = o.data;
-    res->out_len = o.len;
-    res->err = e.data;
-    res->err_len = e.len;
-}
-
-void harness_run(char *const argv[], const char *input, char *const env[], int timeout_s,
-                 struct run_result *res)
-{
-    run_core(argv, input, env, timeout_s, NULL, res);
-}
-
-void harness_run_signal(char *const argv[], char *const env[], int timeout_s,
-                        const struct harness_signal *sig, struct run_result *res)
-{
-    run_core(argv, NULL, env, timeout_s, sig, res);
-}
-
-void run_result_free(struct run_result *res)
-{
-    free(res->out);
-    free(res->err);
-    memset(res, 0, sizeof *res);
-}
-
-void harness_last_line(const char *text, char *out, size_t cap)
-{
-    size_t len = strlen(text);
-    while (len > 0 && text[len - 1] == '\n')
-        len--;
-    size_t start = len;
-    while (start > 0 && text[start - 1] != '\n')
-        start--;
-    snprintf(out, cap, "%.*s", (int)(len - start), text + start);
-}
-
-char *harness_tmpdir(void)
-{
-    const char *base = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/bcr-test.XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(path))
-        die("mkdtemp");
-    return strdup(path);
-}
-
-void harness_rmtree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char child[4096];
-        snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-        struct stat st;
-        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-            harness_rmtree(child);
-        else
-            unlink(child);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
-static void make_parents(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0777);
-            *p = '/';
-        }
-    }
-}
-
-void harness_write_file(const char *path, const void *data, size_t len)
-{
-    make_parents(path);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-        die(path);
-}
-
-char *harness_nested_json(int depth, bool objects)
-{
-    char *s = malloc((size_t)depth * 6 + 2), *p = s;
-    if (!s)
-        abort();
+    char *s = mem_check(malloc((size_t)depth * 6 + 2)), *p = s;
     for (int i = 0; i < depth; i++)
         p += sprintf(p, objects ? "{\"a\":" : "[");
     if (objects)
@@ -245,44 +24,6 @@ char *harness_nested_json(int depth, bool objects)
         *p++ = objects ? '}' : ']';
     *p = '\0';
     return s;
-}
-
-char *harness_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct growing g = {0};
-    grow_append(&g, "", 0);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        grow_append(&g, chunk, n);
-    fclose(f);
-    if (len)
-        *len = g.len;
-    return g.data;
-}
-
-int harness_count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int count = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char child[4096];
-        snprintf(child, sizeof child, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(child, &st) != 0)
-            continue;
-        count += S_ISDIR(st.st_mode) ? harness_count_files(child) : S_ISREG(st.st_mode);
-    }
-    closedir(d);
-    return count;
 }
 
 /* The generator: a deterministic xorshift stream, so a seed names an export. */
@@ -427,8 +168,8 @@ static int make_entry(struct rng *r, const char *record, uint64_t i, char *out, 
     return jsonw_finish(&w);
 }
 
-void harness_generate_export(const char *root, const struct export_spec *spec,
-                             const char *expected_path, struct export_info *info)
+void gen_export(const char *root, const struct gen_export_spec *spec, const char *expected_path,
+                struct gen_export_info *info)
 {
     const char *bucket = spec->bucket ? spec->bucket : "tdr-backend-checks-intg";
     struct rng r = {0x9e3779b97f4a7c15ULL ^ ((uint64_t)spec->seed * 0x100000001b3ULL + 1)};
@@ -439,7 +180,7 @@ void harness_generate_export(const char *root, const struct export_spec *spec,
     snprintf(prefix, sizeof prefix, "%s/%s/results.json/%s", info->consignment_id, run, maprun);
     FILE *expected = expected_path ? fopen(expected_path, "wb") : NULL;
     if (expected_path && !expected)
-        die(expected_path);
+        mem_fail(expected_path);
 
     int files = spec->files > 0 ? spec->files : 1;
     uint64_t per = (spec->entries + (uint64_t)files - 1) / (uint64_t)files, done = 0;
@@ -449,21 +190,21 @@ void harness_generate_export(const char *root, const struct export_spec *spec,
     jsonw_raw(&manifest, "{\"DestinationBucket\":");
     jsonw_string(&manifest, bucket);
     jsonw_raw(&manifest, ",\"ResultFiles\":{\"FAILED\":[],\"PENDING\":[],\"SUCCEEDED\":[");
-    char *record = malloc(65536), *entry = malloc(262144);
+    char *record = mem_check(malloc(65536)), *entry = mem_check(malloc(262144));
     for (int k = 0; k < files; k++) {
         char key[512];
         snprintf(key, sizeof key, "%s/SUCCEEDED_%d.json", prefix, k);
         snprintf(path, sizeof path, "%s/%s/%s", root, bucket, key);
-        make_parents(path);
+        files_make_parents(path);
         FILE *f = fopen(path, "wb");
         if (!f)
-            die(path);
+            mem_fail(path);
         if (!spec->jsonl)
             fputc('[', f);
         for (uint64_t i = 0; i < per && done < spec->entries; i++, done++) {
             if (make_record(&r, info->consignment_id, record, 65536) < 0 ||
                 make_entry(&r, record, done, entry, 262144) < 0)
-                die("generator buffer");
+                fail_msg("%s", "gen: a record does not fit the generator's buffer");
             if (!spec->jsonl && i > 0)
                 fputs(", ", f);
             fputs(entry, f);
@@ -476,7 +217,7 @@ void harness_generate_export(const char *root, const struct export_spec *spec,
             fputc(']', f);
         long size = ftell(f);
         if (fclose(f) != 0)
-            die(path);
+            mem_fail(path);
         jsonw_raw(&manifest, k ? ",{\"Key\":" : "{\"Key\":");
         jsonw_string(&manifest, key);
         jsonw_raw(&manifest, ",\"Size\":");
@@ -487,12 +228,12 @@ void harness_generate_export(const char *root, const struct export_spec *spec,
     free(entry);
     jsonw_raw(&manifest, "]}}");
     if (jsonw_finish(&manifest) < 0)
-        die("manifest too large");
+        fail_msg("%s", "gen: the manifest does not fit its buffer");
     snprintf(info->manifest_key, sizeof info->manifest_key, "%s/manifest.json", prefix);
     snprintf(path, sizeof path, "%s/%s/%s", root, bucket, info->manifest_key);
-    harness_write_file(path, manifest_text, strlen(manifest_text));
+    files_write(path, manifest_text, strlen(manifest_text));
     if (expected && fclose(expected) != 0)
-        die(expected_path);
+        mem_fail(expected_path);
 
     struct jsonw ev;
     jsonw_init(&ev, info->event, sizeof info->event);
@@ -505,5 +246,5 @@ void harness_generate_export(const char *root, const struct export_spec *spec,
     jsonw_string(&ev, info->manifest_key);
     jsonw_raw(&ev, "}}}");
     if (jsonw_finish(&ev) < 0)
-        die("event too large");
+        fail_msg("%s", "gen: the event does not fit its buffer");
 }
