@@ -17,9 +17,9 @@ enum {
 };
 
 /* The part uploader (handoff.h's worker) owns `up` and the upload's state
- * (multipart, upload_id, parts, xml) while a part is queued or running; the caller touches them
- * only once the worker is idle or stopped. What the struct store_writer handles (store.h) of the S3
- * store point at. */
+ * (multipart, upload_id, parts, xml) while a part is queued or running; the
+ * caller touches them only once the worker is idle or stopped. What the
+ * struct store_writer handles (store.h) of the S3 store point at. */
 struct s3_writer {
     struct s3_client *client; /* borrowed: the store's */
     struct s3_client **spare; /* borrowed: the store's slot for an upload client */
