@@ -105,6 +105,16 @@ bench-prod: deps
 	@$(MAKE) --no-print-directory all package
 	@bench/run.sh $(BUILD) --prod $(BENCH_PROD_ARGS)
 
+# CRC-32C (both implementations) against SHA-256 on this machine, in bytes per
+# second (bench/checksum.c; docs/benchmarks.md, "Checksums").
+.PHONY: bench-checksum
+bench-checksum: $(BUILD)/bench-tools/checksum
+	@$<
+
+$(BUILD)/bench-tools/checksum: bench/checksum.c $(BUILD)/libbcr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbcr.a $(LDLIBS)
+
 # build/function.zip: the AWS Lambda package, bootstrap at its root
 # (scripts/package.sh; deploying: deploy/README.md). Its program is the same
 # objects linked statically with a lean libcurl (scripts/build-curl.sh, built

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../src"
 
 layers=(
-    "version simd textw utf8"            # base: text, bytes
+    "version simd textw utf8 crc32c"     # base: text, bytes, checksums
     "jsonw"                              # base: small JSON texts
     "error"                              # base: typed errors (as JSON, for replies)
     "buf sink uuid util worker log"      # base: bounded memory, threads, logging

@@ -3,6 +3,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "crc32c.h"
+
 void handoff_init(struct handoff *h, size_t size, bool threaded, handoff_run_fn run,
                   handoff_starting_fn starting, void *ctx)
 {
@@ -43,6 +45,7 @@ static int hand_over(struct handoff *h, struct error *err)
         return -1;
     h->filling = c == &h->chunk[0] ? &h->chunk[1] : &h->chunk[0];
     buf_reset(&h->filling->data);
+    h->filling->crc32c = 0;
     return 0;
 }
 
@@ -63,6 +66,8 @@ int handoff_write(struct handoff *h, const void *p, size_t n, struct error *err)
                 error_set(err, ERR_OUT_OF_MEMORY, "out of memory buffering %zu bytes", take);
             return -1;
         }
+        if (h->checksum)
+            h->filling->crc32c = crc32c_update(h->filling->crc32c, bytes, take);
         bytes += take;
         n -= take;
     }

@@ -38,6 +38,7 @@
 struct handoff_chunk {
     struct buf data;
     int64_t deadline_ms; /* the owner's handoff.deadline_ms when handed over */
+    uint32_t crc32c;     /* of data (crc32c.h), when the owner set handoff.checksum */
 };
 
 /* Passes one chunk on (the worker's job). Returns 0, or non-zero with err set. */
@@ -53,6 +54,9 @@ struct handoff {
     handoff_starting_fn starting; /* NULL: nothing to ready */
     void *ctx;
     int64_t deadline_ms; /* the owner's, stamped on each chunk it hands over */
+    /* Each chunk's CRC-32C is kept as it fills, over bytes just copied and
+     * still in cache, rather than in a second pass over the whole chunk. */
+    bool checksum;
     struct handoff_chunk chunk[2];
     struct handoff_chunk *filling;
     struct worker worker;
@@ -76,9 +80,9 @@ static inline bool handoff_started(const struct handoff *h)
 }
 
 /* The bytes written and not yet handed over. */
-static inline const struct buf *handoff_pending(const struct handoff *h)
+static inline const struct handoff_chunk *handoff_pending(const struct handoff *h)
 {
-    return &h->filling->data;
+    return h->filling;
 }
 
 /* Hands over what is pending (inline, without starting a thread, if nothing

@@ -4,9 +4,11 @@
  * of at most one part is a single PutObject at commit. A larger one is a
  * multipart upload whose parts go out through the double-buffered writer
  * (handoff.h) on an upload client of its own, so that the caller fills part
- * N+1 while part N is hashed and sent: two part buffers in all. Commit completes the
- * upload (a completion whose response was lost is recognised on retry); any
- * failure, or abort, aborts it so no parts are left behind.
+ * N+1 while part N is sent: two part buffers in all. Every body carries its
+ * CRC-32C, which S3 verifies; over HTTPS it is the only hash of the body.
+ * Commit completes the upload (a completion whose response was lost is
+ * recognised on retry); any failure, or abort, aborts it so no parts are
+ * left behind.
  *
  * Ownership: a writer borrows its client and the store's slot for a spare
  * upload client (both must outlive it; the writer takes the spare, or makes

@@ -282,7 +282,7 @@ static int count_outputs(const char *consignment)
 
 /* Requests in the proxy's log (since the test's reset) for which every given
  * condition holds: op (or NULL), key suffix (or NULL), and a flag set. */
-enum { WITH_RANGE = 1, WITH_IF_MATCH = 2, SIGNED_PAYLOAD = 4, FAULTED = 8 };
+enum { WITH_RANGE = 1, WITH_IF_MATCH = 2, SIGNED_PAYLOAD = 4, FAULTED = 8, CRC32C = 16 };
 static int count_requests(const char *op, const char *key_suffix, int flags)
 {
     char *text = s3env_control(&env, "GET", "/__control/requests", NULL);
@@ -312,6 +312,9 @@ static int count_requests(const char *op, const char *key_suffix, int flags)
         if ((flags & SIGNED_PAYLOAD) && (!payload || strcmp(payload, "signed") != 0))
             continue;
         if ((flags & FAULTED) && !json_is_string(json_object_get(r, "fault")))
+            continue;
+        const char *checksum = json_string_value(json_object_get(r, "checksum"));
+        if ((flags & CRC32C) && (!checksum || strcmp(checksum, "crc32c") != 0))
             continue;
         n++;
     }
@@ -354,11 +357,12 @@ static void test_same_output_as_directory_store(void **state)
         assert_int_equal(count_outputs(f->info.consignment_id), 1);
         assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);
     }
-    /* Small output: one PutObject, its SHA-256 signed (the proxy checks it
-     * against the body); every result file read. */
+    /* Small output: one PutObject, its SHA-256 signed over plain HTTP and its
+     * CRC-32C sent (the proxy checks both against the body); every result
+     * file read. */
     assert_int_equal(count_requests("CreateMultipartUpload", NULL, 0), 0);
     assert_int_equal(count_requests("PutObject", "/results.json", 0), 2);
-    assert_int_equal(count_requests("PutObject", "/results.json", SIGNED_PAYLOAD), 2);
+    assert_int_equal(count_requests("PutObject", "/results.json", SIGNED_PAYLOAD | CRC32C), 2);
     assert_true(count_requests("GetObject", "/SUCCEEDED_2.json", 0) >= 2);
     assert_clean_signatures();
 }
@@ -529,6 +533,10 @@ static void test_multipart_output(void **state)
     assert_int_equal(count_requests("CreateMultipartUpload", "/results.json", 0), 1);
     assert_int_equal(count_requests("UploadPart", "/results.json", 0), parts);
     assert_int_equal(count_requests("UploadPart", "/results.json", SIGNED_PAYLOAD), parts);
+    /* Each part's CRC-32C, checked by the proxy as S3 checks it, and listed in the completion. */
+    assert_int_equal(count_requests("UploadPart", "/results.json", CRC32C), parts);
+    assert_int_equal(s3env_stat(&env, "checksums_checked"), parts);
+    assert_int_equal(s3env_stat(&env, "checksum_mismatches"), 0);
     assert_int_equal(count_requests("CompleteMultipartUpload", "/results.json", 0), 1);
     assert_int_equal(count_requests("PutObject", NULL, 0), 0);
     assert_int_equal(s3env_count_uploads(&env, f->info.consignment_id), 0);

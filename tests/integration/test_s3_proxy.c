@@ -3,8 +3,13 @@
  * pass, whatever the key; requests changed after signing, or signed with the
  * wrong secret, key id or session token, fail with S3's error codes and are
  * counted; the multipart emulation answers as S3 does; every fault action
- * does what it says. Then the s3env helpers. Without this, a proxy that let
- * everything through would make the product's S3 tests prove nothing. */
+ * does what it says. Flexible checksums, sent as the program is to send them
+ * (its signer, UNSIGNED-PAYLOAD, x-amz-checksum-crc32c from src/crc32c.c):
+ * verified on PutObject and UploadPart (BadDigest), required with an unsigned
+ * payload, and required per part by a CompleteMultipartUpload of an upload
+ * created with x-amz-checksum-algorithm: CRC32C. Then the s3env helpers.
+ * Without this, a proxy that let everything through would make the product's
+ * S3 tests prove nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <curl/curl.h>
+
+#include "crc32c.h"
 #include "proc.h"
+#include "s3/sigv4.h"
 #include "s3env.h"
 
 #define TOKEN "FwoGZXIvYXdzEJr//////////wEaDO+tok/en=="
@@ -269,6 +279,253 @@ static void test_proxy_with_botocore(void **state)
     free(script);
 }
 
+/* ---- flexible checksums, sent as the program will send them: signed with
+ * the project's own signer, UNSIGNED-PAYLOAD with x-amz-checksum-crc32c, the
+ * CRC from src/crc32c.c (the proxy computes its own) ---- */
+
+struct reply {
+    long status;
+    char body[8192]; /* the start of it, NUL-terminated */
+    size_t len;
+    char etag[128]; /* the ETag header's value */
+};
+
+static size_t reply_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct reply *r = ctx;
+    size_t room = sizeof r->body - 1 - r->len, take = n < room ? n : room;
+    memcpy(r->body + r->len, p, take);
+    r->len += take;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t reply_header(char *p, size_t size, size_t n, void *ctx)
+{
+    struct reply *r = ctx;
+    if (n > 6 && strncasecmp(p, "etag: ", 6) == 0)
+        snprintf(r->etag, sizeof r->etag, "%.*s", (int)strcspn(p + 6, "\r\n"), p + 6);
+    return size * n;
+}
+
+/* Signs and sends METHOD /BUCKET/KEY?QUERY with the body given and extra
+ * headers ("name: value", signed), the payload hash being payload_hash or,
+ * for NULL, the body's SHA-256. Fills *r; asserts on anything but S3's answer. */
+static void send_signed(const char *method, const char *key, const struct sigv4_param *query,
+                        size_t nquery, const char *const *headers, size_t nheaders,
+                        const void *body, size_t len, const char *payload_hash, struct reply *r)
+{
+    char path[512], qs[512], hash[65], lines[8][160];
+    struct sigv4_param sh[8];
+    assert_true(nheaders <= 8);
+    snprintf(path, sizeof path, "/%s/%s", BUCKET, key);
+    assert_true(sigv4_canonical_query(query, nquery, qs, sizeof qs) >= 0);
+    if (!payload_hash) {
+        sha256_hex(body, len, hash);
+        payload_hash = hash;
+    }
+    for (size_t i = 0; i < nheaders; i++) {
+        const char *colon = strchr(headers[i], ':');
+        assert_non_null(colon);
+        snprintf(lines[i], sizeof lines[i], "%.*s", (int)(colon - headers[i]), headers[i]);
+        sh[i] = (struct sigv4_param){lines[i], colon + 2};
+    }
+    struct aws_credentials creds = {env.access_key, env.secret_key, env.session_token};
+    const char *host = strstr(env.endpoint, "//") + 2;
+    struct sigv4_request req = {.method = method,
+                                .host = host,
+                                .encoded_path = path,
+                                .query = query,
+                                .query_count = nquery,
+                                .headers = sh,
+                                .header_count = nheaders,
+                                .payload_hash = payload_hash};
+    struct sigv4_context ctx = {&creds, env.region, "s3", time(NULL)};
+    struct sigv4_signature sig;
+    struct error err = {0};
+    assert_int_equal(sigv4_sign(&req, &ctx, &sig, &err), 0);
+
+    char url[1200], line[2300];
+    snprintf(url, sizeof url, "%s%s%s%s", env.endpoint, path, qs[0] ? "?" : "", qs);
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    snprintf(line, sizeof line, "Authorization: %s", sig.authorization);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof line, "x-amz-date: %s", sig.amz_date);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof line, "x-amz-content-sha256: %s", payload_hash);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof line, "x-amz-security-token: %s", env.session_token);
+    h = curl_slist_append(h, line);
+    for (size_t i = 0; i < nheaders; i++)
+        h = curl_slist_append(h, headers[i]);
+
+    memset(r, 0, sizeof *r);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, len ? body : "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, reply_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+}
+
+/* The x-amz-checksum-crc32c header of n bytes. */
+static void crc_header(const void *p, size_t n, char out[64])
+{
+    char b64[CRC32C_BASE64_SIZE];
+    crc32c_base64(crc32c_update(0, p, n), b64);
+    snprintf(out, 64, "x-amz-checksum-crc32c: %s", b64);
+}
+
+static void assert_s3_error(const struct reply *r, long status, const char *code_and_message)
+{
+    if (r->status != status || !strstr(r->body, code_and_message))
+        fprintf(stderr, "expected %ld %s, got %ld %s\n", status, code_and_message, r->status,
+                r->body);
+    assert_int_equal(r->status, status);
+    assert_non_null(strstr(r->body, code_and_message));
+}
+
+static void test_proxy_verifies_crc32c(void **state)
+{
+    (void)state;
+    if (!server_up)
+        skip();
+    assert_int_equal(s3env_reset_stats(&env), 0);
+    static const char body[] = "{\"results\": []}";
+    char right[64], wrong[64];
+    crc_header(body, sizeof body - 1, right);
+    crc_header(body, sizeof body - 2, wrong);
+    struct reply r;
+
+    /* Unsigned payload with the right CRC-32C: stored. */
+    send_signed("PUT", "crc/right", NULL, 0, (const char *[]){right}, 1, body, sizeof body - 1,
+                SIGV4_UNSIGNED_PAYLOAD, &r);
+    assert_int_equal(r.status, 200);
+    size_t len = 0;
+    char *got = s3env_get(&env, BUCKET, "crc/right", &len);
+    assert_non_null(got);
+    assert_int_equal(len, sizeof body - 1);
+    assert_memory_equal(got, body, len);
+    free(got);
+    /* A signed SHA-256 and a CRC-32C together: both hold. */
+    send_signed("PUT", "crc/both", NULL, 0, (const char *[]){right}, 1, body, sizeof body - 1, NULL,
+                &r);
+    assert_int_equal(r.status, 200);
+
+    /* The wrong CRC-32C: S3's BadDigest, nothing stored. */
+    send_signed("PUT", "crc/wrong", NULL, 0, (const char *[]){wrong}, 1, body, sizeof body - 1,
+                SIGV4_UNSIGNED_PAYLOAD, &r);
+    assert_s3_error(&r, 400,
+                    "<Code>BadDigest</Code><Message>The CRC32C you specified did not match the "
+                    "calculated checksum.</Message>");
+    assert_null(s3env_get(&env, BUCKET, "crc/wrong", NULL));
+    /* Unsigned and no checksum at all: refused (the proxy's own strictness). */
+    send_signed("PUT", "crc/none", NULL, 0, NULL, 0, body, sizeof body - 1, SIGV4_UNSIGNED_PAYLOAD,
+                &r);
+    assert_s3_error(&r, 400, "<Code>InvalidRequest</Code>");
+    assert_null(s3env_get(&env, BUCKET, "crc/none", NULL));
+    /* What the program sends today, a signed SHA-256 alone, still passes. */
+    send_signed("PUT", "crc/sha256", NULL, 0, NULL, 0, body, sizeof body - 1, NULL, &r);
+    assert_int_equal(r.status, 200);
+
+    assert_int_equal(s3env_stat(&env, "checksums_checked"), 2);
+    assert_int_equal(s3env_stat(&env, "checksum_mismatches"), 1);
+    assert_int_equal(s3env_stat(&env, "signature_failures"), 2);
+}
+
+/* A CompleteMultipartUpload request for parts 1 and 2, with the checksums given
+ * (NULL: left out). */
+static void complete_xml(char *out, size_t cap, const char *const etags[2],
+                         const char *const sums[2])
+{
+    int n = snprintf(out, cap, "<CompleteMultipartUpload>");
+    for (int i = 0; i < 2; i++)
+        n += snprintf(out + n, cap - (size_t)n,
+                      "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>%s%s%s</Part>", i + 1,
+                      etags[i], sums[i] ? "<ChecksumCRC32C>" : "", sums[i] ? sums[i] : "",
+                      sums[i] ? "</ChecksumCRC32C>" : "");
+    snprintf(out + n, cap - (size_t)n, "</CompleteMultipartUpload>");
+}
+
+static void test_proxy_multipart_crc32c(void **state)
+{
+    (void)state;
+    if (!server_up)
+        skip();
+    const char *key = "crc/multipart";
+    struct reply r;
+    send_signed("POST", key, (struct sigv4_param[]){{"uploads", NULL}}, 1,
+                (const char *[]){"x-amz-checksum-algorithm: CRC32C"}, 1, "", 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char upload_id[128];
+    const char *id = strstr(r.body, "<UploadId>");
+    assert_non_null(id);
+    snprintf(upload_id, sizeof upload_id, "%.*s", (int)strcspn(id + 10, "<"), id + 10);
+
+    /* Part 1 at the minimum part size, part 2 small (the last may be). */
+    size_t n1 = 5u << 20;
+    char *p1 = malloc(n1);
+    assert_non_null(p1);
+    for (size_t i = 0; i < n1; i++)
+        p1[i] = (char)('a' + i % 26);
+    static const char p2[] = "the last part";
+    char h1[64], h2[64];
+    crc_header(p1, n1, h1);
+    crc_header(p2, sizeof p2 - 1, h2);
+    const char *sums[2] = {strchr(h1, ' ') + 1, strchr(h2, ' ') + 1};
+    char etags[2][128];
+    struct sigv4_param q1[] = {{"partNumber", "1"}, {"uploadId", upload_id}};
+    struct sigv4_param q2[] = {{"partNumber", "2"}, {"uploadId", upload_id}};
+
+    /* A part of this upload without its checksum: refused, as S3 does. */
+    send_signed("PUT", key, q2, 2, NULL, 0, p2, sizeof p2 - 1, NULL, &r);
+    assert_s3_error(&r, 400, "<Code>InvalidRequest</Code><Message>Checksum Type mismatch");
+    send_signed("PUT", key, q1, 2, (const char *[]){h1}, 1, p1, n1, SIGV4_UNSIGNED_PAYLOAD, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(etags[0], sizeof etags[0], "%s", r.etag);
+    send_signed("PUT", key, q2, 2, (const char *[]){h2}, 1, p2, sizeof p2 - 1,
+                SIGV4_UNSIGNED_PAYLOAD, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(etags[1], sizeof etags[1], "%s", r.etag);
+
+    struct sigv4_param qc[] = {{"uploadId", upload_id}};
+    const char *const e[2] = {etags[0], etags[1]};
+    char xml[1024];
+    /* A part's checksum left out. */
+    complete_xml(xml, sizeof xml, e, (const char *const[]){sums[0], NULL});
+    send_signed("POST", key, qc, 1, NULL, 0, xml, strlen(xml), NULL, &r);
+    assert_s3_error(&r, 400,
+                    "<Code>InvalidRequest</Code><Message>The upload was created using a crc32c "
+                    "checksum. The complete request must include the checksum for each part. It "
+                    "was missing for part 2 in the request.</Message>");
+    /* Another part's checksum. */
+    complete_xml(xml, sizeof xml, e, (const char *const[]){sums[0], sums[0]});
+    send_signed("POST", key, qc, 1, NULL, 0, xml, strlen(xml), NULL, &r);
+    assert_s3_error(&r, 400, "<Code>InvalidPart</Code>");
+    /* Each part's own: the object is made. */
+    complete_xml(xml, sizeof xml, e, sums);
+    send_signed("POST", key, qc, 1, NULL, 0, xml, strlen(xml), NULL, &r);
+    assert_int_equal(r.status, 200);
+    size_t len = 0;
+    char *got = s3env_get(&env, BUCKET, key, &len);
+    assert_non_null(got);
+    assert_int_equal(len, n1 + sizeof p2 - 1);
+    assert_memory_equal(got, p1, n1);
+    assert_memory_equal(got + n1, p2, sizeof p2 - 1);
+    free(got);
+    free(p1);
+}
+
 /* Talking to s3rver directly: every byte of a key survives a put, get and list. */
 static void test_s3env_helpers(void **state)
 {
@@ -329,6 +586,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proxy_with_botocore),
         cmocka_unit_test(test_s3env_helpers),
+        cmocka_unit_test(test_proxy_verifies_crc32c),
+        cmocka_unit_test(test_proxy_multipart_crc32c),
     };
     return cmocka_run_group_tests_name("s3 test server", tests, group_setup, group_teardown);
 }

@@ -135,7 +135,10 @@ static void https_round_trip(const char *program, const char *var, const char *g
     proc_result_free(&res);
     assert_int_equal(objects_under(info.consignment_id), before);
 
-    /* The right CA: results.json is written and holds every entry. */
+    /* The right CA: results.json is written and holds every entry, its body
+     * left out of the signature (TLS protects it) and checked by its CRC-32C. */
+    long unsigned_before = s3env_stat(&env, "unsigned_payloads");
+    long checked_before = s3env_stat(&env, "checksums_checked");
     run(program, var, good, event_path, &res);
     if (res.status != 0)
         fprintf(stderr, "%s over HTTPS: exit %d\n%s\n", program, res.status, res.err);
@@ -153,6 +156,9 @@ static void https_round_trip(const char *program, const char *var, const char *g
     json_decref(reply);
     proc_result_free(&res);
     assert_int_equal(objects_under(info.consignment_id), before + 1);
+    assert_int_equal(s3env_stat(&env, "unsigned_payloads"), unsigned_before + 1);
+    assert_int_equal(s3env_stat(&env, "checksums_checked"), checked_before + 1);
+    assert_int_equal(s3env_stat(&env, "signature_failures"), 0);
     files_rmtree(root);
     free(root);
 }

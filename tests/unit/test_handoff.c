@@ -1,8 +1,8 @@
 /* The double-buffered writer: the bytes come out whole and in order in
  * buffers of exactly `size` (the last shorter), with and without a thread;
  * one buffer's worth is never handed over, and a short output is passed on
- * inline; the starting hook runs once, before the first hand-over; a job's
- * failure is kept and returned by the next write and by finish. */
+ * inline; each chunk's CRC-32C is that of its bytes; the starting hook runs once, before the first
+ * hand-over; a job's failure is kept and returned by the next write and by finish. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "handoff.h"
 
 enum { SIZE = 4096, TOTAL = 10 * SIZE + 123 };
@@ -24,7 +25,8 @@ struct sinkrec {
     int chunks;
     int64_t deadline[16];
     int starting_calls;
-    int fail_at; /* the chunk index that fails, or -1 */
+    int fail_at;    /* the chunk index that fails, or -1 */
+    bool crc_wrong; /* a chunk's crc32c was not that of its bytes */
     pthread_t caller;
     bool ran_elsewhere; /* a chunk was passed on off the caller's thread */
 };
@@ -37,6 +39,8 @@ static int run(void *ctx, struct handoff_chunk *c, struct error *err)
     int i = r->chunks++;
     if (i == r->fail_at)
         return error_set(err, ERR_IO, "chunk %d failed", i);
+    if (c->crc32c != crc32c_update(0, c->data.data, c->data.len))
+        r->crc_wrong = true;
     r->chunk_len[i] = c->data.len;
     r->deadline[i] = c->deadline_ms;
     memcpy(r->out + r->len, c->data.data, c->data.len);
@@ -68,6 +72,7 @@ static void write_all_in_pieces(bool threaded, size_t total, struct sinkrec *r)
     struct handoff h;
     struct error err = {0};
     handoff_init(&h, SIZE, threaded, run, starting, r);
+    h.checksum = true;
     size_t done = 0;
     for (size_t step = 1; done < total; step = step * 3 + 1) {
         size_t n = step < total - done ? step : total - done;
@@ -98,6 +103,7 @@ static void in_order_in_full_buffers(void **state)
         for (int i = 1; i < 11; i++)
             assert_true(r->deadline[i] >= r->deadline[i - 1]);
         assert_int_equal(r->ran_elsewhere, threaded == 1);
+        assert_false(r->crc_wrong);
         free(r);
     }
 }
@@ -113,8 +119,8 @@ static void one_buffer_is_never_handed_over(void **state)
     handoff_init(&h, SIZE, true, run, starting, &r);
     assert_int_equal(handoff_write(&h, in, SIZE, &err), 0);
     assert_false(handoff_started(&h));
-    assert_int_equal(handoff_pending(&h)->len, SIZE);
-    assert_memory_equal(handoff_pending(&h)->data, in, SIZE);
+    assert_int_equal(handoff_pending(&h)->data.len, SIZE);
+    assert_memory_equal(handoff_pending(&h)->data.data, in, SIZE);
     /* Finished as it is: passed on inline, no thread, no starting hook. */
     assert_int_equal(handoff_finish(&h, &err), 0);
     handoff_free(&h);
