@@ -188,10 +188,12 @@ clean:
 	rm -rf $(BUILD)
 
 # The architecture, checked: every include of src/ points down the layer order
-# written once in scripts/check-layers.sh (docs/architecture.md).
+# written once in scripts/check-layers.sh (docs/architecture.md), and every
+# symbol a module exports begins with its name (scripts/check-names.sh).
 .PHONY: check-layers docs
-check-layers:
+check-layers: $(LIB_OBJ)
 	@scripts/check-layers.sh
+	@BUILD=$(BUILD) scripts/check-names.sh
 
 # docs/architecture.svg: the include graph of src/ by layer, drawn by graphviz.
 docs:

@@ -1,6 +1,6 @@
 /* checksum: bytes per second of each way to vouch for an upload's body on
  * this machine: SHA-256 as the signer computes it today (OpenSSL's
- * EVP_Digest, what sha256_hex calls), and CRC-32C on the CPU's instructions
+ * EVP_Digest, what sigv4_sha256_hex calls), and CRC-32C on the CPU's instructions
  * and on the portable table (src/crc32c.c). One 8 MiB buffer (an upload
  * part), hashed whole, the best of several rounds of at least 0.2 s each.
  *

@@ -124,7 +124,7 @@ static bool is_content_error(const struct error *err)
     return err->kind == ERROR_KIND_INVALID_RESULT_FILE || err->kind == ERROR_KIND_INVALID_OUTPUT;
 }
 
-void entry_place_prefix(struct error *err, const struct entry_place *at)
+void batches_entry_place_prefix(struct error *err, const struct entry_place *at)
 {
     if (!is_content_error(err))
         return;
@@ -174,12 +174,12 @@ static int retire_oldest(struct batches *r, bool wait, struct output *out, uint6
             *err = b->err;
             if (err->kind == ERROR_KIND_INVALID_OUTPUT)
                 error_prefix(err, "Output is not one valid JSON document: ");
-            entry_place_prefix(err, &at);
+            batches_entry_place_prefix(err, &at);
             return -1;
         }
         if (output_next(out, err) != 0 ||
             sink_write(&out->sink, b->out + start, e->out_end - start, err) != 0) {
-            entry_place_prefix(err, &at);
+            batches_entry_place_prefix(err, &at);
             return -1;
         }
         (*entries)++;

@@ -44,7 +44,7 @@ struct entry_place {
 /* Puts the entry's place in front of an error of the file's content
  * (InvalidResultFile, InvalidOutput); an error of the store (S3's codes, I/O)
  * keeps the message the store wrote, which already names the object. */
-void entry_place_prefix(struct error *err, const struct entry_place *at);
+void batches_entry_place_prefix(struct error *err, const struct entry_place *at);
 
 struct batches;
 

@@ -91,7 +91,7 @@ static int apply_flag(enum setting_id id, const char *arg, struct cli_options *o
         opts->run.store_dir = arg;
         break;
     case SETTING_OPT_TRANSFORMATION:
-        if (transformation_parse(arg, &opts->run.transformation) != 0)
+        if (result_reader_transformation_parse(arg, &opts->run.transformation) != 0)
             return usage_error("unknown transformation '%s'", arg);
         break;
     case SETTING_OPT_REQUIRE_COMPLETE:
@@ -204,7 +204,7 @@ struct progress {
 static void show_progress(const struct read_stats *stats, void *ctx)
 {
     struct progress *p = ctx;
-    int64_t now = monotonic_ms();
+    int64_t now = util_monotonic_ms();
     if (!p->enabled || now - p->last_ms < 200)
         return;
     p->last_ms = now;
@@ -306,7 +306,7 @@ int cli_run(const struct cli_options *opts)
     signal(SIGXFSZ, SIG_IGN);
     if (opts->run.output_stdout)
         signal(SIGPIPE, SIG_IGN);
-    progress.start_ms = progress.last_ms = monotonic_ms();
+    progress.start_ms = progress.last_ms = util_monotonic_ms();
     int got_event = check_destinations(opts, &err) != 0 ? -1
                     : opts->manifest ? cli_manifest_event(opts->manifest, &event, &event_len, &err)
                                      : cli_read_event(opts->event_path, &event, &event_len, &err);
@@ -322,7 +322,7 @@ int cli_run(const struct cli_options *opts)
     if (status == CLI_OK) {
         log_fields(LOG_INFO, "results written", LOG_STR("bucket", reply.bucket),
                    LOG_STR("key", reply.key), LOG_U64("entries", stats.read.entries),
-                   LOG_I64("duration_ms", monotonic_ms() - progress.start_ms), LOG_END);
+                   LOG_I64("duration_ms", util_monotonic_ms() - progress.start_ms), LOG_END);
         /* results.json is committed: the run is done. A reply lost now is
          * reported, not turned into a failure that a retry would answer with
          * a second results.json. */

@@ -21,7 +21,8 @@ void jsonw_raw(struct jsonw *w, const char *text)
 
 static void put_escape(struct jsonw *w, unsigned byte)
 {
-    char e[6] = {'\\', 'u', '0', '0', hex_lower[(byte >> 4) & 15], hex_lower[byte & 15]};
+    char e[6] = {
+        '\\', 'u', '0', '0', textw_hex_lower[(byte >> 4) & 15], textw_hex_lower[byte & 15]};
     jsonw_rawn(w, e, sizeof e);
 }
 

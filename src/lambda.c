@@ -86,7 +86,7 @@ static int watch_should_stop(void *ctx, struct error *err)
     struct watch *w = ctx;
     if (interrupt_check(err) != 0)
         return -1;
-    int64_t now = wall_ms();
+    int64_t now = util_wall_ms();
     if (!w->plan.stop_at_ms || now < w->plan.stop_at_ms)
         return 0;
     return lambda_timeout_error(now, w->deadline_ms, &w->seen, err);
@@ -96,7 +96,7 @@ static void watch_progress(const struct read_stats *stats, void *ctx)
 {
     struct watch *w = ctx;
     w->seen = *stats;
-    int64_t now = monotonic_ms();
+    int64_t now = util_monotonic_ms();
     if (now - w->last_log_ms < PROGRESS_LOG_MS || !log_enabled(LOG_DEBUG))
         return;
     w->last_log_ms = now;
@@ -110,8 +110,8 @@ static void log_summary(const struct service *svc, const char *request_id, int64
 {
     char line[2048];
     struct emf_summary s = {
-        wall_ms(),   svc->function_name,      request_id, err ? err->type : NULL, stats,
-        duration_ms, log_passing_level_name()};
+        util_wall_ms(), svc->function_name,      request_id, err ? err->type : NULL, stats,
+        duration_ms,    log_passing_level_name()};
     if (emf_format(&s, line, sizeof line) >= 0)
         log_raw_line(line);
 }
@@ -130,7 +130,7 @@ static void begin_invocation(struct service *svc, const struct next *nx, struct 
     else
         unsetenv("_X_AMZN_TRACE_ID");
 
-    int64_t now = wall_ms();
+    int64_t now = util_wall_ms();
     bool timed = lambda_plan_deadline(now, nx->deadline_ms, &w->plan);
     if (!timed && nx->deadline_ms != 0 && !svc->warned_deadline) {
         log_fields(LOG_WARN, "Lambda-Runtime-Deadline-Ms is not a Unix time in ms; ignored",
@@ -197,7 +197,7 @@ static int post_outcome(struct service *svc, const struct next *nx, const char *
 {
     struct error post_err = {0};
     bool fatal;
-    if (runtime_post_invocation(&svc->rt, nx->request_id, doc, failure, &fatal, &post_err) == 0)
+    if (runtime_api_post_invocation(&svc->rt, nx->request_id, doc, failure, &fatal, &post_err) == 0)
         return 0;
     log_fields(fatal ? LOG_FATAL : LOG_ERROR, "runtime api: posting the outcome failed",
                LOG_STR("errorType", post_err.type), LOG_STR("errorMessage", post_err.message),
@@ -219,7 +219,7 @@ static void end_invocation(struct service *svc)
  * end. */
 static int serve(struct service *svc, struct next *nx)
 {
-    int64_t start = monotonic_ms();
+    int64_t start = util_monotonic_ms();
     struct error err = {0};
     struct step_stats stats;
     struct step_reply reply;
@@ -228,7 +228,7 @@ static int serve(struct service *svc, struct next *nx)
 
     begin_invocation(svc, nx, &w);
     int rc = run_invocation(svc, nx, &w, &reply, &stats, &err);
-    int64_t duration = monotonic_ms() - start;
+    int64_t duration = util_monotonic_ms() - start;
     char doc[REPLY_MAX > ERROR_DOC_MAX ? REPLY_MAX : ERROR_DOC_MAX];
     rc = outcome_document(rc, &reply, &stats, duration, &err, doc, sizeof doc);
     log_summary(svc, nx->request_id, duration, &stats, rc == 0 ? NULL : &err);
@@ -243,7 +243,7 @@ static int configure(struct service *svc, const struct run_options *opts, struct
 {
     svc->transformation = opts->transformation;
     const char *t = settings_env(SETTING_BCR_TRANSFORMATION);
-    if (t && transformation_parse(t, &svc->transformation) != 0)
+    if (t && result_reader_transformation_parse(t, &svc->transformation) != 0)
         return error_set(err, ERR_CONFIG,
                          "BCR_TRANSFORMATION \"%s\" is not one of NONE, COMPACT, FLATTEN", t);
     const char *rc = settings_env(SETTING_BCR_REQUIRE_COMPLETE);
@@ -260,17 +260,17 @@ static int configure(struct service *svc, const struct run_options *opts, struct
 int lambda_run(const char *runtime_api, const struct run_options *opts)
 {
     assert(!opts->output_stdout); /* a Lambda store writes where its event says */
-    int64_t start = monotonic_ms();
+    int64_t start = util_monotonic_ms();
     struct service svc;
     struct error err = {0};
     memset(&svc, 0, sizeof svc);
     /* A log pipe closed under us must not kill the process mid-invocation. */
     signal(SIGPIPE, SIG_IGN);
 
-    if (runtime_init(&svc.rt, runtime_api, &err) != 0) {
+    if (runtime_api_init(&svc.rt, runtime_api, &err) != 0) {
         log_fields(LOG_FATAL, "cannot use the Lambda Runtime API", LOG_STR("errorType", err.type),
                    LOG_STR("errorMessage", err.message), LOG_END);
-        runtime_free(&svc.rt);
+        runtime_api_free(&svc.rt);
         return 1;
     }
     if (configure(&svc, opts, &err) != 0) {
@@ -281,23 +281,23 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
                    LOG_STR("errorMessage", err.message), LOG_END);
         if (runtime_api_error_json(&err, doc, sizeof doc) < 0)
             snprintf(doc, sizeof doc, "%s", FALLBACK_ERROR_DOC);
-        if (runtime_post(&svc.rt, "/init/error", doc, &err, &fatal, &post_err) != 0)
+        if (runtime_api_post(&svc.rt, "/init/error", doc, &err, &fatal, &post_err) != 0)
             log_fields(LOG_FATAL, "runtime api: posting the init error failed",
                        LOG_STR("errorType", post_err.type),
                        LOG_STR("errorMessage", post_err.message), LOG_END);
-        runtime_free(&svc.rt);
+        runtime_api_free(&svc.rt);
         return 1;
     }
 
     log_fields(LOG_INFO, "lambda runtime ready", LOG_STR("version", BCR_VERSION),
                LOG_I64("pid", getpid()), LOG_STR("store", svc.store_kind),
-               LOG_STR("transformation", transformation_name(svc.transformation)),
-               LOG_I64("init_ms", monotonic_ms() - start), LOG_END);
+               LOG_STR("transformation", result_reader_transformation_name(svc.transformation)),
+               LOG_I64("init_ms", util_monotonic_ms() - start), LOG_END);
 
     for (;;) {
         struct next nx;
         runtime_api_next_init(&nx);
-        if (runtime_next(&svc.rt, &nx, &err) != 0) {
+        if (runtime_api_next(&svc.rt, &nx, &err) != 0) {
             if (!interrupt_signal()) /* a shutdown between invocations is no failure */
                 log_fields(LOG_FATAL, "runtime api: cannot get the next invocation",
                            LOG_STR("errorType", err.type), LOG_STR("errorMessage", err.message),
@@ -311,6 +311,6 @@ int lambda_run(const char *runtime_api, const struct run_options *opts)
             break;
     }
     store_destroy(svc.store);
-    runtime_free(&svc.rt);
+    runtime_api_free(&svc.rt);
     return interrupt_signal() ? interrupt_exit_status() : 1;
 }

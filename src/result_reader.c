@@ -22,17 +22,17 @@ struct result_reader {
     struct batches *batches;
 };
 
-int transformation_parse(const char *name, enum transformation *out)
+int result_reader_transformation_parse(const char *name, enum transformation *out)
 {
     for (int t = TRANSFORM_NONE; t <= TRANSFORM_FLATTEN; t++)
-        if (strcmp(name, transformation_name((enum transformation)t)) == 0) {
+        if (strcmp(name, result_reader_transformation_name((enum transformation)t)) == 0) {
             *out = (enum transformation)t;
             return 0;
         }
     return -1;
 }
 
-const char *transformation_name(enum transformation t)
+const char *result_reader_transformation_name(enum transformation t)
 {
     return t == TRANSFORM_COMPACT ? "COMPACT" : t == TRANSFORM_FLATTEN ? "FLATTEN" : "NONE";
 }
@@ -221,7 +221,7 @@ static int stream_entry(struct result_reader *r, struct json_src *src, struct en
                       "the file ends at byte offset %" PRIu64
                       ", before the entry does (truncated?)",
                       json_src_offset(src) + (uint64_t)(src->end - src->pos));
-        entry_place_prefix(err, at);
+        batches_entry_place_prefix(err, at);
         return -1;
     }
     if (transformation != TRANSFORM_NONE) /* NONE: counted as batches are retired */

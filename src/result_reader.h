@@ -26,9 +26,9 @@ enum transformation {
 };
 
 /* Parses "NONE", "COMPACT" or "FLATTEN"; returns -1 for anything else. */
-int transformation_parse(const char *name, enum transformation *out);
-/* The name transformation_parse reads ("NONE", ...; static storage). */
-const char *transformation_name(enum transformation t);
+int result_reader_transformation_parse(const char *name, enum transformation *out);
+/* The name result_reader_transformation_parse reads ("NONE", ...; static storage). */
+const char *result_reader_transformation_name(enum transformation t);
 
 /* What the reader has done so far; it only ever adds to these. */
 struct read_stats {

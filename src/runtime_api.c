@@ -52,7 +52,7 @@ struct answer {
     size_t len;
 };
 
-int runtime_init(struct runtime *rt, const char *api, struct error *err)
+int runtime_api_init(struct runtime *rt, const char *api, struct error *err)
 {
     memset(rt, 0, sizeof *rt);
     if (!api[0] || strpbrk(api, "/?#@ \t\r\n"))
@@ -67,7 +67,7 @@ int runtime_init(struct runtime *rt, const char *api, struct error *err)
     return 0;
 }
 
-void runtime_free(struct runtime *rt)
+void runtime_api_free(struct runtime *rt)
 {
     if (rt->curl)
         curl_easy_cleanup(rt->curl);
@@ -214,7 +214,7 @@ static int next_once(struct runtime *rt, const char *url, struct curl_slist *hea
 
 /* GET .../invocation/next, up to NEXT_ATTEMPTS times in a row. Returns 0 with
  * nx filled, or -1 (the process must end). */
-int runtime_next(struct runtime *rt, struct next *nx, struct error *err)
+int runtime_api_next(struct runtime *rt, struct next *nx, struct error *err)
 {
     char url[API_BASE_MAX + 32];
     snprintf(url, sizeof url, "%s/invocation/next", rt->base);
@@ -298,8 +298,8 @@ int runtime_api_xray_cause(const struct error *err, const char *working_director
  * X-Ray error cause (runtime_api_xray_cause). Returns 0 if the Runtime API took it
  * (2xx); -1 with err set otherwise, *fatal telling whether the process must
  * end (transport failure, HTTP 5xx: the API's "container error"). */
-int runtime_post(struct runtime *rt, const char *path, const char *body,
-                 const struct error *failure, bool *fatal, struct error *err)
+int runtime_api_post(struct runtime *rt, const char *path, const char *body,
+                     const struct error *failure, bool *fatal, struct error *err)
 {
     char url[API_BASE_MAX + REQUEST_ID_MAX * 3 + 64];
     char type_value[ERROR_TYPE_MAX + 16];
@@ -344,8 +344,8 @@ int runtime_post(struct runtime *rt, const char *path, const char *body,
     return error_set(err, ERR_IO, "POST %s answered HTTP %ld: %s", url, a.status, a.body);
 }
 
-int runtime_post_invocation(struct runtime *rt, const char *request_id, const char *body,
-                            const struct error *failure, bool *fatal, struct error *err)
+int runtime_api_post_invocation(struct runtime *rt, const char *request_id, const char *body,
+                                const struct error *failure, bool *fatal, struct error *err)
 {
     /* The request id goes into the path: escape whatever it holds. */
     char path[REQUEST_ID_MAX * 3 + 64];
@@ -355,5 +355,5 @@ int runtime_post_invocation(struct runtime *rt, const char *request_id, const ch
         return error_set(err, ERR_OUT_OF_MEMORY, "out of memory escaping the request id");
     snprintf(path, sizeof path, "/invocation/%s/%s", id, failure ? "error" : "response");
     curl_free(id);
-    return runtime_post(rt, path, body, failure, fatal, err);
+    return runtime_api_post(rt, path, body, failure, fatal, err);
 }

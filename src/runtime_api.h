@@ -21,7 +21,7 @@
 
 enum { API_BASE_MAX = 384, REQUEST_ID_MAX = 128, TRACE_ID_MAX = 1024 };
 
-/* The connection to the Runtime API; the caller's, set up by runtime_init. */
+/* The connection to the Runtime API; the caller's, set up by runtime_api_init. */
 struct runtime {
     CURL *curl; /* one handle for every call: its connection is kept alive */
     char base[API_BASE_MAX];
@@ -42,9 +42,9 @@ struct next {
 };
 
 /* Checks api ("host:port", AWS_LAMBDA_RUNTIME_API's value; borrowed) and makes
- * the handle. Returns 0, or -1 with err set (runtime_free is still due). */
-int runtime_init(struct runtime *rt, const char *api, struct error *err);
-void runtime_free(struct runtime *rt);
+ * the handle. Returns 0, or -1 with err set (runtime_api_free is still due). */
+int runtime_api_init(struct runtime *rt, const char *api, struct error *err);
+void runtime_api_free(struct runtime *rt);
 
 void runtime_api_next_init(struct next *nx);
 void runtime_api_next_free(struct next *nx);
@@ -52,7 +52,7 @@ void runtime_api_next_free(struct next *nx);
 /* GET .../invocation/next, waiting as long as Lambda takes to send one, or
  * until SIGTERM or SIGINT (interrupt.h). Returns 0 with nx filled, or -1 with
  * err set (Interrupted after a signal): the process must end. */
-int runtime_next(struct runtime *rt, struct next *nx, struct error *err);
+int runtime_api_next(struct runtime *rt, struct next *nx, struct error *err);
 
 /* POSTs body (JSON, borrowed) to base + path ("/init/error", ...). For a
  * failure (not NULL) it adds the Lambda-Runtime-Function-Error-Type header
@@ -60,13 +60,13 @@ int runtime_next(struct runtime *rt, struct next *nx, struct error *err);
  * (runtime_api_xray_cause).
  * Returns 0 if the Runtime API took it (2xx); -1 with err set otherwise,
  * *fatal telling whether the process must end (transport failure, 5xx). */
-int runtime_post(struct runtime *rt, const char *path, const char *body,
-                 const struct error *failure, bool *fatal, struct error *err);
+int runtime_api_post(struct runtime *rt, const char *path, const char *body,
+                     const struct error *failure, bool *fatal, struct error *err);
 
-/* runtime_post to .../invocation/{request_id}/response, or .../error with a
+/* runtime_api_post to .../invocation/{request_id}/response, or .../error with a
  * failure; the request id (borrowed) is escaped for the path. */
-int runtime_post_invocation(struct runtime *rt, const char *request_id, const char *body,
-                            const struct error *failure, bool *fatal, struct error *err);
+int runtime_api_post_invocation(struct runtime *rt, const char *request_id, const char *body,
+                                const struct error *failure, bool *fatal, struct error *err);
 
 /* Writes the Runtime API's error document
  * {"errorType": ..., "errorMessage": ..., "stackTrace": [WHERE]} into out:

@@ -72,7 +72,7 @@ static int load_manifest(struct store *store, const struct event *ev,
 static int results_key(const struct event *ev, char *out, size_t cap, struct error *err)
 {
     char id[37];
-    if (uuid4(id, err) != 0)
+    if (uuid_v4(id, err) != 0)
         return -1;
     int n = snprintf(out, cap, "%s/%s/results.json", ev->consignment_id, id);
     if (n < 0 || (size_t)n >= cap || n > S3_KEY_MAX)

@@ -351,7 +351,7 @@ static void dir_close_read(struct store_reader *reader)
 static int write_chunk(void *ctx, struct handoff_chunk *c, struct error *err)
 {
     struct dir_writer *w = ctx;
-    int e = write_all(w->fd, c->data.data, c->data.len, NULL, NULL, NULL);
+    int e = util_write_all(w->fd, c->data.data, c->data.len, NULL, NULL, NULL);
     if (e)
         return error_set(err, ERR_IO, "writing s3://%s/%s: %s", w->bucket, w->key, strerror(e));
     w->written += c->data.len;
@@ -458,7 +458,7 @@ static int dir_open_write(struct store *base, const char *bucket, const char *ke
     char id[37];
     if (check_bucket(bucket, err) != 0 || parse_key(bucket, key, &w->kp, err) != 0 ||
         (w->bucket_fd = open_bucket(s, bucket, "PutObject", err)) < 0 ||
-        (w->tmp_dir_fd = open_tmp_dir(w->bucket_fd, bucket, err)) < 0 || uuid4(id, err) != 0) {
+        (w->tmp_dir_fd = open_tmp_dir(w->bucket_fd, bucket, err)) < 0 || uuid_v4(id, err) != 0) {
         free_writer(w);
         return located(err, "PutObject", bucket, key);
     }

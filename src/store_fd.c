@@ -48,7 +48,7 @@ static int check_interrupt(void *err)
     return interrupt_check(err);
 }
 
-/* write_all of the n bytes at p to the store's descriptor, which may be a
+/* util_write_all of the n bytes at p to the store's descriptor, which may be a
  * pipe whose reader stopped reading, or one left non-blocking. */
 static int write_out(struct fd_writer *w, const uint8_t *p, size_t n, struct error *err)
 {
@@ -57,7 +57,7 @@ static int write_out(struct fd_writer *w, const uint8_t *p, size_t n, struct err
          * while part of the bytes went out ends that write early rather than
          * with EINTR, hence the check before every write(2). */
         size_t done;
-        int e = write_all(w->s->fd, p, n, &done, check_interrupt, err);
+        int e = util_write_all(w->s->fd, p, n, &done, check_interrupt, err);
         if (e <= 0)
             return e;
         p += done;

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const char hex_lower[16] = "0123456789abcdef";
-const char hex_upper[16] = "0123456789ABCDEF";
+const char textw_hex_lower[16] = "0123456789abcdef";
+const char textw_hex_upper[16] = "0123456789ABCDEF";
 
 void textw_init(struct textw *w, char *buf, size_t cap)
 {

@@ -17,8 +17,8 @@ struct textw {
 };
 
 /* Lowercase and uppercase hexadecimal digits, for every encoder. */
-extern const char hex_lower[16];
-extern const char hex_upper[16];
+extern const char textw_hex_lower[16];
+extern const char textw_hex_upper[16];
 
 void textw_init(struct textw *w, char *buf, size_t cap);
 void textw_bytes(struct textw *w, const void *p, size_t n);

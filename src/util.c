@@ -12,17 +12,18 @@ static int64_t clock_ms(clockid_t id)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t wall_ms(void)
+int64_t util_wall_ms(void)
 {
     return clock_ms(CLOCK_REALTIME);
 }
 
-int64_t monotonic_ms(void)
+int64_t util_monotonic_ms(void)
 {
     return clock_ms(CLOCK_MONOTONIC);
 }
 
-int write_all(int fd, const void *p, size_t n, size_t *written, write_check_fn *check, void *ctx)
+int util_write_all(int fd, const void *p, size_t n, size_t *written, write_check_fn *check,
+                   void *ctx)
 {
     const char *bytes = p;
     size_t done = 0;

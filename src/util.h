@@ -9,13 +9,13 @@
 
 /* Milliseconds since the Unix epoch: for deadlines the Lambda Runtime API
  * gives in wall-clock time, and for timestamps in logs and metrics. */
-int64_t wall_ms(void);
+int64_t util_wall_ms(void);
 
 /* Milliseconds on a clock that never jumps: for durations and rates. */
-int64_t monotonic_ms(void);
+int64_t util_monotonic_ms(void);
 
-/* Asked by write_all before each write(2): 0 to go on; any other value ends
- * write_all, which returns it (it must not be an errno, so: negative). */
+/* Asked by util_write_all before each write(2): 0 to go on; any other value ends
+ * util_write_all, which returns it (it must not be an errno, so: negative). */
 typedef int write_check_fn(void *ctx);
 
 /* Writes the n bytes at p (borrowed) to fd, calling write(2) again after a
@@ -23,6 +23,7 @@ typedef int write_check_fn(void *ctx);
  * call. Returns 0 when all went out, check's value, or the errno of the
  * write(2) that failed (EAGAIN too: waiting is the caller's choice);
  * *written (if not NULL) is then how many bytes went out. */
-int write_all(int fd, const void *p, size_t n, size_t *written, write_check_fn *check, void *ctx);
+int util_write_all(int fd, const void *p, size_t n, size_t *written, write_check_fn *check,
+                   void *ctx);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "textw.h"
 
-int uuid4(char out[37], struct error *err)
+int uuid_v4(char out[37], struct error *err)
 {
     uint8_t b[16];
     ssize_t n;
@@ -22,8 +22,8 @@ int uuid4(char out[37], struct error *err)
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             *p++ = '-';
-        *p++ = hex_lower[b[i] >> 4];
-        *p++ = hex_lower[b[i] & 15];
+        *p++ = textw_hex_lower[b[i] >> 4];
+        *p++ = textw_hex_lower[b[i] & 15];
     }
     *p = '\0';
     return 0;

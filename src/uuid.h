@@ -5,6 +5,6 @@
 #include "error.h"
 
 /* Writes a lowercase UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx") and a NUL. */
-int uuid4(char out[37], struct error *err);
+int uuid_v4(char out[37], struct error *err);
 
 #endif

@@ -51,7 +51,7 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, const struct aws_cr
      * use sets up OpenSSL's providers (about 1.5 ms of a Lambda init phase)
      * before anything needs them; the first request's signature does that. */
     if (getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != (ssize_t)sizeof c->rng || c->rng == 0)
-        c->rng = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+        c->rng = (uint64_t)util_wall_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
     return c;
 }
 
@@ -130,7 +130,7 @@ const struct s3_config *s3_client_config(const struct s3_client *c)
 
 bool s3_client_deadline_passed(const struct s3_client *c)
 {
-    return c->deadline_ms > 0 && wall_ms() >= c->deadline_ms;
+    return c->deadline_ms > 0 && util_wall_ms() >= c->deadline_ms;
 }
 
 void s3_request_init(struct s3_request *req, enum s3_op op, const char *bucket, const char *key)
@@ -321,7 +321,7 @@ static void set_transfer_options(struct s3_xfer *x, CURL *e)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg->ca_bundle);
     }
     if (c->deadline_ms > 0) {
-        int64_t left = c->deadline_ms - wall_ms();
+        int64_t left = c->deadline_ms - util_wall_ms();
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
     }
 }
@@ -411,14 +411,14 @@ int s3_xfer_drive(struct s3_xfer *x, bool (*ready)(const struct s3_xfer *x), boo
 {
     struct s3_client *c = x->client;
     *timed_out = false;
-    int64_t last = monotonic_ms();
+    int64_t last = util_monotonic_ms();
     for (;;) {
         int running;
         CURLMcode mc = curl_multi_perform(c->multi, &running);
         collect_done(c);
         if (mc != CURLM_OK)
             return error_set(err, ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
-        int64_t now = monotonic_ms();
+        int64_t now = util_monotonic_ms();
         if (x->stream)
             x->stream->waited(x->stream_ctx, now - last);
         last = now;
@@ -434,7 +434,7 @@ int s3_xfer_drive(struct s3_xfer *x, bool (*ready)(const struct s3_xfer *x), boo
             return -1;
         int timeout = 1000;
         if (c->deadline_ms > 0) {
-            int64_t left = c->deadline_ms - wall_ms();
+            int64_t left = c->deadline_ms - util_wall_ms();
             if (left <= 0) {
                 *timed_out = true;
                 return -1;
@@ -619,7 +619,7 @@ int s3_xfer_outcome(struct s3_xfer *x, const struct s3_request *req, int64_t off
     return -1;
 }
 
-/* The DEBUG line of one ended exchange: started at start_ms (monotonic_ms),
+/* The DEBUG line of one ended exchange: started at start_ms (util_monotonic_ms),
  * `bytes` sent or received. */
 static void xfer_log(const struct s3_xfer *x, const struct s3_request *req, int attempt,
                      int64_t start_ms, uint64_t bytes)
@@ -633,7 +633,7 @@ static void xfer_log(const struct s3_xfer *x, const struct s3_request *req, int 
                LOG_STR("method", s3_op_info(req->op)->method_name), LOG_STR("bucket", req->bucket),
                LOG_STR("key", req->key), LOG_I64("status", x->resp.status),
                LOG_I64("attempt", attempt), LOG_U64("bytes", bytes),
-               LOG_I64("ms", monotonic_ms() - start_ms), LOG_STR("request_id", request_id),
+               LOG_I64("ms", util_monotonic_ms() - start_ms), LOG_STR("request_id", request_id),
                LOG_STR("curl", x->result == CURLE_OK ? "" : curl_easy_strerror(x->result)),
                LOG_END);
 }
@@ -647,7 +647,7 @@ static int backoff(struct s3_client *c, const struct s3_request *req, int retry,
                    enum s3_retry_kind kind, int64_t offset, struct error *err)
 {
     int64_t delay = s3_backoff_ms(retry, kind, random_unit(c));
-    if (c->deadline_ms > 0 && wall_ms() + delay >= c->deadline_ms) {
+    if (c->deadline_ms > 0 && util_wall_ms() + delay >= c->deadline_ms) {
         struct error last = *err;
         return deadline_error(req, offset, &last, err);
     }
@@ -657,8 +657,8 @@ static int backoff(struct s3_client *c, const struct s3_request *req, int retry,
                LOG_STR("errorMessage", err->message), LOG_STR("where", err->where), LOG_END);
     /* In slices: an upload's retries run on a worker thread, which SIGTERM
      * does not interrupt (worker.h), so the sleep looks for it itself. */
-    int64_t end = monotonic_ms() + delay;
-    for (int64_t left = delay; left > 0 && !interrupt_signal(); left = end - monotonic_ms()) {
+    int64_t end = util_monotonic_ms() + delay;
+    for (int64_t left = delay; left > 0 && !interrupt_signal(); left = end - util_monotonic_ms()) {
         struct timespec ts = {0, (long)(left < 100 ? left : 100) * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -682,7 +682,7 @@ static int attempt_begin(struct s3_attempts *a, bool retried, struct error *err)
         return -1;
     a->active = true;
     a->attempts++;
-    a->start_ms = monotonic_ms();
+    a->start_ms = util_monotonic_ms();
     return 0;
 }
 

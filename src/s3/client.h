@@ -52,7 +52,7 @@ void s3_client_free(struct s3_client *c); /* NULL is fine */
  * rather than sent cut or as it is). */
 void s3_client_set_invocation(struct s3_client *c, int64_t deadline_ms, const char *trace_id);
 
-/* The deadline alone (wall clock, util.h wall_ms; 0 none), as an upload
+/* The deadline alone (wall clock, util.h util_wall_ms; 0 none), as an upload
  * client takes each part's and an abort gets a grace past it. */
 int64_t s3_client_deadline(const struct s3_client *c);
 void s3_client_set_deadline(struct s3_client *c, int64_t deadline_ms);

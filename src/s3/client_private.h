@@ -27,7 +27,7 @@ struct s3_client {
      * the writer's caller once the worker is idle or stopped (s3/put.c). */
     CURLM *multi;                   /* drives every exchange; holds the connection cache */
     CURL *easy;                     /* for one-shot requests (s3_client_perform) */
-    int64_t deadline_ms;            /* wall clock (util.h wall_ms); 0: none */
+    int64_t deadline_ms;            /* wall clock (util.h util_wall_ms); 0: none */
     char trace_id[S3_TRACE_ID_MAX]; /* X-Amzn-Trace-Id of every request; "" none */
     uint64_t rng;                   /* retry jitter */
 };
@@ -137,7 +137,7 @@ struct s3_attempts {
     bool active;      /* an attempt is under way (started, not judged) */
     int attempts;     /* attempts sent, for logs */
     int failures;     /* consecutive failed attempts, for the retry budget */
-    int64_t start_ms; /* monotonic_ms at the current attempt's start */
+    int64_t start_ms; /* util_monotonic_ms at the current attempt's start */
 };
 
 /* The loop: starts an attempt unless one is active, drives it, judges it when

@@ -468,7 +468,7 @@ static const char *read_output(int fd, int64_t deadline, char *buf, size_t cap, 
 {
     *len = 0;
     for (;;) {
-        int64_t left = deadline - monotonic_ms();
+        int64_t left = deadline - util_monotonic_ms();
         if (interrupt_signal())
             return STOPPED;
         if (left <= 0)
@@ -501,7 +501,7 @@ static const char *wait_exit(pid_t pid, int64_t deadline, int *status)
             return "could not be waited for";
         if (interrupt_signal())
             return STOPPED;
-        if (monotonic_ms() >= deadline)
+        if (util_monotonic_ms() >= deadline)
             return "did not finish in time";
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
@@ -520,7 +520,7 @@ static int run_process(const char *command, const char *profile, int timeout_ms,
     pid_t pid = start_process(command, profile, &fd, err);
     if (pid < 0)
         return -1;
-    int64_t deadline = monotonic_ms() + timeout_ms;
+    int64_t deadline = util_monotonic_ms() + timeout_ms;
     const char *failure = read_output(fd, deadline, buf, cap, len);
     close(fd);
     int status = 0;
@@ -569,7 +569,7 @@ static bool expires_later(const char *text)
                     .tm_hour = h,
                     .tm_min = mi,
                     .tm_sec = sec};
-    return (int64_t)timegm(&tm) - offset > wall_ms() / 1000;
+    return (int64_t)timegm(&tm) - offset > util_wall_ms() / 1000;
 }
 
 /* The members of a credential_process document, in the order of DOC_NAMES. */

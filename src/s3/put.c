@@ -53,7 +53,7 @@ static void request_body(struct s3_request *req, const struct s3_client *c,
     if (s3_client_config(c)->https)
         memcpy(req->payload_hash, SIGV4_UNSIGNED_PAYLOAD, sizeof SIGV4_UNSIGNED_PAYLOAD);
     else
-        sha256_hex(req->body ? req->body : "", req->body_len, req->payload_hash);
+        sigv4_sha256_hex(req->body ? req->body : "", req->body_len, req->payload_hash);
 }
 
 /* Sends req on c and frees the exchange; the response is not needed. */
@@ -209,7 +209,7 @@ static int complete_upload(struct s3_writer *w, struct error *err)
     req.body = body.data;
     req.body_len = body.len;
     req.content_type = "application/xml";
-    sha256_hex(body.data, body.len, req.payload_hash);
+    sigv4_sha256_hex(body.data, body.len, req.payload_hash);
     int rc = perform(w->up, &req, err);
     buf_free(&body);
     if (rc != 0 && err->kind == ERROR_KIND_NO_SUCH_UPLOAD && completed_anyway(w))
@@ -231,8 +231,10 @@ static void abort_upload(struct s3_writer *w)
      * abort gets a short grace past it so that no upload is left behind. */
     enum { ABORT_GRACE_MS = 500 }; /* within the second the Lambda loop keeps back */
     int64_t deadline = s3_client_deadline(w->client);
-    s3_client_set_deadline(
-        w->up, deadline > 0 ? (wall_ms() > deadline ? wall_ms() : deadline) + ABORT_GRACE_MS : 0);
+    s3_client_set_deadline(w->up, deadline > 0
+                                      ? (util_wall_ms() > deadline ? util_wall_ms() : deadline) +
+                                            ABORT_GRACE_MS
+                                      : 0);
     int rc = perform(w->up, &req, &err);
     s3_client_set_deadline(w->up, deadline);
     if (rc != 0 && err.kind != ERROR_KIND_NO_SUCH_UPLOAD)

@@ -23,8 +23,8 @@ enum {
 static void hex_encode(const unsigned char *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex_lower[p[i] >> 4];
-        out[2 * i + 1] = hex_lower[p[i] & 15];
+        out[2 * i] = textw_hex_lower[p[i] >> 4];
+        out[2 * i + 1] = textw_hex_lower[p[i] & 15];
     }
     out[2 * n] = '\0';
 }
@@ -37,7 +37,7 @@ static int sha256_raw(const void *data, size_t n, unsigned char md[SHA256_LEN])
     return 0;
 }
 
-void sha256_hex(const void *data, size_t n, char out[65])
+void sigv4_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[SHA256_LEN];
     if (sha256_raw(data, n, md) != 0) {
@@ -122,7 +122,7 @@ static int hash_canonical_request(const struct sigv4_request *req, const struct 
     char *creq = sigv4_canonical_request_alloc(req, pr, &len, err);
     if (!creq)
         return -1;
-    sha256_hex(creq, len, hash);
+    sigv4_sha256_hex(creq, len, hash);
     free(creq);
     if (hash[0] == '\0')
         return error_set(err, ERR_OUT_OF_MEMORY, "sigv4: SHA-256 failed");

@@ -24,7 +24,7 @@
 
 /* Lowercase hex SHA-256 of n bytes, NUL-terminated. On an OpenSSL failure
  * (out of memory) out is the empty string, which sigv4_sign refuses. */
-void sha256_hex(const void *data, size_t n, char out[65]);
+void sigv4_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* A query parameter or header: raw, unencoded. A NULL value means "". */
 struct sigv4_param {

@@ -45,7 +45,7 @@ static void w_uri_encode(struct textw *w, const char *in, size_t n, bool keep_sl
             p++;
         textw_bytes(w, run, (size_t)(p - run));
         if (p < end) {
-            char e[3] = {'%', hex_upper[*p >> 4], hex_upper[*p & 15]};
+            char e[3] = {'%', textw_hex_upper[*p >> 4], textw_hex_upper[*p & 15]};
             textw_bytes(w, e, 3);
             p++;
         }

@@ -321,7 +321,7 @@ static void send_signed(const char *method, const char *key, const struct sigv4_
     snprintf(path, sizeof path, "/%s/%s", BUCKET, key);
     assert_true(sigv4_canonical_query(query, nquery, qs, sizeof qs) >= 0);
     if (!payload_hash) {
-        sha256_hex(body, len, hash);
+        sigv4_sha256_hex(body, len, hash);
         payload_hash = hash;
     }
     for (size_t i = 0; i < nheaders; i++) {

@@ -54,8 +54,8 @@ static void test_overflow_is_reported_not_truncated(void **state)
 static void test_hex_digits(void **state)
 {
     (void)state;
-    assert_memory_equal(hex_lower, "0123456789abcdef", 16);
-    assert_memory_equal(hex_upper, "0123456789ABCDEF", 16);
+    assert_memory_equal(textw_hex_lower, "0123456789abcdef", 16);
+    assert_memory_equal(textw_hex_upper, "0123456789ABCDEF", 16);
 }
 
 int main(void)
