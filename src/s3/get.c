@@ -30,7 +30,10 @@ struct s3_reader {
     int64_t window_ms;
     uint64_t window_bytes;
     int64_t attempt_wait_ms; /* the same waiting, over the whole attempt */
-    bool paused, eof, failed, header_bad, too_slow;
+    bool paused;             /* libcurl holds a chunk until the caller reads again */
+    enum { READER_STREAMING, READER_AT_END, READER_FAILED } state;
+    /* Why the reader itself ended the current attempt, if it did. */
+    enum { CUT_NONE, CUT_HEADERS_REFUSED, CUT_TOO_SLOW } cut;
     struct error failure;    /* returned again by every read after a failure */
     struct error header_err; /* why a response's headers were refused */
     uint8_t *target;         /* the caller's buffer during a read */
@@ -83,7 +86,7 @@ static void on_waited(void *ctx, int64_t ms)
 }
 
 /* At the end of each window (window_ms counts time spent waiting for the
- * server), true (too_slow set) if fewer than low_speed_limit bytes a second
+ * server), true (the attempt cut as too slow) if fewer than low_speed_limit bytes a second
  * came in it. A server may thus hold an attempt for at most low_speed_time
  * seconds per low_speed_limit * low_speed_time bytes it sends. */
 static bool on_too_slow(void *ctx)
@@ -93,7 +96,7 @@ static bool on_too_slow(void *ctx)
     if (r->window_ms < (int64_t)c->low_speed_time * 1000)
         return false;
     if (r->window_bytes < (uint64_t)c->low_speed_limit * (uint64_t)c->low_speed_time) {
-        r->too_slow = true;
+        r->cut = CUT_TOO_SLOW;
         return true;
     }
     r->window_ms = 0;
@@ -111,7 +114,7 @@ static int header_error(struct s3_reader *r, const char *type, const char *fmt, 
     error_vset(&r->header_err, type, fmt, ap);
     va_end(ap);
     s3_error_where(&r->header_err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
-    r->header_bad = true;
+    r->cut = CUT_HEADERS_REFUSED;
     return -1;
 }
 
@@ -193,9 +196,8 @@ static void reader_prepare(void *ctx, struct s3_request *req)
         snprintf(r->range, sizeof r->range, "bytes=%llu-", (unsigned long long)r->offset);
         req->headers[req->header_count++] = (struct sigv4_param){"range", r->range};
     }
-    r->header_bad = false;
+    r->cut = CUT_NONE;
     r->paused = false;
-    r->too_slow = false;
     r->window_ms = r->attempt_wait_ms = 0;
     r->window_bytes = 0;
     r->attempt_offset = r->offset;
@@ -219,7 +221,7 @@ static int reader_failure(struct s3_reader *r, struct s3_attempts *a, bool body,
     const struct s3_xfer *x = &r->x;
     const struct s3_config *c = r->client->cfg;
     *kind = S3_RETRY_TRANSIENT;
-    if (r->too_slow) {
+    if (r->cut == CUT_TOO_SLOW) {
         error_set(err, ERR_IO,
                   "Could not complete the GetObject operation: the server sent less than %ld "
                   "bytes/s for %ld s (BCR_S3_LOW_SPEED_LIMIT, BCR_S3_LOW_SPEED_TIME)",
@@ -255,7 +257,7 @@ static int reader_judge(void *ctx, struct s3_attempts *a, enum s3_retry_kind *ki
     const struct s3_xfer *x = &r->x;
     r->paused = false;
     *kind = S3_RETRY_NONE;
-    if (r->header_bad) {
+    if (r->cut == CUT_HEADERS_REFUSED) {
         *err = r->header_err;
         return -1;
     }
@@ -263,7 +265,7 @@ static int reader_judge(void *ctx, struct s3_attempts *a, enum s3_retry_kind *ki
     bool complete = r->total >= 0 && r->offset == (uint64_t)r->total;
     bool body = status >= 200 && status < 300; /* a body of the object, not an error's */
     bool ended = body && (x->result == CURLE_OK || complete);
-    if (ended && !r->too_slow && (r->total < 0 || complete))
+    if (ended && r->cut != CUT_TOO_SLOW && (r->total < 0 || complete))
         return 0;
     /* Progress lets a long object be resumed many times; a trickle is not
      * progress (at least the minimum rate, over a second at least), or a
@@ -271,7 +273,7 @@ static int reader_judge(void *ctx, struct s3_attempts *a, enum s3_retry_kind *ki
      * the run for as long as the object is large. */
     const struct s3_config *c = r->client->cfg;
     int64_t waited = r->attempt_wait_ms > 1000 ? r->attempt_wait_ms : 1000;
-    if (!r->too_slow &&
+    if (r->cut != CUT_TOO_SLOW &&
         (r->offset - r->attempt_offset) * 1000 >= (uint64_t)c->low_speed_limit * (uint64_t)waited)
         a->failures = 1;
     return reader_failure(r, a, body, ended, kind, err);
@@ -313,7 +315,7 @@ static ssize_t reader_fail(struct s3_reader *r, struct error *err)
         s3_xfer_stop(&r->x);
         r->run.active = false;
     }
-    r->failed = true;
+    r->state = READER_FAILED;
     r->failure = *err;
     return -1;
 }
@@ -345,7 +347,7 @@ int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct
         return -1;
     }
     if (rc == 0)
-        r->eof = true;
+        r->state = READER_AT_END;
     reader_pause(r);
     *out = (struct store_reader *)r;
     return 0;
@@ -354,7 +356,7 @@ int s3_get_open(struct s3_client *c, const char *bucket, const char *key, struct
 ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct error *err)
 {
     struct s3_reader *r = (struct s3_reader *)reader;
-    if (r->failed) {
+    if (r->state == READER_FAILED) {
         *err = r->failure;
         return -1;
     }
@@ -369,7 +371,7 @@ ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct e
             r->spill_pos = r->spill_len = 0;
         return (ssize_t)n;
     }
-    if (r->eof)
+    if (r->state == READER_AT_END)
         return 0;
     r->target = buf;
     r->target_cap = cap;
@@ -388,7 +390,7 @@ ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct e
     if (rc < 0)
         return reader_fail(r, err);
     if (rc == 0) {
-        r->eof = true;
+        r->state = READER_AT_END;
         return 0;
     }
     reader_pause(r);
