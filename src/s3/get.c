@@ -113,7 +113,8 @@ static int header_error(struct s3_reader *r, const char *type, const char *fmt, 
     va_start(ap, fmt);
     error_vset(&r->header_err, type, fmt, ap);
     va_end(ap);
-    s3_error_where(&r->header_err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    s3_error_where(&r->header_err, s3_op_name(S3_OP_GET_OBJECT), r->bucket, r->key,
+                   (int64_t)r->offset, NULL);
     r->cut = CUT_HEADERS_REFUSED;
     return -1;
 }
@@ -237,14 +238,15 @@ static int reader_failure(struct s3_reader *r, struct s3_attempts *a, bool body,
                   s3_xfer_error_text(x));
     } else if (x->resp.headers_done && x->resp.status == 412) {
         *kind = S3_RETRY_NONE;
-        s3_error_set(err, ERR_PRECONDITION_FAILED, ERR_PRECONDITION_FAILED, "GetObject",
+        s3_error_set(err, ERR_PRECONDITION_FAILED, ERR_PRECONDITION_FAILED,
+                     s3_op_name(S3_OP_GET_OBJECT),
                      "The object changed while it was being read (its ETag is no longer the one "
                      "first read).",
                      -1);
     } else {
         return s3_xfer_outcome(&r->x, &a->req, (int64_t)r->offset, a->failures, kind, err);
     }
-    s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+    s3_error_where(err, s3_op_name(S3_OP_GET_OBJECT), r->bucket, r->key, (int64_t)r->offset, NULL);
     return -1;
 }
 
@@ -381,7 +383,8 @@ ssize_t s3_get_read(struct store_reader *reader, void *buf, size_t cap, struct e
         /* May hand over the held chunk at once, into target. */
         if (s3_xfer_unpause(&r->x, err) != 0) {
             r->target = NULL;
-            s3_error_where(err, "GetObject", r->bucket, r->key, (int64_t)r->offset, NULL);
+            s3_error_where(err, s3_op_name(S3_OP_GET_OBJECT), r->bucket, r->key, (int64_t)r->offset,
+                           NULL);
             return reader_fail(r, err);
         }
     }

@@ -115,7 +115,7 @@ static int upload_part(struct s3_writer *w, const struct handoff_chunk *part, st
     if (w->parts >= S3_MAX_PARTS) {
         error_set(err, ERR_IO, "The output needs more than %d parts of %zu bytes.", S3_MAX_PARTS,
                   s3_client_config(w->client)->part_size);
-        s3_error_where(err, "UploadPart", w->bucket, w->key, -1, NULL);
+        s3_error_where(err, s3_op_name(S3_OP_UPLOAD_PART), w->bucket, w->key, -1, NULL);
         return -1;
     }
     int number = w->parts + 1;
