@@ -9,22 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
+#include "util.h"
 
 const char *proc_bin(void)
 {
     const char *bin = getenv("BCR_BIN");
     return bin && *bin ? bin : "build/backend-checks-results";
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void run_core(char *const argv[], const char *input, char *const env[], int timeout_s,
@@ -59,7 +52,7 @@ static void run_core(char *const argv[], const char *input, char *const env[], i
         close(in[1]);
         in[1] = -1;
     }
-    int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+    int64_t deadline = util_monotonic_ms() + (int64_t)timeout_s * 1000;
     bool killed = false, signalled = false;
     while (out[0] >= 0 || err[0] >= 0) {
         if (sig && !signalled && sig->ready(sig->ctx)) {
@@ -67,7 +60,7 @@ static void run_core(char *const argv[], const char *input, char *const env[], i
             signalled = true;
         }
         struct pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - util_monotonic_ms();
         if (left <= 0) {
             kill(pid, SIGKILL);
             killed = true;

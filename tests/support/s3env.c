@@ -22,13 +22,7 @@
 #include "mem.h"
 #include "proc.h"
 #include "settings.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util.h"
 
 void s3env_isolate_environment(void)
 {
@@ -170,9 +164,9 @@ int s3env_start(struct s3env *e, const struct s3env_options *options)
     /* The ready line: {"proxy": P, "s3": P, "dir": "..."} */
     char line[4096];
     size_t len = 0;
-    int64_t deadline = now_ms() + 30000;
+    int64_t deadline = util_monotonic_ms() + 30000;
     while (!memchr(line, '\n', len)) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - util_monotonic_ms();
         if (left <= 0) {
             fprintf(stderr, "s3env: %s did not report ready within 30 s\n", script);
             s3env_stop(e);
@@ -232,13 +226,13 @@ void s3env_stop(struct s3env *e)
         close(e->stdin_fd); /* the server exits when its stdin closes */
     e->stdin_fd = -1;
     kill(e->pid, SIGTERM);
-    int64_t deadline = now_ms() + 5000;
+    int64_t deadline = util_monotonic_ms() + 5000;
     int status;
     for (;;) {
         pid_t r = waitpid(e->pid, &status, WNOHANG);
         if (r == e->pid || (r < 0 && errno != EINTR))
             break;
-        if (now_ms() > deadline) {
+        if (util_monotonic_ms() > deadline) {
             fprintf(stderr, "s3env: server %d did not stop; killing it\n", (int)e->pid);
             kill(e->pid, SIGKILL);
             waitpid(e->pid, &status, 0);
