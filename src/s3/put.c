@@ -1,5 +1,6 @@
 #include "s3/put.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,13 +260,13 @@ static int upload_job(void *ctx, struct handoff_chunk *part, struct error *err)
     return upload_part(w, part, err);
 }
 
-/* Before the first part is handed over: the upload client, the store's spare
- * (its trace id brought up to date) or a new one. */
+/* Before the first part is handed over (once per writer, so w->up is still
+ * NULL): the upload client, the store's spare (its trace id brought up to
+ * date) or a new one. */
 static int upload_starting(void *ctx, struct error *err)
 {
     struct s3_writer *w = ctx;
-    if (w->up)
-        return 0;
+    assert(!w->up);
     struct s3_client *u = *w->spare;
     if (!u)
         return (w->up = s3_client_new_sibling(w->client, err)) ? 0 : -1;
